@@ -1,0 +1,25 @@
+"""Raiden Lab: a personal supercomputer of small Linux boxes, programmed from JupyterLab."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["RaidenCluster", "RaidenError", "connect", "__version__"]
+
+if TYPE_CHECKING:
+    from .client import RaidenCluster, connect
+    from .errors import RaidenError
+
+
+def __getattr__(name: str) -> Any:
+    # ipyparallel is heavy to import; `raiden --help` and the node probes should not pay for it.
+    if name in ("connect", "RaidenCluster"):
+        from . import client
+
+        return getattr(client, name)
+    if name == "RaidenError":
+        from .errors import RaidenError
+
+        return RaidenError
+    raise AttributeError(f"module 'raiden_lab' has no attribute {name!r}")

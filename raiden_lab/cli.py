@@ -1,0 +1,309 @@
+"""The ``raiden`` command: init, doctor, up, status, down, restart, events, lab.
+
+Exit codes: 0 success; 1 the cluster runs but some node failed (named);
+2 bad input, as one line naming the file, node or value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn, Sequence
+
+from . import control, doctor
+from .errors import InputError, RaidenError
+from .inventory import EXAMPLE, Inventory, resolve
+from .paths import ClusterPaths
+from .status import cluster_events, cluster_status
+
+UP_TIMEOUT_S = 60.0
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="raiden", description="Run a Raiden Lab cluster: IPython Parallel engines on every node.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, required=True)
+
+    def command(name: str, help: str, json_flag: bool = False) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.add_argument("-i", "--inventory", metavar="PATH",
+                       help="inventory file (default: ./raiden.toml, else one local node)")
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="print JSON for programs")
+        return p
+
+    p = sub.add_parser("init", help="write a commented example raiden.toml", description="Write a commented example inventory.")
+    p.add_argument("path", nargs="?", default="raiden.toml")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    command("doctor", "check every node before engines fail on it", json_flag=True)
+    p = command("up", "start the cluster (preflight, controller, engines on every node)")
+    p.add_argument("--timeout", type=float, default=UP_TIMEOUT_S, help="seconds to wait for engines (default 60)")
+    command("status", "show every node and engine", json_flag=True)
+    command("down", "stop every engine, the controller and the supervisor")
+    p = command("restart", "restart the engines of one node")
+    p.add_argument("node", help="host of the node, as in the inventory")
+    p.add_argument("--timeout", type=float, default=UP_TIMEOUT_S)
+    p = command("events", "list what happened to the cluster", json_flag=True)
+    p.add_argument("-n", "--limit", type=int, default=50, help="how many of the latest events (default 50)")
+    p.add_argument("--node", help="only this node's events")
+    p = command("lab", "start JupyterLab with the cluster up")
+    p.add_argument("lab_args", nargs=argparse.REMAINDER, help="arguments for jupyter lab")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code; expected failures print one line, no traceback."""
+    try:
+        args = _parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except InputError as e:
+        print(str(e), file=sys.stderr)
+        return e.exit_code
+    except RaidenError as e:
+        print(f"raiden: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def run() -> NoReturn:
+    sys.exit(main())
+
+
+def _inventory(args: argparse.Namespace) -> tuple[Inventory, ClusterPaths]:
+    inventory = resolve(args.inventory)
+    return inventory, ClusterPaths(inventory.name).ensure()
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        raise InputError(f"{path}: already exists; pass --force to overwrite it")
+    path.write_text(EXAMPLE)
+    print(f"wrote {path}; edit the hosts, then run `raiden doctor -i {path}`")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    inventory, paths = _inventory(args)
+    reports = doctor.check_sync(inventory, paths)
+    if args.json:
+        print(json.dumps({"name": inventory.name, "head": {"python": sys.version.split()[0],
+                          "packages": doctor.head_versions()}, "nodes": [r.to_dict() for r in reports]}, indent=2))
+    else:
+        print(doctor.format_table(reports))
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    inventory, paths = _inventory(args)
+    if control.is_running(paths):
+        status = cluster_status(inventory, paths)
+        print(f"cluster '{inventory.name}' is already running (supervisor pid {status['supervisor_pid']}, "
+              f"{status['engines']['alive']} engines); nothing changed")
+        return 0
+    reports = doctor.check_sync(inventory, paths)
+    passed = [r for r in reports if r.ok]
+    for report in reports:
+        for problem in report.problems:
+            print(f"skipping {report.host}: {problem.removeprefix(report.host + ': ')}", file=sys.stderr)
+        for warning in report.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    if not passed:
+        print(f"raiden: no node of '{inventory.name}' passed the preflight; nothing was started", file=sys.stderr)
+        return 1
+    plan = {
+        "inventory": str(inventory.path.resolve()) if inventory.path else None,
+        "nodes": {r.host: {"engines": inventory.engines_for(inventory.node(r.host), r.cores),
+                           "arch": r.arch, "cores": r.cores} for r in passed},
+        "skipped": {r.host: "; ".join(r.problems) for r in reports if not r.ok},
+    }
+    daemon = _spawn_supervisor(paths, plan)
+    return _wait_until_up(inventory, paths, daemon, args.timeout, skipped=sorted(plan["skipped"]))
+
+
+def _spawn_supervisor(paths: ClusterPaths, plan: dict[str, Any]) -> subprocess.Popen:
+    env = dict(os.environ, RAIDEN_HOME=str(paths.root.parent.resolve()))
+    with open(paths.log, "ab") as log:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "raiden_lab.supervisor"],
+            stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
+            env=env, cwd=paths.root, start_new_session=True,
+        )
+    assert daemon.stdin is not None
+    daemon.stdin.write(json.dumps(plan).encode())
+    daemon.stdin.close()
+    return daemon
+
+
+def _wait_until_up(inventory: Inventory, paths: ClusterPaths, daemon: subprocess.Popen | None,
+                   timeout: float, skipped: list[str], hosts: list[str] | None = None) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        if daemon is not None and daemon.poll() is not None:
+            raise RaidenError(f"cluster '{inventory.name}': the supervisor exited (code {daemon.returncode}); "
+                              f"see {paths.log}:\n{_tail(paths.log)}")
+        status = cluster_status(inventory, paths)
+        nodes = [n for n in status["nodes"] if hosts is None or n["host"] in hosts]
+        waiting = [n for n in nodes if n["state"] == "starting" or
+                   (n["state"] == "up" and any(e["state"] == "starting" for e in n["engines"]))]
+        if not waiting and status["state"] != "stopped" and nodes:
+            break
+        if time.monotonic() > deadline:
+            names = ", ".join(
+                f"{n['host']} (engines {', '.join(str(e['id']) for e in n['engines'] if e['state'] == 'starting')})"
+                for n in waiting)
+            print(f"raiden: engines did not register within {timeout:g} s: {names}; see {paths.log} "
+                  f"and the logs in each node's work folder", file=sys.stderr)
+            return 1
+        time.sleep(0.2)
+    failed = [n for n in nodes if n["state"] in ("failed", "down") and n["host"] not in skipped]
+    for n in failed:
+        print(f"raiden: {n['problem'] or n['host'] + ' failed'}", file=sys.stderr)
+    alive = [n for n in nodes if n["state"] == "up"]
+    per_node = ", ".join(f"{n['host']}: {len(n['engines'])}" for n in alive)
+    engines = sum(len(n["engines"]) for n in alive)
+    print(f"cluster '{inventory.name}' is up: {engines} engines on {len(alive)} "
+          f"node{'s' if len(alive) != 1 else ''} ({per_node})")
+    if skipped or failed:
+        print(f"raiden: not started on {', '.join(skipped + [n['host'] for n in failed])}", file=sys.stderr)
+        return 1
+    if hosts is None:
+        print(f"attach with raiden_lab.connect({inventory.name!r})")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    inventory, paths = _inventory(args)
+    status = cluster_status(inventory, paths)
+    if args.json:
+        print(json.dumps(status, indent=2))
+    else:
+        print(_format_status(status))
+    bad = [n for n in status["nodes"] if n["state"] in ("failed", "down")]
+    return 1 if status["state"] != "stopped" and bad else 0
+
+
+def _format_status(status: dict[str, Any]) -> str:
+    ctl = status["controller"]
+    lines = [f"cluster '{status['name']}': {status['state']}"]
+    if status["state"] == "stopped":
+        lines.append(f"  start it with `raiden up`{'' if status['inventory'].startswith('(') else ' -i ' + status['inventory']}")
+        return "\n".join(lines)
+    lines.append(f"  controller {ctl['ip']} (pid {ctl['pid']}), engines {status['engines']['alive']}/{status['engines']['total']} alive")
+    rows = [("NODE", "STATE", "ARCH", "ENGINES", "IDS")]
+    for n in status["nodes"]:
+        alive = sum(1 for e in n["engines"] if e["state"] in ("idle", "busy"))
+        ids = " ".join(f"{e['id']}:{e['state']}" for e in n["engines"]) or "-"
+        rows.append((n["host"], n["state"], n["arch"] or "-", f"{alive}/{len(n['engines'])}", ids))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines += [f"  problem: {n['problem']}" for n in status["nodes"] if n["problem"]]
+    return "\n".join(lines)
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    inventory, paths = _inventory(args)
+    if not control.is_running(paths):
+        from .supervisor import sweep_nodes
+
+        left = asyncio.run(sweep_nodes(inventory, paths, kill=True))
+        print(f"cluster '{inventory.name}' is not running")
+        for host, procs in left.items():
+            print(f"killed {len(procs)} leftover engine processes on {host}")
+        return 0
+    status = cluster_status(inventory, paths)
+    pid = status["supervisor_pid"]
+    last_event = max((e["id"] for e in cluster_events(paths, limit=1)), default=0)
+    control.request(paths, {"op": "stop"})
+    deadline = time.monotonic() + 60
+    while control.is_running(paths):
+        if time.monotonic() > deadline:
+            raise RaidenError(f"cluster '{inventory.name}': supervisor pid {pid} did not stop within 60 s; see {paths.log}")
+        time.sleep(0.1)
+    killed = [e for e in cluster_events(paths, limit=200) if e["id"] > last_event and e["kind"] == "leftovers-killed"]
+    for event in killed:
+        print(f"{event['host']}: {event['message']}")
+    nodes = [n for n in status["nodes"] if n["state"] != "failed"]
+    print(f"cluster '{inventory.name}' stopped; no engine left on {len(nodes)} node{'s' if len(nodes) != 1 else ''}")
+    return 0
+
+
+def cmd_restart(args: argparse.Namespace) -> int:
+    inventory, paths = _inventory(args)
+    inventory.node(args.node)
+    if not control.is_running(paths):
+        raise RaidenError(f"cluster '{inventory.name}' is not running; start it with `raiden up`")
+    reply = control.request(paths, {"op": "restart", "host": args.node})
+    if not reply.get("ok"):
+        raise RaidenError(reply.get("error", "restart failed"))
+    return _wait_until_up(inventory, paths, None, args.timeout, skipped=[], hosts=[args.node])
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    inventory, paths = _inventory(args)
+    if args.node:
+        inventory.node(args.node)
+    events = cluster_events(paths, limit=args.limit, host=args.node)
+    if args.json:
+        print(json.dumps({"name": inventory.name, "events": events}, indent=2))
+        return 0
+    for e in events:
+        when = datetime.fromtimestamp(e["time"]).strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{when}  {(e['host'] or '-'):<16}  {e['kind']:<18}  {e['message']}")
+    if not events:
+        print(f"no events for cluster '{inventory.name}' yet")
+    return 0
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    inventory, paths = _inventory(args)
+    started = False
+    if not control.is_running(paths):
+        up = argparse.Namespace(inventory=args.inventory, timeout=UP_TIMEOUT_S)
+        code = cmd_up(up)
+        if code == 0 or control.is_running(paths):
+            started = True
+        else:
+            return code
+    lab_args = [a for a in args.lab_args if a != "--"]
+    try:
+        return subprocess.call([sys.executable, "-m", "jupyterlab", *lab_args])
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if started:
+            cmd_down(argparse.Namespace(inventory=args.inventory))
+
+
+def _tail(path: Path, lines: int = 8) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+COMMANDS = {
+    "init": cmd_init,
+    "doctor": cmd_doctor,
+    "up": cmd_up,
+    "status": cmd_status,
+    "down": cmd_down,
+    "restart": cmd_restart,
+    "events": cmd_events,
+    "lab": cmd_lab,
+}
+
+if __name__ == "__main__":
+    run()

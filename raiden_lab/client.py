@@ -1,0 +1,143 @@
+"""Attaching to a running cluster from a notebook or a script.
+
+``connect()`` wraps a plain ipyparallel ``Client``; anything written for
+ipyparallel keeps working through ``.client``, ``.direct`` and ``.balanced``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import ipyparallel as ipp
+
+from . import control
+from .errors import RaidenError
+from .inventory import DEFAULT_PATH, Inventory, embedded_default, load
+from .paths import ClusterPaths, raiden_home
+from .status import cluster_status
+from .store import Store
+
+
+class RaidenCluster:
+    """A running Raiden cluster, seen from a notebook or script."""
+
+    def __init__(self, inventory: Inventory, paths: ClusterPaths, client: ipp.Client) -> None:
+        self.inventory = inventory
+        self.paths = paths
+        self.client = client
+        self.direct = client[:]
+        self.balanced = client.load_balanced_view()
+
+    @property
+    def name(self) -> str:
+        return self.inventory.name
+
+    @property
+    def ids(self) -> list[int]:
+        return list(self.client.ids)
+
+    @property
+    def nodes(self) -> list[dict[str, Any]]:
+        """Every node with its state and engines, as the supervisor last saw them."""
+        return cluster_status(self.inventory, self.paths)["nodes"]
+
+    def engines_on(self, host: str) -> ipp.DirectView:
+        """A view of the engines of one node."""
+        for node in self.nodes:
+            if node["host"] == host:
+                return self.client[[e["id"] for e in node["engines"] if e["id"] in self.client.ids]]
+        raise RaidenError(f"cluster '{self.name}' has no node '{host}'")
+
+    def activate(self, suffix: str = "") -> None:
+        """Make ``%px`` and ``%%px`` run on every engine of this cluster."""
+        self.direct.activate(suffix=suffix)
+
+    def map(self, fn: Callable, *iterables: Iterable) -> list:
+        """``fn`` over the iterables on the balanced view; results in order."""
+        return self.balanced.map_sync(fn, *iterables)
+
+    def imap(self, fn: Callable, *iterables: Iterable) -> Iterator:
+        """Like ``map`` but yields results in order as they arrive."""
+        return iter(self.balanced.map_async(fn, *iterables, ordered=True))
+
+    def wait_for_engines(self, n: int | None = None, timeout: float = 60) -> None:
+        wanted = n if n is not None else sum(len(node["engines"]) for node in self.nodes)
+        self.client.wait_for_engines(wanted, timeout=timeout)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> "RaidenCluster":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        hosts = len(self.inventory.nodes)
+        return f"<RaidenCluster {self.name!r}: {len(self.client.ids)} engines, {hosts} nodes>"
+
+
+def connect(name: str | None = None, inventory: str | os.PathLike[str] | None = None,
+            timeout: float = 10) -> RaidenCluster:
+    """Attach to a running cluster by name.
+
+    With no name: the cluster of ``./raiden.toml``, else the only running
+    cluster, else the embedded default (``local``).
+    """
+    inv = _find_inventory(name, inventory)
+    paths = ClusterPaths(inv.name)
+    if not control.is_running(paths) or not paths.client_file.exists():
+        raise RaidenError(f"cluster '{inv.name}' is not running; start it with `raiden up`"
+                          + (f" -i {inv.path}" if inv.path else ""))
+    client = ipp.Client(str(paths.client_file), timeout=timeout)
+    return RaidenCluster(inv, paths, client)
+
+
+def _find_inventory(name: str | None, inventory: str | os.PathLike[str] | None) -> Inventory:
+    if inventory is not None:
+        inv = load(inventory)
+        if name is not None and inv.name != name:
+            raise RaidenError(f"{inventory} describes cluster '{inv.name}', not '{name}'")
+        return inv
+    if Path(DEFAULT_PATH).is_file():
+        inv = load(DEFAULT_PATH)
+        if name is None or inv.name == name:
+            return inv
+    running = _running_inventories()
+    if name is not None:
+        if name in running:
+            return running[name]
+        if name == embedded_default().name:
+            return embedded_default()
+        raise RaidenError(f"no running cluster named '{name}'; running: {', '.join(running) or 'none'}")
+    if len(running) == 1:
+        return next(iter(running.values()))
+    return embedded_default()
+
+
+def _running_inventories() -> dict[str, Inventory]:
+    """Running clusters by name, with the inventory each was started from."""
+    found: dict[str, Inventory] = {}
+    home = raiden_home()
+    if not home.is_dir():
+        return found
+    for entry in sorted(home.iterdir()):
+        paths = ClusterPaths(entry.name, home)
+        if not (entry / "supervisor.lock").exists() or not control.is_running(paths):
+            continue
+        store = Store.open_existing(paths.store)
+        if store is None:
+            continue
+        try:
+            row = store.cluster() or {}
+        finally:
+            store.close()
+        source = row.get("inventory")
+        try:
+            found[entry.name] = load(source) if source and source != "(embedded default)" else embedded_default()
+        except RaidenError:
+            continue
+    return found

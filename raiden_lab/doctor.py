@@ -1,0 +1,169 @@
+"""Preflight: find the node that would fail before its engines do.
+
+Engines on a node with another Python minor, or other versions of the
+packages that pickle and route messages, fail late and obscurely; here each
+node is checked in parallel and every problem is one sentence naming the node
+and the fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from typing import Any
+
+from . import ssh
+from .inventory import Inventory, Node
+from .paths import ClusterPaths
+from .remote import source
+
+CHECKED_PACKAGES = ("ipyparallel", "pyzmq", "numba", "cloudpickle", "jupyter_client")
+SKEW_WARN_S = 1.0
+DISK_WARN_BYTES = 500 * 2**20
+
+
+@dataclass
+class NodeReport:
+    host: str
+    ok: bool = False
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    python: str | None = None
+    executable: str | None = None
+    arch: str | None = None
+    cores: int | None = None
+    memory: int | None = None
+    disk_free: int | None = None
+    work_dir: str | None = None
+    packages: dict[str, str | None] = field(default_factory=dict)
+    clock_skew: float | None = None
+    rtt: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def head_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for name in CHECKED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def work_dir_for(inventory: Inventory, node: Node, paths: ClusterPaths) -> str:
+    """The node's folder for caches and logs: its own setting, else one per cluster."""
+    if node.work_dir:
+        return node.work_dir
+    if node.is_local:
+        return str(paths.local_work_dir)
+    return f"~/.raiden/{inventory.name}/node"
+
+
+def target_for(node: Node, paths: ClusterPaths) -> ssh.Target:
+    return ssh.Target(node=node, known_hosts=paths.known_hosts, control_dir=paths.ssh_control_dir)
+
+
+async def check_node(inventory: Inventory, node: Node, paths: ClusterPaths) -> NodeReport:
+    report = NodeReport(host=node.host)
+    target = target_for(node, paths)
+    opened = await ssh.ensure_master(target)
+    if not opened.ok:
+        report.problems.append(ssh.explain(node.host, opened))
+        return report
+    report.rtt = await ssh.round_trip(target)
+    argv = [node.python, "-", work_dir_for(inventory, node, paths), *CHECKED_PACKAGES]
+    result = await ssh.run(target, argv, input=source("probe"), timeout=60)
+    received = time.time()
+    if result.returncode == 127 or (result.returncode != 0 and b"No such file" in result.stderr):
+        report.problems.append(
+            f"{node.host}: no Python at '{node.python}' there; set 'python' for {node.host} in "
+            f"{inventory.source} to the node's interpreter"
+        )
+        return report
+    try:
+        found = json.loads(result.stdout.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        report.problems.append(ssh.explain(node.host, result, what=f"the preflight probe with '{node.python}'"))
+        return report
+    for key in ("python", "executable", "arch", "cores", "memory", "disk_free", "work_dir", "packages"):
+        setattr(report, key, found.get(key))
+    # The probe stamps its time just before it exits: about half a round trip before we read it.
+    report.clock_skew = found["time"] - (received - (report.rtt or 0) / 2)
+    _judge(report, found, node)
+    return report
+
+
+def _judge(report: NodeReport, found: dict[str, Any], node: Node) -> None:
+    host = node.host
+    head_minor = ".".join(platform.python_version_tuple()[:2])
+    minor = ".".join(str(report.python).split(".")[:2])
+    if minor != head_minor:
+        report.problems.append(
+            f"{host}: Python {minor} there, {head_minor} on the head; give {host} a Python {head_minor} "
+            f"('python' in the inventory)"
+        )
+    for name, want in head_versions().items():
+        have = report.packages.get(name)
+        if want is None or have == want:
+            continue
+        if have is None:
+            report.problems.append(f"{host}: {name} is not installed there, {want} on the head; install {name}=={want} on {host}")
+        else:
+            report.problems.append(f"{host}: {name} {have} there, {want} on the head; install {want} on {host}")
+    if found.get("work_dir_error"):
+        report.problems.append(f"{host}: cannot create the work folder {report.work_dir} ({found['work_dir_error']}); set 'work_dir' for {host}")
+    if report.clock_skew is not None and abs(report.clock_skew) > SKEW_WARN_S:
+        report.warnings.append(f"{host}: clock is {report.clock_skew:+.1f} s off the head's; enable NTP (timesyncd) on {host}")
+    if report.disk_free is not None and report.disk_free < DISK_WARN_BYTES:
+        report.warnings.append(f"{host}: only {_size(report.disk_free)} free in {report.work_dir}")
+    report.ok = not report.problems
+
+
+async def check(inventory: Inventory, paths: ClusterPaths, hosts: list[str] | None = None) -> list[NodeReport]:
+    """Check every node (or those named) at once; reports keep the inventory's order."""
+    nodes = [n for n in inventory.nodes if hosts is None or n.host in hosts]
+    return list(await asyncio.gather(*(check_node(inventory, n, paths) for n in nodes)))
+
+
+def check_sync(inventory: Inventory, paths: ClusterPaths, hosts: list[str] | None = None) -> list[NodeReport]:
+    return asyncio.run(check(inventory, paths, hosts))
+
+
+def format_table(reports: list[NodeReport]) -> str:
+    header = ("HOST", "OK", "PYTHON", "ARCH", "CORES", "MEMORY", "DISK FREE", "SKEW", "RTT")
+    rows = [header]
+    for r in reports:
+        rows.append((
+            r.host,
+            "yes" if r.ok else "NO",
+            r.python or "-",
+            r.arch or "-",
+            str(r.cores) if r.cores else "-",
+            _size(r.memory) if r.memory else "-",
+            _size(r.disk_free) if r.disk_free is not None else "-",
+            f"{r.clock_skew:+.2f}s" if r.clock_skew is not None else "-",
+            f"{r.rtt * 1000:.0f}ms" if r.rtt is not None else "-",
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    for r in reports:
+        lines += [f"  problem: {p}" for p in r.problems]
+        lines += [f"  warning: {w}" for w in r.warnings]
+    return "\n".join(lines)
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+

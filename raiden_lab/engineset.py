@@ -1,0 +1,191 @@
+"""The head's handle on one node's engine set: the runner process reached over SSH.
+
+One node, one runner (``remote/runner.py``), so a node can be restarted alone
+and a lost connection stops that node's engines and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from . import ssh
+from .inventory import Node
+from .remote import source
+from .store import Store
+
+log = logging.getLogger("raiden.engineset")
+
+# Reads the runner's source as one JSON line from stdin, byte by byte so that no
+# buffer swallows the lines (configuration, commands) that follow it.
+BOOTSTRAP = (
+    "import os,json\n"
+    "b=b''\n"
+    "while not b.endswith(b'\\n'):\n"
+    " c=os.read(0,1)\n"
+    " if not c: raise SystemExit('raiden: no runner received')\n"
+    " b+=c\n"
+    "exec(compile(json.loads(b),'raiden-runner','exec'))\n"
+)
+STOP_WAIT_S = 15.0
+
+
+class EngineSet:
+    def __init__(self, node: Node, target: ssh.Target, work_dir: str, marker: str,
+                 engine_ids: list[int], store: Store) -> None:
+        self.node = node
+        self.target = target
+        self.work_dir = work_dir
+        self.marker = marker
+        self.engine_ids = engine_ids
+        self.store = store
+        self.proc: asyncio.subprocess.Process | None = None
+        self.pids: dict[int, int] = {}
+        self.exited: dict[int, int | None] = {}
+        self.engine_states: dict[int, str] = {}
+        self.state = "starting"
+        self.stopping = False
+        self._reader: asyncio.Task | None = None
+        self._stderr = b""
+
+    @property
+    def host(self) -> str:
+        return self.node.host
+
+    async def start(self, engine_env: dict[str, str]) -> None:
+        self.stopping = False
+        self.pids.clear()
+        self.exited.clear()
+        self.engine_states.clear()
+        self._set_state("starting")
+        for engine_id in self.engine_ids:
+            self._set_engine(engine_id, "starting")
+        opened = await ssh.ensure_master(self.target)
+        if not opened.ok:
+            self._fail(ssh.explain(self.host, opened))
+            return
+        self.proc = await ssh.spawn(self.target, [self.node.python, "-u", "-c", BOOTSTRAP])
+        config = {
+            "engines": self.engine_ids,
+            "work_dir": self.work_dir,
+            "env": engine_env,
+            "marker": self.marker,
+            "engine_args": [],
+        }
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(source("runner").decode()).encode() + b"\n")
+        self.proc.stdin.write(json.dumps(config).encode() + b"\n")
+        with contextlib.suppress(ConnectionError):
+            await self.proc.stdin.drain()
+        self._reader = asyncio.create_task(self._read(self.proc))
+        asyncio.create_task(self._drain_stderr(self.proc))
+
+    async def stop(self) -> None:
+        """Stop every engine on the node and wait for the runner to confirm."""
+        self.stopping = True
+        proc = self.proc
+        if proc is None:
+            return
+        if proc.returncode is None and proc.stdin is not None:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                proc.stdin.write(b'{"cmd": "exit"}\n')
+                await proc.stdin.drain()
+                proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), STOP_WAIT_S)
+        except asyncio.TimeoutError:
+            log.warning("%s: runner did not stop in %.0f s; closing its connection", self.host, STOP_WAIT_S)
+            proc.kill()
+            await proc.wait()
+        if self._reader is not None:
+            await self._reader
+        self.proc = None
+
+    async def send(self, command: dict[str, Any]) -> None:
+        if self.proc is None or self.proc.stdin is None:
+            raise RuntimeError(f"{self.host}: engine set is not running")
+        self.proc.stdin.write(json.dumps(command).encode() + b"\n")
+        await self.proc.stdin.drain()
+
+    async def _read(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        async for line in proc.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                log.info("%s: %s", self.host, line.decode(errors="replace").rstrip())
+                continue
+            self._on_event(event)
+        await proc.wait()
+        if self.stopping:
+            for engine_id in self.engine_ids:
+                self._set_engine(engine_id, "dead")
+            return
+        message = ssh.explain(self.host, ssh.Result(proc.returncode or 255, b"", self._stderr), what="the engine set")
+        for engine_id in self.engine_ids:
+            self._set_engine(engine_id, "dead")
+        self._set_state("down", problem=message)
+        self.store.add_event("node-down", message, self.host)
+
+    async def _drain_stderr(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stderr is not None
+        async for line in proc.stderr:
+            self._stderr = (self._stderr + line)[-4096:]
+            log.info("%s stderr: %s", self.host, line.decode(errors="replace").rstrip())
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        engine_id = event.get("id")
+        if kind == "started":
+            self.pids[engine_id] = event["pid"]
+            self.exited.pop(engine_id, None)
+            self.store.set_engine(engine_id, self.host, "starting", pid=event["pid"])
+        elif kind == "exited":
+            self.exited[engine_id] = event.get("code")
+            self._set_engine(engine_id, "dead")
+            if not self.stopping:
+                self.store.add_event("engine-died", f"engine {engine_id} exited with code {event.get('code')}", self.host)
+
+    def update_engine_states(self, registered: set[int], queues: dict) -> list[str]:
+        """Fold the controller's view and the runner's into one state per engine."""
+        if self.state in ("down", "failed"):
+            return [self.engine_states.get(i, "dead") for i in self.engine_ids]
+        for engine_id in self.engine_ids:
+            if engine_id in self.exited:
+                state = "dead"
+            elif engine_id in registered:
+                q = queues.get(engine_id, {})
+                state = "busy" if q.get("queue", 0) + q.get("tasks", 0) > 0 else "idle"
+            else:
+                state = "starting"
+            self._set_engine(engine_id, state)
+        return [self.engine_states[i] for i in self.engine_ids]
+
+    def node_state(self, engine_states: list[str]) -> str:
+        if self.state in ("down", "failed"):
+            return self.state
+        if engine_states and all(s in ("idle", "busy", "dead") for s in engine_states) and not all(
+            s == "dead" for s in engine_states
+        ):
+            if self.state != "up":
+                self._set_state("up", problem=None)
+                self.store.add_event("node-up", f"{len(engine_states)} engines registered", self.host)
+        return self.state
+
+    def _set_engine(self, engine_id: int, state: str) -> None:
+        if self.engine_states.get(engine_id) != state:
+            self.engine_states[engine_id] = state
+            self.store.set_engine(engine_id, self.host, state, pid=self.pids.get(engine_id))
+
+    def _set_state(self, state: str, problem: str | None = None) -> None:
+        self.state = state
+        self.store.set_node(self.host, state=state, problem=problem)
+
+    def _fail(self, problem: str) -> None:
+        for engine_id in self.engine_ids:
+            self._set_engine(engine_id, "dead")
+        self._set_state("failed", problem=problem)
+        self.store.add_event("node-failed", problem, self.host)

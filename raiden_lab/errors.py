@@ -1,0 +1,15 @@
+"""Errors a user can cause, each carrying the one line that tells them what to do."""
+
+from __future__ import annotations
+
+
+class RaidenError(Exception):
+    """An expected failure: the message is a sentence for a person, never a traceback."""
+
+    exit_code = 1
+
+
+class InputError(RaidenError):
+    """Bad input (inventory, arguments): exit code 2, nothing was changed."""
+
+    exit_code = 2

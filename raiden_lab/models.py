@@ -1,0 +1,63 @@
+"""What goes over the wire (``status --json``, REST): pure functions of the store's rows.
+
+Kept free of I/O so the CLI, the server extension and tests build the same
+shapes, mirrored by TypeScript interfaces in ``extension/``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .inventory import Inventory
+
+
+def make_cluster_model(
+    inventory: Inventory,
+    cluster: dict[str, Any] | None,
+    nodes: list[dict[str, Any]],
+    engines: list[dict[str, Any]],
+    samples: dict[str, dict[str, Any] | None],
+    running: bool,
+) -> dict[str, Any]:
+    """The status of one cluster; a cluster whose supervisor is gone is ``stopped``."""
+    by_host: dict[str, list[dict[str, Any]]] = {}
+    for engine in engines:
+        by_host.setdefault(engine["host"], []).append(
+            {"id": engine["id"], "state": engine["state"], "pid": engine["pid"]}
+        )
+    known = {n["host"]: n for n in nodes} if running else {}
+    node_models = []
+    for node in inventory.nodes:
+        row = known.get(node.host, {})
+        node_models.append({
+            "host": node.host,
+            "state": row.get("state", "down"),
+            "arch": row.get("arch"),
+            "cores": row.get("cores"),
+            "labels": list(node.labels),
+            "engines": by_host.get(node.host, []) if running else [],
+            "problem": row.get("problem"),
+            "work_dir": row.get("work_dir"),
+            "sample": samples.get(node.host) if running else None,
+        })
+    alive = sum(1 for n in node_models for e in n["engines"] if e["state"] in ("idle", "busy"))
+    total = sum(len(n["engines"]) for n in node_models)
+    state = cluster["state"] if running and cluster else "stopped"
+    return {
+        "name": inventory.name,
+        "state": state,
+        "inventory": inventory.source,
+        "controller": {
+            "ip": inventory.controller_ip,
+            "ports": cluster.get("controller_ports") if running and cluster else None,
+            "pid": cluster.get("controller_pid") if running and cluster else None,
+        },
+        "supervisor_pid": cluster.get("supervisor_pid") if running and cluster else None,
+        "started": cluster.get("started") if running and cluster else None,
+        "engines": {"alive": alive, "total": total},
+        "nodes": node_models,
+    }
+
+
+def make_event_model(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: event[k] for k in ("id", "time", "host", "kind", "message")}
