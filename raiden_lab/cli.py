@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
+import psutil
+
 from . import control, doctor
 from .errors import InputError, RaidenError
 from .inventory import EXAMPLE, Inventory, resolve
@@ -228,7 +230,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     last_event = max((e["id"] for e in cluster_events(paths, limit=1)), default=0)
     control.request(paths, {"op": "stop"})
     deadline = time.monotonic() + 60
-    while control.is_running(paths):
+    while control.is_running(paths) or _alive(pid):
         if time.monotonic() > deadline:
             raise RaidenError(f"cluster '{inventory.name}': supervisor pid {pid} did not stop within 60 s; see {paths.log}")
         time.sleep(0.1)
@@ -285,6 +287,15 @@ def cmd_lab(args: argparse.Namespace) -> int:
     finally:
         if started:
             cmd_down(argparse.Namespace(inventory=args.inventory))
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def _tail(path: Path, lines: int = 8) -> str:

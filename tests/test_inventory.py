@@ -1,0 +1,172 @@
+"""The inventory: good files load as written, bad ones fail with one line naming file and line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from raiden_lab.errors import InputError
+from raiden_lab.inventory import EXAMPLE, embedded_default, load, parse, resolve
+
+GOOD = """\
+[cluster]
+name = "raiden"
+controller_ip = "10.0.0.1"
+user = "pi"
+identity_file = "~/.ssh/raiden_ed25519"
+python = "/home/pi/raiden/venv/bin/python"
+
+[[nodes]]
+host = "pi1.local"
+engines = 3
+labels = ["head", "fan"]
+
+[[nodes]]
+host = "10.0.0.12"
+user = "alice"
+port = 2222
+work_dir = "/srv/raiden"
+"""
+
+
+def test_good_inventory_applies_defaults_and_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "raiden.toml"
+    path.write_text(GOOD)
+    inv = load(path)
+    assert inv.name == "raiden" and inv.controller_ip == "10.0.0.1"
+    pi1, pi2 = inv.nodes
+    assert (pi1.host, pi1.user, pi1.port, pi1.engines, pi1.labels) == ("pi1.local", "pi", 22, 3, ("head", "fan"))
+    assert pi1.python == "/home/pi/raiden/venv/bin/python"
+    assert pi1.identity_file == str(Path("~/.ssh/raiden_ed25519").expanduser())
+    assert (pi2.user, pi2.port, pi2.engines, pi2.work_dir) == ("alice", 2222, None, "/srv/raiden")
+    assert inv.engines_for(pi1, cores=4) == 3
+    assert inv.engines_for(pi2, cores=4) == 4
+
+
+def test_engines_per_node_is_the_cluster_default(tmp_path: Path) -> None:
+    inv = parse(GOOD.replace('python = "/home', 'engines_per_node = 2\npython = "/home'), tmp_path / "x.toml")
+    assert [inv.engines_for(n, cores=8) for n in inv.nodes] == [3, 2]
+
+
+def test_relative_identity_file_is_next_to_the_inventory(tmp_path: Path) -> None:
+    inv = parse(GOOD.replace("~/.ssh/raiden_ed25519", "keys/id"), tmp_path / "raiden.toml")
+    assert inv.nodes[0].identity_file == str(tmp_path / "keys" / "id")
+
+
+def test_example_written_by_init_is_a_valid_inventory(tmp_path: Path) -> None:
+    inv = parse(EXAMPLE, tmp_path / "raiden.toml")
+    assert [n.host for n in inv.nodes] == ["pi1.local", "10.0.0.12", "10.0.0.13"]
+
+
+def test_embedded_default_is_one_local_node_with_an_engine_per_core(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    inv = resolve(None)
+    assert inv == embedded_default()
+    (node,) = inv.nodes
+    assert node.is_local and node.python == sys.executable and inv.controller_ip == "127.0.0.1"
+    assert inv.engines_for(node, cores=6) == 6
+
+
+def test_local_only_inventory_needs_no_controller_ip(tmp_path: Path) -> None:
+    inv = parse('[cluster]\nname = "laptop"\n[[nodes]]\nhost = "localhost"\nengines = 2\n', tmp_path / "r.toml")
+    assert inv.controller_ip == "127.0.0.1" and inv.nodes[0].engines == 2
+
+
+BAD = [
+    # (description, file text, line, words the message must contain)
+    ("unknown key with suggestion", '[cluster]\nname = "a"\n[[nodes]]\nhost = "h1"\nengins = 2\n', 5,
+     ["unknown key 'engins'", "did you mean 'engines'"]),
+    ("unknown cluster key", '[cluster]\nname = "a"\ncontroler_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\n', 3,
+     ["'controler_ip'", "did you mean 'controller_ip'"]),
+    ("unknown table", '[clusters]\nname = "a"\n[[nodes]]\nhost = "h1"\n', 1, ["unknown key 'clusters'", "'cluster'"]),
+    ("wrong type", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nengines = "4"\n', 6,
+     ["'engines' must be an integer", "a string"]),
+    ("boolean is not a port", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nport = true\n[[nodes]]\nhost = "h1"\n', 4,
+     ["'port' must be an integer"]),
+    ("duplicate host", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\n[[nodes]]\nhost = "h1"\n', 7,
+     ["host 'h1' is listed twice"]),
+    ("missing host", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\n[[nodes]]\nuser = "pi"\n', 6,
+     ["node 2 has no 'host'"]),
+    ("port out of range", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nport = 70000\n', 6,
+     ["port 70000 is out of range"]),
+    ("port zero", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nport = 0\n', 6,
+     ["port 0 is out of range"]),
+    ("zero engines", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nengines = 0\n', 6,
+     ["'engines' must be at least 1"]),
+    ("negative engines per node", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nengines_per_node = -2\n[[nodes]]\nhost = "h1"\n', 4,
+     ["'engines_per_node' must be at least 1"]),
+    ("cluster name with a path", '[cluster]\nname = "../etc"\n[[nodes]]\nhost = "localhost"\n', 2,
+     ["cluster name '../etc' is not a plain name"]),
+    ("cluster name with a space", '[cluster]\nname = "my cluster"\n[[nodes]]\nhost = "localhost"\n', 2,
+     ["is not a plain name"]),
+    ("host with shell characters", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "pi1;rm -rf ~"\n', 5,
+     ["host 'pi1;rm -rf ~' is not a hostname or IP address"]),
+    ("host that is an option", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "-oProxyCommand=x"\n', 5,
+     ["is not a hostname or IP address"]),
+    ("user with shell characters", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nuser = "pi$(id)"\n[[nodes]]\nhost = "h1"\n', 4,
+     ["user 'pi$(id)' is not a plain user name"]),
+    ("controller ip not an address", '[cluster]\nname = "a"\ncontroller_ip = "head.local"\n[[nodes]]\nhost = "h1"\n', 3,
+     ["controller_ip 'head.local' is not an IP address"]),
+    ("remote nodes need a controller ip", '[cluster]\nname = "a"\n[[nodes]]\nhost = "pi1"\n', 1,
+     ["controller_ip is missing", "pi1"]),
+    ("loopback controller for remote nodes", '[cluster]\nname = "a"\ncontroller_ip = "127.0.0.1"\n[[nodes]]\nhost = "pi1"\n', 3,
+     ["loopback", "pi1 cannot reach"]),
+    ("no nodes", '[cluster]\nname = "a"\n', 1, ["no nodes"]),
+    ("nodes not an array of tables", 'nodes = ["pi1"]\n[cluster]\nname = "a"\n', 1, ["'nodes' must be an array of tables"]),
+    ("labels not strings", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nlabels = [1]\n', 6,
+     ["label 1 must be"]),
+    ("shared work_dir", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nwork_dir = "/w"\n'
+     '[[nodes]]\nhost = "h2"\nwork_dir = "/w"\n', 9, ["work_dir '/w' is also node 'h1'"]),
+    ("not TOML", '[cluster\nname = "a"\n', 1, ["not valid TOML"]),
+    ("TOML error further down", '[cluster]\nname = "a"\n\n[[nodes]]\nhost = h1\n', 5, ["not valid TOML"]),
+]
+
+
+@pytest.mark.parametrize("text,line,words", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_inventory_names_file_and_line(tmp_path: Path, text: str, line: int, words: list[str]) -> None:
+    path = tmp_path / "raiden.toml"
+    with pytest.raises(InputError) as info:
+        parse(text, path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:{line}: "), message
+    assert "\n" not in message
+    for word in words:
+        assert word in message
+
+
+def test_cli_rejects_bad_inventory_with_one_line_and_exit_2(raiden, tmp_path: Path) -> None:
+    path = raiden.cwd / "raiden.toml"
+    path.write_text('[cluster]\nname = "a"\n[[nodes]]\nhost = "localhost"\nengins = 2\n')
+    for command in ("doctor", "up", "status", "down"):
+        ran = raiden(command)
+        assert ran.code == 2, (command, ran)
+        assert ran.err == f"{path.name}:5: unknown key 'engins' in [[nodes]]; did you mean 'engines'?\n"
+        assert "Traceback" not in ran.err and ran.out == ""
+    assert not raiden.home.joinpath("a").exists(), "bad input must change nothing"
+
+
+def test_cli_missing_inventory_file(raiden) -> None:
+    ran = raiden("status", "-i", "nope.toml")
+    assert ran.code == 2
+    assert ran.err.strip() == "nope.toml: no such inventory file; create one with `raiden init nope.toml`"
+
+
+def test_cli_bad_arguments_are_one_line(raiden) -> None:
+    ran = raiden("up", "--timeout", "soon")
+    assert ran.code == 2 and len(ran.err.strip().splitlines()) == 1 and "Traceback" not in ran.err
+    assert "soon" in ran.err
+
+
+def test_init_writes_an_example_and_never_overwrites(raiden) -> None:
+    ran = raiden("init")
+    assert ran.code == 0
+    written = (raiden.cwd / "raiden.toml").read_text()
+    assert written == EXAMPLE
+    (raiden.cwd / "raiden.toml").write_text("# mine\n")
+    ran = raiden("init")
+    assert ran.code == 2 and "already exists; pass --force" in ran.err
+    assert (raiden.cwd / "raiden.toml").read_text() == "# mine\n"
+    ran = raiden("doctor", "-i", "nowhere/raiden.toml")
+    assert ran.code == 2

@@ -1,0 +1,185 @@
+"""The embedded default as a laptop user meets it: up, status, connect, run code, restart, down."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+
+import psutil
+import pytest
+
+from conftest import _make_raiden
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    raiden = _make_raiden(tmp_path_factory.mktemp("local"))
+    ran = raiden("up")
+    assert ran.code == 0, ran
+    assert "cluster 'local' is up" in ran.out
+    try:
+        yield raiden
+    finally:
+        raiden("down")
+
+
+def _status(raiden) -> dict:
+    ran = raiden("status", "--json")
+    assert ran.code == 0, ran
+    return ran.json()
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (some containers' init never reaps orphans)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _engine_pids(status: dict) -> dict[int, int]:
+    return {e["id"]: e["pid"] for n in status["nodes"] for e in n["engines"]}
+
+
+def test_up_starts_one_engine_per_core_on_loopback(local) -> None:
+    status = _status(local)
+    assert status["name"] == "local" and status["state"] == "running"
+    assert status["controller"]["ip"] == "127.0.0.1"
+    assert running(status["controller"]["pid"])
+    assert {"registration", "mux", "task"} <= set(status["controller"]["ports"])
+    (node,) = status["nodes"]
+    assert node["host"] == "localhost" and node["state"] == "up" and node["arch"]
+    assert len(node["engines"]) == os.cpu_count()
+    assert all(e["state"] == "idle" for e in node["engines"])
+    assert status["engines"] == {"alive": os.cpu_count(), "total": os.cpu_count()}
+
+
+def test_status_table_for_people(local) -> None:
+    ran = local("status")
+    assert ran.code == 0
+    assert "cluster 'local': running" in ran.out
+    assert "localhost" in ran.out and f"{os.cpu_count()}/{os.cpu_count()}" in ran.out
+
+
+def test_connect_runs_code_on_every_engine(local) -> None:
+    ran = local.python(
+        "import os, json, raiden_lab\n"
+        "c = raiden_lab.connect()\n"
+        "pids = c.direct.apply_sync(os.getpid)\n"
+        "squares = c.map(lambda x: x * x, range(20))\n"
+        "print(json.dumps({'ids': c.ids, 'pids': pids, 'squares': squares,\n"
+        "                  'nodes': [n['host'] for n in c.nodes]}))\n"
+    )
+    assert ran.code == 0, ran.err
+    got = json.loads(ran.out)
+    status = _status(local)
+    assert got["ids"] == sorted(_engine_pids(status))
+    assert got["pids"] == [_engine_pids(status)[i] for i in got["ids"]]
+    assert got["squares"] == [x * x for x in range(20)]
+    assert got["nodes"] == ["localhost"]
+
+
+def test_px_cell_magic_runs_on_every_engine(local) -> None:
+    code = (
+        "import raiden_lab\n"
+        "rc = raiden_lab.connect()\n"
+        "get_ipython().run_cell_magic('px', '', 'import os\\nwho = os.getpid()')\n"
+        "print(sorted(rc.direct['who']))\n"
+    )
+    ran = local.python(f"from IPython import start_ipython; start_ipython(argv=['--quick', '-c', {code!r}])")
+    assert ran.code == 0, ran.err
+    assert ran.out.strip().splitlines()[-1] == str(sorted(_engine_pids(_status(local)).values()))
+
+
+def test_plain_ipyparallel_code_attaches_unchanged(local) -> None:
+    profile = local.home / "local" / "profile"
+    ran = local.python(
+        "import ipyparallel as ipp, os\n"
+        f"rc = ipp.Client(profile_dir={str(profile)!r})\n"
+        "print(len(rc[:].apply_sync(os.getpid)))\n"
+    )
+    assert ran.code == 0, ran.err
+    assert ran.out.strip() == str(os.cpu_count())
+
+
+def test_second_up_says_so_and_changes_nothing(local) -> None:
+    before = _status(local)
+    ran = local("up")
+    assert ran.code == 0
+    assert "already running" in ran.out and "nothing changed" in ran.out
+    after = _status(local)
+    assert after["supervisor_pid"] == before["supervisor_pid"]
+    assert _engine_pids(after) == _engine_pids(before)
+
+
+def test_controller_listens_on_the_cluster_address_only(local) -> None:
+    controller = psutil.Process(_status(local)["controller"]["pid"])
+    procs = [controller, *controller.children(recursive=True)]
+    listening = [c.laddr for p in procs for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+    assert listening, "the controller listens somewhere"
+    assert {addr.ip for addr in listening} == {"127.0.0.1"}
+
+
+def test_files_holding_keys_are_private(local) -> None:
+    root = local.home / "local"
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    security = root / "profile" / "security"
+    files = list(security.iterdir())
+    assert any(f.name == "ipcontroller-client.json" for f in files)
+    for f in files:
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+    assert stat.S_IMODE((root / "state.sqlite").stat().st_mode) == 0o600
+
+
+def test_restart_node_gives_fresh_engines_with_the_same_ids(local) -> None:
+    before = _engine_pids(_status(local))
+    ran = local("restart", "localhost")
+    assert ran.code == 0, ran
+    after = _engine_pids(_status(local))
+    assert set(after) == set(before)
+    assert not set(after.values()) & set(before.values())
+    assert not [pid for pid in before.values() if running(pid)]
+    ran = local.python("import raiden_lab; c = raiden_lab.connect(); print(sorted(c.direct.apply_sync(lambda: 7)))")
+    assert ran.code == 0 and ran.out.strip() == str([7] * len(before))
+
+
+def test_restart_of_an_unknown_node_is_bad_input(local) -> None:
+    ran = local("restart", "pi9")
+    assert ran.code == 2
+    assert ran.err.strip() == "(embedded default): no node 'pi9' in the inventory (nodes: localhost)"
+
+
+def test_events_tell_what_happened(local) -> None:
+    ran = local("events", "--json")
+    kinds = [e["kind"] for e in ran.json()["events"]]
+    assert kinds[:2] == ["cluster-starting", "controller-started"]
+    assert "cluster-running" in kinds and "node-restarting" in kinds
+    assert "localhost" in local("events").out
+
+
+def test_down_stops_everything_and_leaves_nothing(local) -> None:
+    status = _status(local)
+    pids = [status["supervisor_pid"], status["controller"]["pid"], *_engine_pids(status).values()]
+    ran = local("down")
+    assert ran.code == 0, ran
+    assert "stopped; no engine left on 1 node" in ran.out
+    assert not [p for p in pids if running(p)]
+    marker = f"RAIDEN_ENGINE_SET=local@localhost:"
+    leftovers = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if any(f"{k}={v}".startswith(marker) for k, v in proc.environ().items()):
+                leftovers.append(proc.pid)
+        except psutil.Error:
+            continue
+    assert leftovers == []
+    stopped = _status(local)
+    assert stopped["state"] == "stopped" and stopped["nodes"][0]["engines"] == []
+    ran = local.python("import raiden_lab; raiden_lab.connect()")
+    assert ran.code == 1 and "cluster 'local' is not running; start it with `raiden up`" in ran.err
+    ran = local("restart", "localhost")
+    assert ran.code == 1 and ran.err.strip() == "raiden: cluster 'local' is not running; start it with `raiden up`"
+    ran = local("down")
+    assert ran.code == 0 and "is not running" in ran.out

@@ -1,0 +1,187 @@
+"""The virtual Pi cluster: Linux network namespaces, each a host with its own address and sshd.
+
+Engines really travel over SSH and TCP between the namespaces and the head
+(the bridge's own address). The namespaces share the file system, so each node
+gets its own work folder and may point at its own Python. Nothing here touches
+the machine's ``~/.ssh``: sshd has its own host keys and authorized_keys, the
+client its own identity, and raiden its own known_hosts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SSHD = "/usr/sbin/sshd"
+
+
+def missing_requirements() -> str | None:
+    """Why the virtual cluster cannot be built here, or None when it can."""
+    if os.geteuid() != 0:
+        return "the virtual Pi cluster needs root (network namespaces and sshd)"
+    for tool in ("ip", "ssh", "ssh-keygen"):
+        if shutil.which(tool) is None:
+            return f"the virtual Pi cluster needs '{tool}' (iproute2 / openssh-client)"
+    if not os.path.exists(SSHD):
+        return f"the virtual Pi cluster needs {SSHD} (openssh-server)"
+    return None
+
+
+@dataclass
+class VNode:
+    name: str
+    address: str
+    namespace: str
+    work_dir: Path
+    python: str
+
+
+@dataclass
+class VirtualCluster:
+    base: Path
+    head: str
+    nodes: list[VNode] = field(default_factory=list)
+    bridge: str = ""
+    identity: Path = Path()
+
+    def node(self, name: str) -> VNode:
+        return next(n for n in self.nodes if n.name == name)
+
+    def inventory(self, name: str, nodes: list[VNode | str], engines: int = 2, extra: str = "") -> Path:
+        """Write a raiden.toml naming ``nodes`` (a VNode, or an address with no host behind it)."""
+        lines = [
+            "[cluster]",
+            f'name = "{name}"',
+            f'controller_ip = "{self.head}"',
+            'user = "root"',
+            f'identity_file = "{self.identity}"',
+            f"engines_per_node = {engines}",
+            extra,
+        ]
+        for node in nodes:
+            lines.append("\n[[nodes]]")
+            if isinstance(node, VNode):
+                lines += [f'host = "{node.address}"', f'python = "{node.python}"', f'work_dir = "{node.work_dir}"']
+            else:
+                lines += [f'host = "{node}"', f'work_dir = "{self.base / "work" / node}"']
+        path = self.base / f"{name}.toml"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def processes(self, node: VNode) -> list[str]:
+        """Command lines of every process in the node's namespace but its sshd."""
+        pids = subprocess.run(["ip", "netns", "pids", node.namespace], capture_output=True, text=True).stdout.split()
+        found = []
+        for pid in pids:
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            except OSError:
+                continue
+            if not cmdline.startswith(SSHD) and "sshd" not in cmdline.split(" ")[0]:
+                found.append(f"{pid} {cmdline}")
+        return found
+
+    def set_link(self, node: VNode, up: bool) -> None:
+        _ip("-n", node.namespace, "link", "set", "eth0", "up" if up else "down")
+
+
+def build(base: Path, names: list[str], subnet: str, bare_python: dict[str, str] | None = None) -> VirtualCluster:
+    """Build the namespaces, bridge and sshds; the caller must call ``teardown`` (even on failure)."""
+    tag = f"{os.getpid() % 10000}"
+    cluster = VirtualCluster(base=base, head=f"{subnet}.1", bridge=f"rbr{tag}")
+    keys = base / "keys"
+    keys.mkdir(mode=0o700, parents=True, exist_ok=True)
+    cluster.identity = keys / "id_ed25519"
+    _keygen(cluster.identity)
+    authorized = keys / "authorized_keys"
+    authorized.write_bytes(Path(f"{cluster.identity}.pub").read_bytes())
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    try:
+        _ip("link", "add", cluster.bridge, "type", "bridge")
+        _ip("addr", "add", f"{cluster.head}/24", "dev", cluster.bridge)
+        _ip("link", "set", cluster.bridge, "up")
+        for i, name in enumerate(names):
+            node = VNode(
+                name=name,
+                address=f"{subnet}.{11 + i}",
+                namespace=f"r{tag}{name}",
+                work_dir=base / "work" / name,
+                python=(bare_python or {}).get(name, _head_python()),
+            )
+            cluster.nodes.append(node)
+            veth = f"rv{tag}{i}"
+            _ip("netns", "add", node.namespace)
+            _ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", node.namespace)
+            _ip("link", "set", veth, "master", cluster.bridge, "up")
+            _ip("-n", node.namespace, "addr", "add", f"{node.address}/24", "dev", "eth0")
+            _ip("-n", node.namespace, "link", "set", "eth0", "up")
+            _ip("-n", node.namespace, "link", "set", "lo", "up")
+            _start_sshd(node, keys, authorized)
+        for node in cluster.nodes:
+            _wait_port(node.address, 22)
+    except BaseException:
+        teardown(cluster)
+        raise
+    return cluster
+
+
+def teardown(cluster: VirtualCluster) -> None:
+    for node in cluster.nodes:
+        pids = subprocess.run(["ip", "netns", "pids", node.namespace], capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        subprocess.run(["ip", "netns", "del", node.namespace], capture_output=True)
+    if cluster.bridge:
+        subprocess.run(["ip", "link", "del", cluster.bridge], capture_output=True)
+
+
+def _head_python() -> str:
+    import sys
+
+    return sys.executable
+
+
+def _start_sshd(node: VNode, keys: Path, authorized: Path) -> None:
+    host_key = keys / f"host_{node.name}"
+    _keygen(host_key)
+    config = keys / f"sshd_{node.name}.conf"
+    config.write_text(
+        f"Port 22\nListenAddress {node.address}\nHostKey {host_key}\n"
+        f"AuthorizedKeysFile {authorized}\nPidFile {keys / f'sshd_{node.name}.pid'}\n"
+        "StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+        "PermitRootLogin prohibit-password\nMaxSessions 100\nMaxStartups 100:30:200\n"
+        "ClientAliveInterval 2\nClientAliveCountMax 3\n"
+    )
+    subprocess.run(["ip", "netns", "exec", node.namespace, SSHD, "-f", str(config),
+                    "-E", str(keys / f"sshd_{node.name}.log")], check=True)
+
+
+def _keygen(path: Path) -> None:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+
+
+def _ip(*args: str) -> None:
+    result = subprocess.run(["ip", *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"ip {' '.join(args)}: {result.stderr.strip()}")
+
+
+def _wait_port(host: str, port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
