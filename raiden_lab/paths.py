@@ -66,7 +66,7 @@ class ClusterPaths:
         (pytest's tmp folders) is moved to a short private folder in /tmp.
         """
         path = self.root / "cm"
-        if len(str(path)) > 60:
+        if len(str(path)) > 40:  # ssh adds a 40-byte hash and a 17-byte temporary suffix
             digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:12]
             path = Path(tempfile.gettempdir()) / f"raiden-{os.getuid()}-{digest}"
         path.mkdir(mode=0o700, parents=True, exist_ok=True)

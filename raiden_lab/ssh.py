@@ -55,6 +55,7 @@ class Target:
             "-o", "BatchMode=yes",
             "-o", "StrictHostKeyChecking=accept-new",
             "-o", f"UserKnownHostsFile={self.known_hosts}",
+            "-o", "HashKnownHosts=no",  # so the line of a rebuilt node can be found and removed
             "-o", f"ConnectTimeout={max(1, int(self.connect_timeout))}",
             "-o", "ServerAliveInterval=2",
             "-o", "ServerAliveCountMax=2",

@@ -1,0 +1,186 @@
+"""The virtual Pi cluster: engines over real SSH to namespaced hosts, as on a stack of Pis.
+
+pi1-pi3 are healthy, pi4's Python lacks ipyparallel, and 10.77.0.99 has no
+host behind it. Tests in this module run in order against one cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from conftest import _make_raiden
+
+pytestmark = pytest.mark.vcluster
+
+UNREACHABLE = "10.77.0.99"
+
+
+@pytest.fixture(scope="module")
+def vraiden(vpi, tmp_path_factory):
+    raiden = _make_raiden(tmp_path_factory.mktemp("vraiden"))
+    inventory = vpi.inventory("vpi", [vpi.node("pi1"), vpi.node("pi2"), vpi.node("pi3"), vpi.node("pi4"), UNREACHABLE])
+    try:
+        yield raiden, inventory
+    finally:
+        raiden("down", "-i", str(inventory))
+
+
+def test_doctor_checks_every_node_and_names_the_broken_ones(vpi, vraiden) -> None:
+    raiden, inventory = vraiden
+    ran = raiden("doctor", "-i", str(inventory), "--json")
+    assert ran.code == 1, ran
+    nodes = {n["host"]: n for n in ran.json()["nodes"]}
+    for name in ("pi1", "pi2", "pi3"):
+        node = nodes[vpi.node(name).address]
+        assert node["ok"] and node["problems"] == [], node
+        assert node["cores"] == os.cpu_count() and node["arch"] and node["rtt"] is not None
+        assert abs(node["clock_skew"]) < 1.0
+        assert node["packages"]["ipyparallel"] == ran.json()["head"]["packages"]["ipyparallel"]
+    pi4 = nodes[vpi.node("pi4").address]
+    assert not pi4["ok"]
+    assert any(p.startswith(f"{vpi.node('pi4').address}: ipyparallel is not installed there") and "install ipyparallel==" in p
+               for p in pi4["problems"]), pi4["problems"]
+    lost = nodes[UNREACHABLE]
+    assert not lost["ok"] and lost["problems"][0].startswith(f"{UNREACHABLE}: unreachable over SSH")
+
+    table = raiden("doctor", "-i", str(inventory))
+    assert table.code == 1
+    assert f"problem: {UNREACHABLE}: unreachable" in table.out
+    known_hosts = raiden.home / "vpi" / "known_hosts"
+    assert {line.split()[0] for line in known_hosts.read_text().splitlines()} == {
+        vpi.node(n).address for n in ("pi1", "pi2", "pi3", "pi4")}
+
+
+def test_up_starts_the_nodes_that_pass_and_names_the_rest(vpi, vraiden) -> None:
+    raiden, inventory = vraiden
+    ran = raiden("up", "-i", str(inventory))
+    assert ran.code == 1, ran
+    assert "is up: 6 engines on 3 nodes" in ran.out
+    assert f"skipping {vpi.node('pi4').address}: ipyparallel is not installed there" in ran.err
+    assert f"skipping {UNREACHABLE}: unreachable over SSH" in ran.err
+    assert f"not started on {vpi.node('pi4').address}, {UNREACHABLE}" in ran.err
+
+    status = raiden("status", "-i", str(inventory), "--json")
+    assert status.code == 1  # running, but some nodes failed
+    model = status.json()
+    assert model["state"] == "degraded"
+    states = {n["host"]: n["state"] for n in model["nodes"]}
+    assert states == {vpi.node("pi1").address: "up", vpi.node("pi2").address: "up", vpi.node("pi3").address: "up",
+                      vpi.node("pi4").address: "failed", UNREACHABLE: "failed"}
+    assert model["engines"] == {"alive": 6, "total": 6}
+
+
+def test_engines_report_their_own_node_address(vpi, vraiden) -> None:
+    raiden, inventory = vraiden
+    ran = raiden.python(
+        "import json, raiden_lab\n"
+        f"c = raiden_lab.connect(inventory={str(inventory)!r})\n"
+        "def my_address(head):\n"
+        "    import socket\n"
+        "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "    s.connect((head, 9))\n"
+        "    return s.getsockname()[0]\n"
+        f"addresses = c.direct.apply_sync(my_address, {vpi.head!r})\n"
+        "print(json.dumps({'by_id': dict(zip(c.ids, addresses)),\n"
+        "                  'nodes': {n['host']: [e['id'] for e in n['engines']] for n in c.nodes}}))\n"
+    )
+    assert ran.code == 0, ran.err
+    got = json.loads(ran.out)
+    for name in ("pi1", "pi2", "pi3"):
+        address = vpi.node(name).address
+        ids = got["nodes"][address]
+        assert len(ids) == 2
+        assert [got["by_id"][str(i)] for i in ids] == [address, address]
+
+
+def test_engine_sets_run_in_each_nodes_own_work_folder(vpi, vraiden) -> None:
+    for name in ("pi1", "pi2", "pi3"):
+        node = vpi.node(name)
+        logs = sorted(p.name for p in (node.work_dir / "logs").iterdir())
+        assert len(logs) == 2 and all(log.startswith("engine-") for log in logs)
+        assert any("ipyparallel.engine" in p for p in vpi.processes(node))
+    assert not (vpi.node("pi4").work_dir / "logs").exists()
+
+
+def test_no_key_travels_in_a_file_or_on_a_command_line(vpi, vraiden) -> None:
+    raiden, _ = vraiden
+    client_file = raiden.home / "vpi" / "profile" / "security" / "ipcontroller-client.json"
+    key = json.loads(client_file.read_text())["key"]
+    assert stat.S_IMODE(client_file.stat().st_mode) == 0o600
+    for name in ("pi1", "pi2", "pi3"):
+        node = vpi.node(name)
+        for proc in vpi.processes(node):
+            assert key not in proc
+        for path in node.work_dir.rglob("*"):
+            if path.is_file():
+                assert key.encode() not in path.read_bytes(), path
+
+
+def test_controller_listens_on_the_cluster_address_only(vpi, vraiden) -> None:
+    import psutil
+
+    raiden, inventory = vraiden
+    controller = raiden("status", "-i", str(inventory), "--json").json()["controller"]
+    proc = psutil.Process(controller["pid"])
+    procs = [proc, *proc.children(recursive=True)]
+    listening = {(c.laddr.ip, c.laddr.port) for p in procs for c in p.net_connections(kind="inet")
+                 if c.status == psutil.CONN_LISTEN}
+    # Every port that engines and clients use is bound to the cluster's address; the rest are
+    # ipyparallel's internal scheduler links on loopback, which no other machine can reach.
+    assert {(vpi.head, port) for port in controller["ports"].values()} <= listening
+    assert {ip for ip, _ in listening} <= {vpi.head, "127.0.0.1"}
+
+
+def test_restart_one_node_leaves_the_others_alone(vpi, vraiden) -> None:
+    raiden, inventory = vraiden
+    before = raiden("status", "-i", str(inventory), "--json").json()
+    pids = {n["host"]: {e["id"]: e["pid"] for e in n["engines"]} for n in before["nodes"]}
+    pi2 = vpi.node("pi2").address
+    ran = raiden("restart", pi2, "-i", str(inventory))
+    assert ran.code == 0, ran
+    after = raiden("status", "-i", str(inventory), "--json").json()
+    new = {n["host"]: {e["id"]: e["pid"] for e in n["engines"]} for n in after["nodes"]}
+    assert set(new[pi2]) == set(pids[pi2]) and not set(new[pi2].values()) & set(pids[pi2].values())
+    for name in ("pi1", "pi3"):
+        assert new[vpi.node(name).address] == pids[vpi.node(name).address]
+    assert after["engines"] == {"alive": 6, "total": 6}
+
+
+def test_restart_of_a_node_that_failed_preflight_says_why(vpi, vraiden) -> None:
+    raiden, inventory = vraiden
+    ran = raiden("restart", vpi.node("pi4").address, "-i", str(inventory))
+    assert ran.code == 1
+    assert "failed the preflight" in ran.err and len(ran.err.strip().splitlines()) == 1
+
+
+def test_down_leaves_no_engine_process_on_any_node(vpi, vraiden) -> None:
+    raiden, inventory = vraiden
+    ran = raiden("down", "-i", str(inventory))
+    assert ran.code == 0, ran
+    assert "stopped; no engine left on 3 nodes" in ran.out
+    for node in vpi.nodes:
+        assert vpi.processes(node) == [], node.name
+    assert raiden("status", "-i", str(inventory), "--json").json()["state"] == "stopped"
+
+
+def test_a_changed_host_key_is_refused(vpi, vraiden) -> None:
+    raiden, inventory = vraiden
+    known_hosts = raiden.home / "vpi" / "known_hosts"
+    pi1 = vpi.node("pi1").address
+    # Pretend pi1 was recorded with another key: a man in the middle, or a rebuilt node.
+    other = vpi.base / "keys" / "host_pi2.pub"
+    lines = [line for line in known_hosts.read_text().splitlines() if not line.startswith(pi1 + " ")]
+    lines.append(f"{pi1} {' '.join(other.read_text().split()[:2])}")
+    known_hosts.write_text("\n".join(lines) + "\n")
+    only_pi1 = vpi.inventory("vpi", [vpi.node("pi1")])
+    ran = raiden("doctor", "-i", str(only_pi1), "--json")
+    assert ran.code == 1
+    (node,) = ran.json()["nodes"]
+    assert node["problems"] == [
+        f"{pi1}: its host key differs from the one recorded on first use; if the node was rebuilt, "
+        "remove its line from the cluster's known_hosts and try again"
+    ]
