@@ -59,15 +59,19 @@ def _parser() -> argparse.ArgumentParser:
     p = command("events", "list what happened to the cluster", json_flag=True)
     p.add_argument("-n", "--limit", type=int, default=50, help="how many of the latest events (default 50)")
     p.add_argument("--node", help="only this node's events")
-    p = command("lab", "start JupyterLab with the cluster up")
-    p.add_argument("lab_args", nargs=argparse.REMAINDER, help="arguments for jupyter lab")
+    command("lab", "start JupyterLab with the cluster up (other arguments go to jupyter lab)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit code; expected failures print one line, no traceback."""
     try:
-        args = _parser().parse_args(argv)
+        parser = _parser()
+        args, extra = parser.parse_known_args(argv)
+        if args.command == "lab":
+            args.lab_args = extra  # everything raiden does not know goes to jupyter lab
+        elif extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
         return COMMANDS[args.command](args)
     except InputError as e:
         print(str(e), file=sys.stderr)
@@ -280,6 +284,10 @@ def cmd_lab(args: argparse.Namespace) -> int:
         else:
             return code
     lab_args = [a for a in args.lab_args if a != "--"]
+    if os.geteuid() == 0 and "--allow-root" not in lab_args:
+        lab_args.append("--allow-root")  # CI machines and fresh Pi images often run as root
+    print(f"starting JupyterLab; the cluster stops when JupyterLab does" if started else
+          f"starting JupyterLab on the running cluster '{inventory.name}'", flush=True)
     try:
         return subprocess.call([sys.executable, "-m", "jupyterlab", *lab_args])
     except KeyboardInterrupt:

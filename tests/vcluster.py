@@ -159,7 +159,7 @@ def _start_sshd(node: VNode, keys: Path, authorized: Path) -> None:
         f"AuthorizedKeysFile {authorized}\nPidFile {keys / f'sshd_{node.name}.pid'}\n"
         "StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
         "PermitRootLogin prohibit-password\nMaxSessions 100\nMaxStartups 100:30:200\n"
-        "ClientAliveInterval 2\nClientAliveCountMax 3\n"
+        "ClientAliveInterval 2\nClientAliveCountMax 3\nSubsystem sftp internal-sftp\n"
     )
     subprocess.run(["ip", "netns", "exec", node.namespace, SSHD, "-f", str(config),
                     "-E", str(keys / f"sshd_{node.name}.log")], check=True)
