@@ -103,6 +103,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     inventory, paths = _inventory(args)
+    if problem := doctor.check_controller_ip(inventory):
+        raise InputError(problem)
     reports = doctor.check_sync(inventory, paths)
     if args.json:
         print(json.dumps({"name": inventory.name, "head": {"python": sys.version.split()[0],
@@ -119,6 +121,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"cluster '{inventory.name}' is already running (supervisor pid {status['supervisor_pid']}, "
               f"{status['engines']['alive']} engines); nothing changed")
         return 0
+    if problem := doctor.check_controller_ip(inventory):
+        raise InputError(problem)
     reports = doctor.check_sync(inventory, paths)
     passed = [r for r in reports if r.ok]
     for report in reports:

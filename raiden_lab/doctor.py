@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import platform
+import socket
 import time
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
@@ -124,6 +125,18 @@ def _judge(report: NodeReport, found: dict[str, Any], node: Node) -> None:
     if report.disk_free is not None and report.disk_free < DISK_WARN_BYTES:
         report.warnings.append(f"{host}: only {_size(report.disk_free)} free in {report.work_dir}")
     report.ok = not report.problems
+
+
+def check_controller_ip(inventory: Inventory) -> str | None:
+    """The controller binds to ``controller_ip``: it must be one of the head's own addresses."""
+    family = socket.AF_INET6 if ":" in inventory.controller_ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((inventory.controller_ip, 0))
+        except OSError:
+            return (f"{inventory.where('controller_ip')}: controller_ip {inventory.controller_ip} is not an address "
+                    f"of this machine; use the head's own address on the nodes' network")
+    return None
 
 
 async def check(inventory: Inventory, paths: ClusterPaths, hosts: list[str] | None = None) -> list[NodeReport]:

@@ -167,6 +167,10 @@ class EngineSet:
     def node_state(self, engine_states: list[str]) -> str:
         if self.state in ("down", "failed"):
             return self.state
+        if self.state == "starting" and engine_states and all(s == "dead" for s in engine_states):
+            self._fail(f"{self.host}: every engine exited before registering with the controller; is controller_ip "
+                       f"reachable from {self.host}? see the engine logs in {self.work_dir}/logs there")
+            return self.state
         if engine_states and all(s in ("idle", "busy", "dead") for s in engine_states) and not all(
             s == "dead" for s in engine_states
         ):

@@ -12,7 +12,7 @@ import os
 import re
 import sys
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,10 +73,21 @@ class Inventory:
     nodes: tuple[Node, ...]
     path: Path | None = None
     engines_per_node: int | None = None
+    lines: dict[tuple[str, int, str | None], int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def source(self) -> str:
         return str(self.path) if self.path else "(embedded default)"
+
+    def where(self, key: str, host: str | None = None) -> str:
+        """``PATH:LINE`` of a key (of the [cluster] table, or of one node) for error messages."""
+        if self.path is None:
+            return self.source
+        table, index = ("cluster", 0)
+        if host is not None:
+            table, index = "nodes", [n.host for n in self.nodes].index(host)
+        line = self.lines.get((table, index, key)) or self.lines.get((table, index, None)) or 1
+        return f"{self.path}:{line}"
 
     def node(self, host: str) -> Node:
         for node in self.nodes:
@@ -233,6 +244,7 @@ class _Validator:
             nodes=tuple(nodes),
             path=self.path,
             engines_per_node=cluster.get("engines_per_node"),
+            lines=self.lines,
         )
 
 

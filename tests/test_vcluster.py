@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 
 import pytest
 
@@ -176,7 +177,7 @@ def test_a_changed_host_key_is_refused(vpi, vraiden) -> None:
     lines = [line for line in known_hosts.read_text().splitlines() if not line.startswith(pi1 + " ")]
     lines.append(f"{pi1} {' '.join(other.read_text().split()[:2])}")
     known_hosts.write_text("\n".join(lines) + "\n")
-    only_pi1 = vpi.inventory("vpi", [vpi.node("pi1")])
+    only_pi1 = vpi.inventory("vpi", [vpi.node("pi1")], filename="only-pi1.toml")
     ran = raiden("doctor", "-i", str(only_pi1), "--json")
     assert ran.code == 1
     (node,) = ran.json()["nodes"]
@@ -184,3 +185,22 @@ def test_a_changed_host_key_is_refused(vpi, vraiden) -> None:
         f"{pi1}: its host key differs from the one recorded on first use; if the node was rebuilt, "
         "remove its line from the cluster's known_hosts and try again"
     ]
+
+
+def test_engines_that_cannot_reach_the_controller_are_named(vpi, raiden) -> None:
+    """A controller_ip the head has but the nodes cannot reach: up says so instead of hanging."""
+    hidden = "10.79.0.1"
+    subprocess.run(["ip", "addr", "add", f"{hidden}/32", "dev", "lo"], check=True)
+    inventory = vpi.inventory("unreachable-head", [vpi.node("pi3")], controller_ip=hidden)
+    try:
+        ran = raiden("up", "-i", str(inventory), "--timeout", "60")
+        assert ran.code == 1, ran
+        address = vpi.node("pi3").address
+        assert f"{address}: every engine exited before registering with the controller" in ran.err
+        assert f"not started on {address}" in ran.err
+        status = raiden("status", "-i", str(inventory), "--json").json()
+        assert status["state"] == "degraded" and status["nodes"][0]["state"] == "failed"
+    finally:
+        raiden("down", "-i", str(inventory))
+        subprocess.run(["ip", "addr", "del", f"{hidden}/32", "dev", "lo"], check=False)
+    assert vpi.processes(vpi.node("pi3")) == []

@@ -53,12 +53,13 @@ class VirtualCluster:
     def node(self, name: str) -> VNode:
         return next(n for n in self.nodes if n.name == name)
 
-    def inventory(self, name: str, nodes: list[VNode | str], engines: int = 2, extra: str = "") -> Path:
+    def inventory(self, name: str, nodes: list[VNode | str], engines: int = 2, extra: str = "",
+                  controller_ip: str | None = None, filename: str | None = None) -> Path:
         """Write a raiden.toml naming ``nodes`` (a VNode, or an address with no host behind it)."""
         lines = [
             "[cluster]",
             f'name = "{name}"',
-            f'controller_ip = "{self.head}"',
+            f'controller_ip = "{controller_ip or self.head}"',
             'user = "root"',
             f'identity_file = "{self.identity}"',
             f"engines_per_node = {engines}",
@@ -70,7 +71,7 @@ class VirtualCluster:
                 lines += [f'host = "{node.address}"', f'python = "{node.python}"', f'work_dir = "{node.work_dir}"']
             else:
                 lines += [f'host = "{node}"', f'work_dir = "{self.base / "work" / node}"']
-        path = self.base / f"{name}.toml"
+        path = self.base / (filename or f"{name}.toml")
         path.write_text("\n".join(lines) + "\n")
         return path
 
