@@ -22,8 +22,10 @@ import psutil
 from . import control, doctor
 from .errors import InputError, RaidenError
 from .inventory import EXAMPLE, Inventory, resolve
+from .engineset import sweep_nodes
 from .paths import ClusterPaths
 from .status import cluster_events, cluster_status
+from .store import Store
 
 UP_TIMEOUT_S = 60.0
 
@@ -145,7 +147,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def _spawn_supervisor(paths: ClusterPaths, plan: dict[str, Any]) -> subprocess.Popen:
     env = dict(os.environ, RAIDEN_HOME=str(paths.root.parent.resolve()))
-    with open(paths.log, "ab") as log:
+    with os.fdopen(os.open(paths.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         daemon = subprocess.Popen(
             [sys.executable, "-m", "raiden_lab.supervisor"],
             stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
@@ -226,10 +228,11 @@ def _format_status(status: dict[str, Any]) -> str:
 def cmd_down(args: argparse.Namespace) -> int:
     inventory, paths = _inventory(args)
     if not control.is_running(paths):
-        from .supervisor import sweep_nodes
-
-        left = asyncio.run(sweep_nodes(inventory, paths, kill=True))
+        # A supervisor that was killed cannot clean up: do it here.
+        left = asyncio.run(sweep_nodes(inventory, paths, kill=True, close=True))
         print(f"cluster '{inventory.name}' is not running")
+        if _kill_orphan_controller(paths):
+            print("killed the controller left behind by a supervisor that died")
         for host, procs in left.items():
             print(f"killed {len(procs)} leftover engine processes on {host}")
         return 0
@@ -299,6 +302,30 @@ def cmd_lab(args: argparse.Namespace) -> int:
     finally:
         if started:
             cmd_down(argparse.Namespace(inventory=args.inventory))
+
+
+def _kill_orphan_controller(paths: ClusterPaths) -> bool:
+    store = Store.open_existing(paths.store)
+    if store is None:
+        return False
+    try:
+        pid = (store.cluster() or {}).get("controller_pid")
+    finally:
+        store.close()
+    if not _alive(pid):
+        return False
+    try:
+        proc = psutil.Process(pid)
+        # Only our controller: the pid may have been reused since.
+        if os.path.realpath(proc.environ().get("IPP_PROFILE_DIR", "")) != os.path.realpath(paths.profile_dir):
+            return False
+        procs = [proc, *proc.children(recursive=True)]
+        for p in procs:
+            p.kill()
+        psutil.wait_procs(procs, timeout=5)
+    except psutil.Error:
+        return False
+    return True
 
 
 def _alive(pid: int | None) -> bool:

@@ -13,7 +13,9 @@ import logging
 from typing import Any
 
 from . import ssh
-from .inventory import Node
+from .doctor import target_for, work_dir_for
+from .inventory import Inventory, Node
+from .paths import ClusterPaths
 from .remote import source
 from .store import Store
 
@@ -193,3 +195,32 @@ class EngineSet:
             self._set_engine(engine_id, "dead")
         self._set_state("failed", problem=problem)
         self.store.add_event("node-failed", problem, self.host)
+
+
+def engine_set_marker(inventory: Inventory, host: str, paths: ClusterPaths) -> str:
+    """What tags every process of one engine set, so a sweep finds them and nothing else."""
+    return f"{inventory.name}@{host}:{work_dir_for(inventory, inventory.node(host), paths)}"
+
+
+async def sweep_nodes(inventory: Inventory, paths: ClusterPaths, nodes: list[Node] | None = None,
+                      kill: bool = False, close: bool = False) -> dict[str, list[dict]]:
+    """Engine processes still alive on each node (killed with ``kill``), by host.
+
+    With ``close``, each node's SSH connection is closed afterwards.
+    """
+    async def one(node: Node) -> tuple[str, list[dict]]:
+        target = target_for(node, paths)
+        if not (await ssh.ensure_master(target)).ok:
+            return node.host, []
+        marker = engine_set_marker(inventory, node.host, paths)
+        argv = [node.python, "-", marker] + (["--kill"] if kill else [])
+        result = await ssh.run(target, argv, input=source("sweep"), timeout=30)
+        if close:
+            ssh.close_master(target)
+        try:
+            return node.host, json.loads(result.stdout.decode().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return node.host, []
+
+    found = await asyncio.gather(*(one(n) for n in (nodes if nodes is not None else inventory.nodes)))
+    return {host: procs for host, procs in found if procs}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def raiden_home() -> Path:
-    return Path(os.environ.get("RAIDEN_HOME") or "~/.raiden").expanduser()
+    return Path(os.environ.get("RAIDEN_HOME") or "~/.raiden").expanduser().resolve()
 
 
 class ClusterPaths:

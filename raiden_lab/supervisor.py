@@ -26,7 +26,7 @@ from IPython.core.profiledir import ProfileDir
 from . import ssh
 from .doctor import target_for, work_dir_for
 from .control import hold_lock
-from .engineset import EngineSet
+from .engineset import EngineSet, engine_set_marker, sweep_nodes
 from .inventory import Inventory, embedded_default, load
 from .paths import ClusterPaths
 from .store import Store
@@ -221,32 +221,6 @@ class Supervisor:
             await asyncio.sleep(0.2)
         await session.start(self.engine_env)
         return {"ok": True, "engines": session.engine_ids}
-
-
-def engine_set_marker(inventory: Inventory, host: str, paths: ClusterPaths) -> str:
-    """What tags every process of one engine set, so a sweep finds them and nothing else."""
-    return f"{inventory.name}@{host}:{work_dir_for(inventory, inventory.node(host), paths)}"
-
-
-async def sweep_nodes(inventory: Inventory, paths: ClusterPaths, nodes: list | None = None,
-                      kill: bool = False) -> dict[str, list[dict]]:
-    """Engine processes still alive on each node (killed with ``kill``), by host."""
-    from .remote import source
-
-    async def one(node) -> tuple[str, list[dict]]:
-        target = target_for(node, paths)
-        if not (await ssh.ensure_master(target)).ok:
-            return node.host, []
-        marker = engine_set_marker(inventory, node.host, paths)
-        argv = [node.python, "-", marker] + (["--kill"] if kill else [])
-        result = await ssh.run(target, argv, input=source("sweep"), timeout=30)
-        try:
-            return node.host, json.loads(result.stdout.decode().strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            return node.host, []
-
-    found = await asyncio.gather(*(one(n) for n in (nodes if nodes is not None else inventory.nodes)))
-    return {host: procs for host, procs in found if procs}
 
 
 def main() -> None:

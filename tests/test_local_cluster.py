@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-import sys
+import time
 
 import psutil
 import pytest
@@ -184,3 +184,20 @@ def test_down_stops_everything_and_leaves_nothing(local) -> None:
     assert ran.code == 1 and ran.err.strip() == "raiden: cluster 'local' is not running; start it with `raiden up`"
     ran = local("down")
     assert ran.code == 0 and "is not running" in ran.out
+
+
+def test_down_cleans_up_after_a_supervisor_that_was_killed(raiden) -> None:
+    assert raiden("up").code == 0
+    status = _status(raiden)
+    engines = list(_engine_pids(status).values())
+    controller = status["controller"]["pid"]
+    os.kill(status["supervisor_pid"], 9)
+    deadline = time.monotonic() + 30
+    while _status(raiden)["state"] != "stopped" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _status(raiden)["state"] == "stopped"
+    ran = raiden("down")
+    assert ran.code == 0, ran
+    assert "is not running" in ran.out
+    assert "killed the controller left behind by a supervisor that died" in ran.out
+    assert not [p for p in [controller, *engines] if running(p)]

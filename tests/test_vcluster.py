@@ -204,3 +204,30 @@ def test_engines_that_cannot_reach_the_controller_are_named(vpi, raiden) -> None
         raiden("down", "-i", str(inventory))
         subprocess.run(["ip", "addr", "del", f"{hidden}/32", "dev", "lo"], check=False)
     assert vpi.processes(vpi.node("pi3")) == []
+
+
+def test_paths_from_the_inventory_never_reach_a_shell_unquoted(vpi, raiden) -> None:
+    weird = vpi.base / "odd dir"
+    weird.mkdir(exist_ok=True)
+    python = weird / "py; touch PWNED $(touch PWNED2)"
+    python.write_text(f'#!/bin/sh\nexec "{vpi.node("pi2").python}" "$@"\n')
+    python.chmod(0o755)
+    inventory = vpi.base / "paths.toml"
+    pi2, pi3 = vpi.node("pi2"), vpi.node("pi3")
+    inventory.write_text(
+        f'[cluster]\nname = "paths"\ncontroller_ip = "{vpi.head}"\nuser = "root"\n'
+        f'identity_file = "{vpi.identity}"\n'
+        f'[[nodes]]\nhost = "{pi2.address}"\npython = "{python}"\nwork_dir = "{vpi.base / "w p2"}"\n'
+        f'[[nodes]]\nhost = "{pi3.address}"\npython = "/nonexistent/bin/python3"\nwork_dir = "{vpi.base / "w p3"}"\n'
+    )
+    ran = raiden("doctor", "-i", str(inventory), "--json")
+    assert ran.code == 1
+    nodes = {n["host"]: n for n in ran.json()["nodes"]}
+    assert nodes[pi2.address]["ok"], nodes[pi2.address]
+    assert nodes[pi2.address]["work_dir"] == str(vpi.base / "w p2")
+    assert nodes[pi3.address]["problems"] == [
+        f"{pi3.address}: no Python at '/nonexistent/bin/python3' there; set 'python' for {pi3.address} in "
+        f"{inventory} to the node's interpreter"
+    ]
+    assert not list(vpi.base.rglob("PWNED*")) and not list(raiden.cwd.rglob("PWNED*"))
+    assert not os.path.exists("/root/PWNED") and not os.path.exists("/root/PWNED2")
