@@ -68,7 +68,7 @@ def need_root_cluster() -> None:
         return
     if STRICT:
         pytest.fail(f"RAIDEN_STRICT=1 but {why}")
-    pytest.skip(why)
+    pytest.skip(reason=why)
 
 
 @pytest.fixture(scope="module")
