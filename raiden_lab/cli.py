@@ -25,7 +25,6 @@ from .inventory import EXAMPLE, Inventory, resolve
 from .engineset import sweep_nodes
 from .paths import ClusterPaths
 from .status import cluster_events, cluster_status
-from .store import Store
 
 UP_TIMEOUT_S = 60.0
 
@@ -214,15 +213,32 @@ def _format_status(status: dict[str, Any]) -> str:
         lines.append(f"  start it with `raiden up`{'' if status['inventory'].startswith('(') else ' -i ' + status['inventory']}")
         return "\n".join(lines)
     lines.append(f"  controller {ctl['ip']} (pid {ctl['pid']}), engines {status['engines']['alive']}/{status['engines']['total']} alive")
-    rows = [("NODE", "STATE", "ARCH", "ENGINES", "IDS")]
+    rows = [("NODE", "STATE", "ARCH", "TEMP", "THROTTLING", "CPU", "MEMORY", "ENGINES", "IDS")]
     for n in status["nodes"]:
         alive = sum(1 for e in n["engines"] if e["state"] in ("idle", "busy"))
         ids = " ".join(f"{e['id']}:{e['state']}" for e in n["engines"]) or "-"
-        rows.append((n["host"], n["state"], n["arch"] or "-", f"{alive}/{len(n['engines'])}", ids))
+        rows.append((n["host"], n["state"], n["arch"] or "-", *_sample_cells(n["sample"]),
+                     f"{alive}/{len(n['engines'])}", ids))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines += [f"  problem: {n['problem']}" for n in status["nodes"] if n["problem"]]
     return "\n".join(lines)
+
+
+def _sample_cells(sample: dict[str, Any] | None) -> tuple[str, str, str, str]:
+    """Temperature, throttling, CPU and memory of a node's latest sample, as table cells."""
+    if not sample:
+        return ("-", "-", "-", "-")
+    temp = f"{sample['temperature']:.0f}°C" if sample.get("temperature") is not None else "-"
+    flags = sample.get("throttled")
+    if flags is None:
+        throttling = "-"
+    else:
+        now = [k.replace("_", " ") for k in ("under_voltage", "freq_capped", "throttled", "soft_temp_limit") if flags.get(k)]
+        throttling = ", ".join(now) or "none"
+    cpu = f"{sample['cpu_total']:.0f}%" if sample.get("cpu_total") is not None else "-"
+    memory = f"{sample['memory']['percent']:.0f}%" if sample.get("memory") else "-"
+    return (temp, throttling, cpu, memory)
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -231,7 +247,7 @@ def cmd_down(args: argparse.Namespace) -> int:
         # A supervisor that was killed cannot clean up: do it here.
         left = asyncio.run(sweep_nodes(inventory, paths, kill=True, close=True))
         print(f"cluster '{inventory.name}' is not running")
-        if _kill_orphan_controller(paths):
+        if control.kill_stray_controllers(paths):
             print("killed the controller left behind by a supervisor that died")
         for host, procs in left.items():
             print(f"killed {len(procs)} leftover engine processes on {host}")
@@ -302,30 +318,6 @@ def cmd_lab(args: argparse.Namespace) -> int:
     finally:
         if started:
             cmd_down(argparse.Namespace(inventory=args.inventory))
-
-
-def _kill_orphan_controller(paths: ClusterPaths) -> bool:
-    store = Store.open_existing(paths.store)
-    if store is None:
-        return False
-    try:
-        pid = (store.cluster() or {}).get("controller_pid")
-    finally:
-        store.close()
-    if not _alive(pid):
-        return False
-    try:
-        proc = psutil.Process(pid)
-        # Only our controller: the pid may have been reused since.
-        if os.path.realpath(proc.environ().get("IPP_PROFILE_DIR", "")) != os.path.realpath(paths.profile_dir):
-            return False
-        procs = [proc, *proc.children(recursive=True)]
-        for p in procs:
-            p.kill()
-        psutil.wait_procs(procs, timeout=5)
-    except psutil.Error:
-        return False
-    return True
 
 
 def _alive(pid: int | None) -> bool:

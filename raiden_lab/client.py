@@ -54,13 +54,21 @@ class RaidenCluster:
         """Make ``%px`` and ``%%px`` run on every engine of this cluster."""
         self.direct.activate(suffix=suffix)
 
-    def map(self, fn: Callable, *iterables: Iterable) -> list:
-        """``fn`` over the iterables on the balanced view; results in order."""
-        return self.balanced.map_sync(fn, *iterables)
+    def map(self, fn: Callable, *iterables: Iterable, retries: int | None = None) -> list:
+        """``fn`` over the iterables on the balanced view; every result once, in order.
 
-    def imap(self, fn: Callable, *iterables: Iterable) -> Iterator:
+        A task whose engine dies, or whose node is lost, runs again on another
+        engine (up to ``retries`` times; default: the number of engines, at least 3).
+        """
+        return list(self.imap(fn, *iterables, retries=retries))
+
+    def imap(self, fn: Callable, *iterables: Iterable, retries: int | None = None) -> Iterator:
         """Like ``map`` but yields results in order as they arrive."""
-        return iter(self.balanced.map_async(fn, *iterables, ordered=True))
+        if retries is None:
+            retries = max(3, len(self.client.ids))
+        with self.balanced.temp_flags(retries=retries):
+            result = self.balanced.map_async(fn, *iterables, ordered=True)
+        return iter(result)
 
     def wait_for_engines(self, n: int | None = None, timeout: float = 60) -> None:
         wanted = n if n is not None else sum(len(node["engines"]) for node in self.nodes)

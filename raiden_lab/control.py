@@ -5,11 +5,14 @@ The socket lives in the cluster's 0700 folder, so only its owner can send a requ
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import socket
 from typing import Any
+
+import psutil
 
 from .errors import RaidenError
 from .paths import ClusterPaths
@@ -35,6 +38,29 @@ def is_running(paths: ClusterPaths) -> bool:
         return True
     os.close(fd)
     return False
+
+
+def kill_stray_controllers(paths: ClusterPaths) -> int:
+    """Kill controller processes of this cluster that lost their supervisor or their parent.
+
+    A controller killed hard leaves its scheduler processes behind, and a
+    supervisor killed hard leaves the controller: both hold ports and keys.
+    """
+    profile = os.path.realpath(paths.profile_dir)
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if "ipyparallel.controller" not in " ".join(proc.info["cmdline"] or ()):
+                continue
+            if os.path.realpath(proc.environ().get("IPP_PROFILE_DIR", "")) == profile:
+                found.append(proc)
+        except psutil.Error:
+            continue
+    for proc in found:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(found, timeout=5)
+    return len(found)
 
 
 def request(paths: ClusterPaths, message: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:

@@ -22,7 +22,8 @@ from .inventory import Inventory, Node
 from .paths import ClusterPaths
 from .remote import source
 
-CHECKED_PACKAGES = ("ipyparallel", "pyzmq", "numba", "cloudpickle", "jupyter_client")
+# What engines (and the metrics agent: psutil) need at the same version as the head.
+CHECKED_PACKAGES = ("ipyparallel", "pyzmq", "numba", "cloudpickle", "jupyter_client", "psutil")
 SKEW_WARN_S = 1.0
 DISK_WARN_BYTES = 500 * 2**20
 

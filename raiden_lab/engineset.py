@@ -10,35 +10,35 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from . import ssh
 from .doctor import target_for, work_dir_for
 from .inventory import Inventory, Node
 from .paths import ClusterPaths
-from .remote import source
+from .remote import launch, source
 from .store import Store
 
 log = logging.getLogger("raiden.engineset")
 
-# Reads the runner's source as one JSON line from stdin, byte by byte so that no
-# buffer swallows the lines (configuration, commands) that follow it.
-BOOTSTRAP = (
-    "import os,json\n"
-    "b=b''\n"
-    "while not b.endswith(b'\\n'):\n"
-    " c=os.read(0,1)\n"
-    " if not c: raise SystemExit('raiden: no runner received')\n"
-    " b+=c\n"
-    "exec(compile(json.loads(b),'raiden-runner','exec'))\n"
-)
 STOP_WAIT_S = 15.0
+
+
+class Listener(Protocol):
+    """What the supervisor hears from an engine set."""
+
+    def engines_changed(self, engine_set: "EngineSet") -> None: ...
+
+    def engine_exited(self, engine_set: "EngineSet", engine_id: int) -> None: ...
+
+    def connection_lost(self, engine_set: "EngineSet", message: str) -> None: ...
 
 
 class EngineSet:
     def __init__(self, node: Node, target: ssh.Target, work_dir: str, marker: str,
-                 engine_ids: list[int], store: Store) -> None:
+                 engine_ids: list[int], store: Store, listener: "Listener | None" = None) -> None:
         self.node = node
+        self.listener = listener
         self.target = target
         self.work_dir = work_dir
         self.marker = marker
@@ -62,14 +62,14 @@ class EngineSet:
         self.pids.clear()
         self.exited.clear()
         self.engine_states.clear()
-        self._set_state("starting")
+        self.set_state("starting")
         for engine_id in self.engine_ids:
-            self._set_engine(engine_id, "starting")
+            self.set_engine(engine_id, "starting")
         opened = await ssh.ensure_master(self.target)
         if not opened.ok:
             self._fail(ssh.explain(self.host, opened))
             return
-        self.proc = await ssh.spawn(self.target, [self.node.python, "-u", "-c", BOOTSTRAP])
+        self.proc = await launch(self.target, self.node.python, "runner")
         config = {
             "engines": self.engine_ids,
             "work_dir": self.work_dir,
@@ -78,19 +78,24 @@ class EngineSet:
             "engine_args": [],
         }
         assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(source("runner").decode()).encode() + b"\n")
         self.proc.stdin.write(json.dumps(config).encode() + b"\n")
         with contextlib.suppress(ConnectionError):
             await self.proc.stdin.drain()
         self._reader = asyncio.create_task(self._read(self.proc))
         asyncio.create_task(self._drain_stderr(self.proc))
 
-    async def stop(self) -> None:
-        """Stop every engine on the node and wait for the runner to confirm."""
+    async def stop(self, reachable: bool = True) -> None:
+        """Stop every engine on the node and wait for the runner to confirm.
+
+        For a node that cannot be reached, just close the connection: the runner
+        stops its engines when it notices, or its successor does (``runner.pid``).
+        """
         self.stopping = True
         proc = self.proc
         if proc is None:
             return
+        if not reachable and proc.returncode is None:
+            proc.kill()
         if proc.returncode is None and proc.stdin is not None:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 proc.stdin.write(b'{"cmd": "exit"}\n')
@@ -122,15 +127,11 @@ class EngineSet:
                 continue
             self._on_event(event)
         await proc.wait()
-        if self.stopping:
-            for engine_id in self.engine_ids:
-                self._set_engine(engine_id, "dead")
-            return
-        message = ssh.explain(self.host, ssh.Result(proc.returncode or 255, b"", self._stderr), what="the engine set")
         for engine_id in self.engine_ids:
-            self._set_engine(engine_id, "dead")
-        self._set_state("down", problem=message)
-        self.store.add_event("node-down", message, self.host)
+            self.set_engine(engine_id, "dead")
+        if not self.stopping and self.listener is not None:
+            message = ssh.explain(self.host, ssh.Result(proc.returncode or 255, b"", self._stderr), what="the engine set")
+            self.listener.connection_lost(self, message)
 
     async def _drain_stderr(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stderr is not None
@@ -144,12 +145,18 @@ class EngineSet:
         if kind == "started":
             self.pids[engine_id] = event["pid"]
             self.exited.pop(engine_id, None)
+            self.engine_states[engine_id] = "starting"
             self.store.set_engine(engine_id, self.host, "starting", pid=event["pid"])
+            if self.listener is not None:
+                self.listener.engines_changed(self)
         elif kind == "exited":
             self.exited[engine_id] = event.get("code")
-            self._set_engine(engine_id, "dead")
+            self.pids.pop(engine_id, None)
+            self.set_engine(engine_id, "dead")
             if not self.stopping:
                 self.store.add_event("engine-died", f"engine {engine_id} exited with code {event.get('code')}", self.host)
+                if self.listener is not None:
+                    self.listener.engine_exited(self, engine_id)
 
     def update_engine_states(self, registered: set[int], queues: dict) -> list[str]:
         """Fold the controller's view and the runner's into one state per engine."""
@@ -163,7 +170,7 @@ class EngineSet:
                 state = "busy" if q.get("queue", 0) + q.get("tasks", 0) > 0 else "idle"
             else:
                 state = "starting"
-            self._set_engine(engine_id, state)
+            self.set_engine(engine_id, state)
         return [self.engine_states[i] for i in self.engine_ids]
 
     def node_state(self, engine_states: list[str]) -> str:
@@ -177,23 +184,23 @@ class EngineSet:
             s == "dead" for s in engine_states
         ):
             if self.state != "up":
-                self._set_state("up", problem=None)
+                self.set_state("up", problem=None)
                 self.store.add_event("node-up", f"{len(engine_states)} engines registered", self.host)
         return self.state
 
-    def _set_engine(self, engine_id: int, state: str) -> None:
+    def set_engine(self, engine_id: int, state: str) -> None:
         if self.engine_states.get(engine_id) != state:
             self.engine_states[engine_id] = state
             self.store.set_engine(engine_id, self.host, state, pid=self.pids.get(engine_id))
 
-    def _set_state(self, state: str, problem: str | None = None) -> None:
+    def set_state(self, state: str, problem: str | None = None) -> None:
         self.state = state
         self.store.set_node(self.host, state=state, problem=problem)
 
     def _fail(self, problem: str) -> None:
         for engine_id in self.engine_ids:
-            self._set_engine(engine_id, "dead")
-        self._set_state("failed", problem=problem)
+            self.set_engine(engine_id, "dead")
+        self.set_state("failed", problem=problem)
         self.store.add_event("node-failed", problem, self.host)
 
 

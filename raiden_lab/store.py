@@ -137,6 +137,31 @@ class Store:
     def drop_engines(self, host: str) -> None:
         self.db.execute("DELETE FROM engines WHERE host = ?", (host,))
 
+    def add_sample(self, host: str, sample: dict[str, Any]) -> None:
+        self.db.execute("INSERT INTO samples (time, host, data) VALUES (?, ?, ?)",
+                        (sample.get("time", time.time()), host, json.dumps(sample)))
+
+    def compact(self, now: float | None = None, full_s: float = 600, bucket_s: float = 60,
+                keep_s: float = 7 * 86400) -> int:
+        """Keep every sample of the last ``full_s``, one a ``bucket_s`` before that, none past ``keep_s``.
+
+        At one sample a second a node writes 86,400 rows a day; this keeps about 2,000.
+        """
+        now = time.time() if now is None else now
+        with self.db:
+            self.db.execute("BEGIN")
+            old = self.db.execute("DELETE FROM samples WHERE time < ?", (now - keep_s,)).rowcount
+            thinned = self.db.execute(
+                "DELETE FROM samples WHERE time < ? AND rowid NOT IN ("
+                " SELECT MIN(rowid) FROM samples WHERE time < ? GROUP BY host, CAST(time / ? AS INTEGER))",
+                (now - full_s, now - full_s, bucket_s),
+            ).rowcount
+        return old + thinned
+
+    def samples(self, host: str, since: float = 0.0) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT data FROM samples WHERE host = ? AND time >= ? ORDER BY time", (host, since))
+        return [json.loads(r["data"]) for r in rows]
+
     def add_event(self, kind: str, message: str, host: str | None = None) -> None:
         self.db.execute(
             "INSERT INTO events (time, host, kind, message) VALUES (?, ?, ?, ?)",
@@ -161,9 +186,9 @@ class Store:
 
     def latest_sample(self, host: str) -> dict[str, Any] | None:
         row = self.db.execute(
-            "SELECT time, data FROM samples WHERE host = ? ORDER BY time DESC LIMIT 1", (host,)
+            "SELECT data FROM samples WHERE host = ? ORDER BY time DESC LIMIT 1", (host,)
         ).fetchone()
-        return None if row is None else {"time": row["time"], **json.loads(row["data"])}
+        return None if row is None else json.loads(row["data"])
 
     def events(self, limit: int = 50, host: str | None = None) -> list[dict[str, Any]]:
         query = "SELECT * FROM events"

@@ -1,10 +1,11 @@
-"""The supervisor: one daemon per cluster that owns the controller and every engine set.
+"""The supervisor: one daemon per cluster that owns the controller, every engine set and agent.
 
 ``raiden up`` starts it as ``python -m raiden_lab.supervisor`` with the plan
 (which nodes passed the preflight, how many engines each) on stdin. It runs the
 ipyparallel controller through ipyparallel's own ``Cluster``, one engine set
-per node (see ``engineset.py``), writes what it sees to the state store
-and answers the CLI on a Unix socket in the cluster's private folder.
+(``engineset.py``) and one metrics agent (``monitor.py``) per node, keeps them
+alive (``health.py``), writes what it sees to the state store and answers the
+CLI on a Unix socket in the cluster's private folder.
 """
 
 from __future__ import annotations
@@ -24,16 +25,17 @@ import ipyparallel as ipp
 from IPython.core.profiledir import ProfileDir
 
 from . import ssh
+from .control import hold_lock, kill_stray_controllers
 from .doctor import target_for, work_dir_for
-from .control import hold_lock
 from .engineset import EngineSet, engine_set_marker, sweep_nodes
+from .health import Health
 from .inventory import Inventory, embedded_default, load
+from .monitor import NodeMonitor
 from .paths import ClusterPaths
 from .store import Store
 
 log = logging.getLogger("raiden.supervisor")
 
-POLL_S = 1.0
 UNREGISTER_WAIT_S = 10.0
 
 
@@ -44,14 +46,23 @@ class Supervisor:
         self.plan = plan
         self.store = Store(paths.store)
         self.sessions: dict[str, EngineSet] = {}
+        self.monitors: dict[str, NodeMonitor] = {}
         self.stop_requested = asyncio.Event()
         self.cluster: ipp.Cluster | None = None
         self.client: ipp.Client | None = None
-        self.engine_env: dict[str, str] = {}
-        # ipyparallel's Client is not thread-safe: every call goes through this one thread.
-        self.client_thread = ThreadPoolExecutor(1, thread_name_prefix="raiden-client")
-        self._last: dict[str, Any] = {}
+        self.connection_info: dict[str, Any] = {}
+        self.client_thread = self._new_client_thread()
+        self.health = Health(self)
         self._next_id = 0
+
+    @staticmethod
+    def _new_client_thread() -> ThreadPoolExecutor:
+        # ipyparallel's Client is not thread-safe: every call goes through one thread.
+        return ThreadPoolExecutor(1, thread_name_prefix="raiden-client")
+
+    @property
+    def engine_env(self) -> dict[str, str]:
+        return {"IPP_CONNECTION_INFO": json.dumps(self.connection_info["engine"])}
 
     # -- life cycle ------------------------------------------------------------
 
@@ -64,25 +75,29 @@ class Supervisor:
             self.store.set_node(node.host, position=position, state=state, problem=self.plan["skipped"].get(node.host))
             if state == "failed":
                 self.store.add_event("node-skipped", self.plan["skipped"][node.host], node.host)
-        server = health = None
+        server = watching = None
         try:
-            await self._start_controller()
+            await self.start_controller()
             await asyncio.gather(*(self._start_node(h) for h in self.plan["nodes"]))
             server = await asyncio.start_unix_server(self._handle, path=str(self.paths.control_socket))
-            health = asyncio.create_task(self._health_loop())
+            watching = asyncio.create_task(self.health.run())
             await self.stop_requested.wait()
         finally:
             # Also on a crash: a supervisor that dies must not leave a controller or engines behind.
-            if health is not None:
-                health.cancel()
+            if watching is not None:
+                watching.cancel()
             if server is not None:
                 server.close()
             with contextlib.suppress(FileNotFoundError):
                 self.paths.control_socket.unlink()
             await self._shutdown()
 
-    async def _start_controller(self) -> None:
-        ProfileDir.create_profile_dir(str(self.paths.profile_dir))
+    async def start_controller(self) -> None:
+        profile = ProfileDir.create_profile_dir(str(self.paths.profile_dir))
+        # Files of a controller that died would be read as the new one's.
+        for name in ("ipcontroller-client.json", "ipcontroller-engine.json", "cluster-.json"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(profile.security_dir, name))
         self.cluster = ipp.Cluster(
             profile_dir=str(self.paths.profile_dir),
             cluster_id="",
@@ -91,9 +106,8 @@ class Supervisor:
             log_level=logging.WARNING,
         )
         await self.cluster.start_controller()
-        info = await self.cluster.controller.get_connection_info()
-        self.engine_env = {"IPP_CONNECTION_INFO": json.dumps(info["engine"])}
-        ports = {k: v for k, v in info["client"].items() if isinstance(v, int)}
+        self.connection_info = await self.cluster.controller.get_connection_info()
+        ports = {k: v for k, v in self.connection_info["client"].items() if isinstance(v, int)}
         self.client = await self.cluster.connect_client()
         self.store.set_cluster(
             controller_ip=self.inventory.controller_ip,
@@ -102,35 +116,56 @@ class Supervisor:
         )
         self.store.add_event("controller-started", f"controller listening on {self.inventory.controller_ip}")
 
+    async def stop_controller(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        # A call stuck on a dead controller would block the old thread for good.
+        self.client_thread.shutdown(wait=False, cancel_futures=True)
+        self.client_thread = self._new_client_thread()
+        if self.cluster is not None and self.cluster.controller is not None:
+            with contextlib.suppress(Exception):
+                await self.cluster.stop_controller()
+        await asyncio.get_running_loop().run_in_executor(None, kill_stray_controllers, self.paths)
+
+    def controller_alive(self) -> bool:
+        return self.cluster is not None and self.cluster.controller is not None and self.cluster.controller.poll() is None
+
     async def _start_node(self, host: str) -> None:
         node = self.inventory.node(host)
         planned = self.plan["nodes"][host]
         ids = list(range(self._next_id, self._next_id + planned["engines"]))
         self._next_id += planned["engines"]
-        session = EngineSet(
-            node=node,
-            target=target_for(node, self.paths),
-            work_dir=work_dir_for(self.inventory, node, self.paths),
-            marker=engine_set_marker(self.inventory, host, self.paths),
-            engine_ids=ids,
-            store=self.store,
-        )
+        target = target_for(node, self.paths)
+        work_dir = work_dir_for(self.inventory, node, self.paths)
+        session = EngineSet(node=node, target=target, work_dir=work_dir,
+                            marker=engine_set_marker(self.inventory, host, self.paths),
+                            engine_ids=ids, store=self.store, listener=self.health)
         self.sessions[host] = session
+        self.monitors[host] = NodeMonitor(node, target, work_dir, self.store)
         self.store.set_node(host, arch=planned.get("arch"), cores=planned.get("cores"),
-                            engines_wanted=len(ids), work_dir=session.work_dir)
-        await session.start(self.engine_env)
+                            engines_wanted=len(ids), work_dir=work_dir)
+        await self.start_on_node(host)
+
+    async def start_on_node(self, host: str) -> None:
+        """Start (or start again) the node's agent and engine set."""
+        await self.sessions[host].start(self.engine_env)
+        if self.sessions[host].state != "failed":
+            await self.monitors[host].start()
+
+    async def stop_on_node(self, host: str, reachable: bool = True) -> None:
+        await asyncio.gather(self.sessions[host].stop(reachable), self.monitors[host].stop())
 
     async def _shutdown(self) -> None:
         inv = self.inventory
-        await asyncio.gather(*(s.stop() for s in self.sessions.values()))
-        left = await sweep_nodes(inv, self.paths, [inv.node(h) for h in self.sessions], kill=True)
+        self.health.cancel_all()
+        reachable = [h for h, s in self.sessions.items() if s.state != "down"]
+        await asyncio.gather(*(self.stop_on_node(h, h in reachable) for h in self.sessions))
+        left = await sweep_nodes(inv, self.paths, [inv.node(h) for h in reachable], kill=True)
         for host, procs in left.items():
             self.store.add_event("leftovers-killed", f"killed {len(procs)} leftover engine processes", host)
-        if self.client is not None:
-            self.client.close()
+        await self.stop_controller()
         self.client_thread.shutdown(wait=False, cancel_futures=True)
-        if self.cluster is not None and self.cluster.controller is not None:
-            await self.cluster.stop_controller()
         for host, session in self.sessions.items():
             ssh.close_master(session.target)
             self.store.drop_engines(host)
@@ -139,49 +174,23 @@ class Supervisor:
         self.store.set_cluster(state="stopped", controller_pid=None, supervisor_pid=None)
         self.store.add_event("cluster-stopped", f"cluster '{inv.name}' stopped")
 
-    # -- watching --------------------------------------------------------------
+    # -- talking to the controller -----------------------------------------------
 
-    async def _health_loop(self) -> None:
+    async def in_client_thread(self, fn, timeout: float = 10.0):
         loop = asyncio.get_running_loop()
-        while True:
-            try:
-                ids, queues = await asyncio.wait_for(
-                    loop.run_in_executor(self.client_thread, self._poll_controller), timeout=10
-                )
-            except (asyncio.TimeoutError, OSError, ipp.error.TimeoutError) as e:
-                log.warning("controller did not answer: %s", e)
-                ids, queues = set(), {}
-            self._update_states(ids, queues)
-            await asyncio.sleep(POLL_S)
-
-    def _poll_controller(self) -> tuple[set[int], dict]:
-        assert self.client is not None
-        queues = self.client.queue_status()
-        return set(self.client.ids), queues
-
-    def _update_states(self, ids: set[int], queues: dict) -> None:
-        node_states = []
-        any_dead = False
-        for host, session in self.sessions.items():
-            states = session.update_engine_states(ids, queues)
-            any_dead |= "dead" in states
-            node_states.append(session.node_state(states))
-        failed = any(n["state"] == "failed" for n in self.store.nodes())
-        if failed or any_dead or any(s in ("down", "failed") for s in node_states):
-            state = "degraded"
-        elif any(s == "starting" for s in node_states):
-            state = "starting"
-        else:
-            state = "running"
-        if self._last.get("state") != state:
-            self._last["state"] = state
-            self.store.set_cluster(state=state)
-            if state == "running":
-                self.store.add_event("cluster-running", f"all {len(ids)} engines registered")
+        return await asyncio.wait_for(loop.run_in_executor(self.client_thread, fn), timeout)
 
     async def registered(self) -> set[int]:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.client_thread, lambda: set(self.client.ids))
+        if self.client is None:
+            return set()
+        client = self.client
+        return await self.in_client_thread(lambda: set(client.ids))
+
+    async def wait_unregistered(self, ids: list[int], timeout: float = UNREGISTER_WAIT_S) -> None:
+        """Wait until the hub has let go of ``ids``, so new engines can take them again."""
+        deadline = time.monotonic() + timeout
+        while set(ids) & await self.registered() and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
 
     # -- control socket ----------------------------------------------------------
 
@@ -214,12 +223,13 @@ class Supervisor:
         if session is None:
             return {"ok": False, "error": f"{host}: no engines were planned there (it failed the preflight); "
                                           f"fix it and run `raiden down` then `raiden up`"}
+        if session.state == "down":
+            return {"ok": False, "error": f"{host}: the node is down; it is started again as soon as it answers"}
         self.store.add_event("node-restarting", f"restarting {len(session.engine_ids)} engines", host)
-        await session.stop()
-        deadline = time.monotonic() + UNREGISTER_WAIT_S
-        while set(session.engine_ids) & await self.registered() and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-        await session.start(self.engine_env)
+        self.health.cancel_node(host)
+        await self.stop_on_node(host)
+        await self.wait_unregistered(session.engine_ids)
+        await self.start_on_node(host)
         return {"ok": True, "engines": session.engine_ids}
 
 

@@ -128,6 +128,31 @@ def _lines(fd: int):
                 yield json.loads(line)
 
 
+def _replace_previous(work_dir: str) -> None:
+    """Stop a runner of this engine set that lost its head (a network cut) but still runs.
+
+    Its SIGTERM handler stops its engines, so old and new engines never mix.
+    """
+    pidfile = os.path.join(work_dir, "runner.pid")
+    try:
+        with open(pidfile) as f:
+            old = int(f.read().strip())
+        with open(f"/proc/{old}/cmdline", "rb") as f:
+            is_runner = b"raiden: no program received" in f.read()
+    except (OSError, ValueError):
+        is_runner = False
+    if is_runner and old != os.getpid():
+        try:
+            os.kill(old, signal.SIGTERM)
+            deadline = time.monotonic() + GRACE_S + 2
+            while os.path.exists(f"/proc/{old}") and time.monotonic() < deadline:
+                time.sleep(0.05)
+        except OSError:
+            pass
+    with open(pidfile, "w") as f:
+        f.write(f"{os.getpid()}\n")
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGHUP, _exit)
@@ -137,6 +162,7 @@ def main() -> None:
     while config is None:
         config = next(stream)
     engines = EngineSet(config)
+    _replace_previous(engines.work_dir)
     _emit(event="ready", pid=os.getpid(), work_dir=engines.work_dir, python=sys.executable)
     try:
         for engine_id in config["engines"]:
