@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=UP_TIMEOUT_S, help="seconds to wait for engines (default 60)")
     command("status", "show every node and engine", json_flag=True)
     command("down", "stop every engine, the controller and the supervisor")
+    p = command("provision", "give nodes the head's Python packages (creating their environment if missing)")
+    p.add_argument("nodes", nargs="*", metavar="NODE", help="hosts to provision (default: every node)")
+    p.add_argument("--wheelhouse", metavar="DIR", help="install from these wheels, copied over SSH (nodes without internet)")
     p = command("restart", "restart the engines of one node")
     p.add_argument("node", help="host of the node, as in the inventory")
     p.add_argument("--timeout", type=float, default=UP_TIMEOUT_S)
@@ -269,6 +272,21 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_provision(args: argparse.Namespace) -> int:
+    from .provision import provision
+
+    inventory, paths = _inventory(args)
+    for host in args.nodes:
+        inventory.node(host)
+    wheelhouse = Path(args.wheelhouse) if args.wheelhouse else None
+    if wheelhouse is not None and not wheelhouse.is_dir():
+        raise InputError(f"{wheelhouse}: no such folder; fill one with `pip download -d {wheelhouse} ...`")
+    reports = asyncio.run(provision(inventory, paths, args.nodes, wheelhouse, lambda m: print(m, flush=True)))
+    if reports:
+        print(doctor.format_table(reports))
+    return 0 if all(r.ok for r in reports) else 1
+
+
 def cmd_restart(args: argparse.Namespace) -> int:
     inventory, paths = _inventory(args)
     inventory.node(args.node)
@@ -342,6 +360,7 @@ COMMANDS = {
     "up": cmd_up,
     "status": cmd_status,
     "down": cmd_down,
+    "provision": cmd_provision,
     "restart": cmd_restart,
     "events": cmd_events,
     "lab": cmd_lab,

@@ -10,6 +10,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 
 import pytest
 
@@ -231,3 +232,31 @@ def test_paths_from_the_inventory_never_reach_a_shell_unquoted(vpi, raiden) -> N
     ]
     assert not list(vpi.base.rglob("PWNED*")) and not list(raiden.cwd.rglob("PWNED*"))
     assert not os.path.exists("/root/PWNED") and not os.path.exists("/root/PWNED2")
+
+
+def test_provision_creates_a_missing_environment_from_a_wheelhouse(vpi, raiden, tmp_path) -> None:
+    """A new Pi without internet: its venv does not exist; wheels travel over SSH; doctor passes after."""
+    from raiden_lab.provision import head_requirements
+
+    wheelhouse = tmp_path / "wheelhouse"
+    got = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+                          "-d", str(wheelhouse), *head_requirements()], capture_output=True, text=True)
+    assert got.returncode == 0, got.stderr[-2000:]
+    pi1 = vpi.node("pi1")
+    venv = vpi.base / "fresh-pi" / "venv"
+    inventory = vpi.base / "fresh.toml"
+    inventory.write_text(
+        f'[cluster]\nname = "fresh"\ncontroller_ip = "{vpi.head}"\nuser = "root"\nidentity_file = "{vpi.identity}"\n'
+        f'[[nodes]]\nhost = "{pi1.address}"\npython = "{venv}/bin/python"\nwork_dir = "{vpi.base / "fresh-pi" / "work"}"\n'
+    )
+    before = raiden("doctor", "-i", str(inventory), "--json")
+    assert before.code == 1 and "no Python at" in before.json()["nodes"][0]["problems"][0]
+    ran = raiden("provision", "-i", str(inventory), "--wheelhouse", str(wheelhouse), timeout=900)
+    assert ran.code == 0, ran
+    assert f"{pi1.address}: creating a virtual environment at {venv}" in ran.out
+    assert "from the wheelhouse" in ran.out
+    after = raiden("doctor", "-i", str(inventory), "--json")
+    assert after.code == 0, after.out
+    assert after.json()["nodes"][0]["executable"].startswith(str(venv))
+    again = raiden("provision", "-i", str(inventory), "--wheelhouse", str(wheelhouse), timeout=600)
+    assert again.code == 0 and "copying 0 of" in again.out and "creating" not in again.out
