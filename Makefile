@@ -20,6 +20,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_agent.py
 	$(BIN)/python benchmarks/bench_startup.py
 
 clean:
