@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["RaidenCluster", "RaidenError", "connect", "__version__"]
+__all__ = ["RaidenCluster", "RaidenError", "connect", "jit", "__version__"]
 
 if TYPE_CHECKING:
     from .client import RaidenCluster, connect
@@ -18,6 +18,11 @@ def __getattr__(name: str) -> Any:
         from . import client
 
         return getattr(client, name)
+    if name == "jit":
+        # the module is callable: `@raiden_lab.jit` and `raiden_lab.jit.warmup` both work
+        import importlib
+
+        return importlib.import_module(".jit", __name__)
     if name == "RaidenError":
         from .errors import RaidenError
 

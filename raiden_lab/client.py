@@ -14,6 +14,8 @@ import ipyparallel as ipp
 
 from . import control
 from .errors import RaidenError
+from .jit import JitFunction, WarmupTable, warmup
+from .mapping import ChunkedMap
 from .inventory import DEFAULT_PATH, Inventory, embedded_default, load
 from .paths import ClusterPaths, raiden_home
 from .status import cluster_status
@@ -54,21 +56,32 @@ class RaidenCluster:
         """Make ``%px`` and ``%%px`` run on every engine of this cluster."""
         self.direct.activate(suffix=suffix)
 
-    def map(self, fn: Callable, *iterables: Iterable, retries: int | None = None) -> list:
-        """``fn`` over the iterables on the balanced view; every result once, in order.
+    def map(self, fn: Callable, *iterables: Iterable, chunksize: int | None = None, ordered: bool = True,
+            retries: int | None = None, progress: bool | None = None) -> list:
+        """``fn`` over the iterables on every engine: every result once, in order.
 
-        A task whose engine dies, or whose node is lost, runs again on another
-        engine (up to ``retries`` times; default: the number of engines, at least 3).
+        Chunks are sized from measured task times unless ``chunksize`` is given.
+        A chunk whose engine dies, or whose node is lost, runs again elsewhere (up
+        to ``retries`` times; default: the number of engines, at least 3). A
+        progress bar appears for maps that run longer than two seconds
+        (``progress=False`` hides it, ``True`` shows it at once).
         """
-        return list(self.imap(fn, *iterables, retries=retries))
+        return list(self.imap(fn, *iterables, chunksize=chunksize, ordered=ordered, retries=retries,
+                              progress=progress))
 
-    def imap(self, fn: Callable, *iterables: Iterable, retries: int | None = None) -> Iterator:
-        """Like ``map`` but yields results in order as they arrive."""
-        if retries is None:
-            retries = max(3, len(self.client.ids))
-        with self.balanced.temp_flags(retries=retries):
-            result = self.balanced.map_async(fn, *iterables, ordered=True)
-        return iter(result)
+    def imap(self, fn: Callable, *iterables: Iterable, chunksize: int | None = None, ordered: bool = True,
+             retries: int | None = None, progress: bool | None = None) -> Iterator:
+        """Like ``map`` but yields results as they arrive (in order unless ``ordered=False``)."""
+        return iter(ChunkedMap(self.client, fn, iterables, chunksize=chunksize, ordered=ordered,
+                               retries=retries, progress=progress))
+
+    def warmup(self, fn: "JitFunction", *signatures: str) -> "WarmupTable":
+        """Compile a ``raiden_lab.jit`` function on every engine at once, for each signature.
+
+        Returns one row per engine (engine, node, arch, seconds, cache_hit). A
+        function numba cannot compile raises one error naming the nodes.
+        """
+        return warmup(self.client, fn, *signatures)
 
     def wait_for_engines(self, n: int | None = None, timeout: float = 60) -> None:
         wanted = n if n is not None else sum(len(node["engines"]) for node in self.nodes)

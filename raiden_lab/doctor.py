@@ -22,8 +22,9 @@ from .inventory import Inventory, Node
 from .paths import ClusterPaths
 from .remote import source
 
-# What engines (and the metrics agent: psutil) need at the same version as the head.
-CHECKED_PACKAGES = ("ipyparallel", "pyzmq", "numba", "cloudpickle", "jupyter_client", "psutil")
+# What engines need at the same version as the head (psutil for the metrics agent,
+# raiden_lab for the functions that @raiden_lab.jit sends).
+CHECKED_PACKAGES = ("ipyparallel", "pyzmq", "numba", "cloudpickle", "jupyter_client", "psutil", "raiden_lab")
 SKEW_WARN_S = 1.0
 DISK_WARN_BYTES = 500 * 2**20
 
@@ -50,8 +51,12 @@ class NodeReport:
 
 
 def head_versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {}
+    from . import __version__
+
+    versions: dict[str, str | None] = {"raiden_lab": __version__}
     for name in CHECKED_PACKAGES:
+        if name in versions:
+            continue
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -116,7 +121,8 @@ def _judge(report: NodeReport, found: dict[str, Any], node: Node) -> None:
         if want is None or have == want:
             continue
         if have is None:
-            report.problems.append(f"{host}: {name} is not installed there, {want} on the head; install {name}=={want} on {host}")
+            report.problems.append(f"{host}: {name} is not installed there, {want} on the head; install {name}=={want} "
+                                   f"on {host} (`raiden provision {host}` does it)")
         else:
             report.problems.append(f"{host}: {name} {have} there, {want} on the head; install {want} on {host}")
     if found.get("work_dir_error"):

@@ -36,8 +36,10 @@ class Listener(Protocol):
 
 class EngineSet:
     def __init__(self, node: Node, target: ssh.Target, work_dir: str, marker: str,
-                 engine_ids: list[int], store: Store, listener: "Listener | None" = None) -> None:
+                 engine_ids: list[int], store: Store, listener: "Listener | None" = None,
+                 cores: int | None = None) -> None:
         self.node = node
+        self.cores = cores
         self.listener = listener
         self.target = target
         self.work_dir = work_dir
@@ -73,9 +75,10 @@ class EngineSet:
         config = {
             "engines": self.engine_ids,
             "work_dir": self.work_dir,
-            "env": engine_env,
+            "env": {**engine_env, **self.node_env()},
             "marker": self.marker,
-            "engine_args": [],
+            # numba's first use costs ~0.1 s whatever is compiled: pay it as the engine starts.
+            "engine_args": ["--IPEngine.startup_command=import numba; numba.njit(lambda: 0)()"],
         }
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps(config).encode() + b"\n")
@@ -83,6 +86,14 @@ class EngineSet:
             await self.proc.stdin.drain()
         self._reader = asyncio.create_task(self._read(self.proc))
         asyncio.create_task(self._drain_stderr(self.proc))
+
+    def node_env(self) -> dict[str, str]:
+        """What every engine of this node is told about its node."""
+        env = {"RAIDEN_NODE": self.host}
+        if self.cores:
+            # numba's parallel=True on every engine at once must not oversubscribe the node.
+            env["NUMBA_NUM_THREADS"] = str(max(1, self.cores // max(1, len(self.engine_ids))))
+        return env
 
     async def stop(self, reachable: bool = True) -> None:
         """Stop every engine on the node and wait for the runner to confirm.

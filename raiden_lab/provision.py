@@ -9,9 +9,11 @@ then runs the preflight again.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import platform
 import posixpath
+import tarfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -22,7 +24,8 @@ from .inventory import Inventory, Node
 from .paths import ClusterPaths
 
 # numpy rides along with numba: arrays pickled on one side must unpickle on the other.
-ENGINE_PACKAGES = (*CHECKED_PACKAGES, "numpy")
+# raiden_lab itself is not on the package index: it is copied from the head.
+ENGINE_PACKAGES = (*(p for p in CHECKED_PACKAGES if p != "raiden_lab"), "numpy")
 
 _RECEIVE = (
     "import os,sys\n"
@@ -41,7 +44,7 @@ Say = Callable[[str], None]
 
 def head_requirements() -> list[str]:
     """``name==version`` for every engine package, as installed on the head."""
-    versions = dict(head_versions())
+    versions: dict[str, str | None] = dict(head_versions())
     try:
         from importlib.metadata import version
 
@@ -90,6 +93,9 @@ async def provision_node(inventory: Inventory, node: Node, paths: ClusterPaths,
         err = [line for line in result.stderr.decode(errors="replace").splitlines() if line.strip()]
         failed.problems.append(f"{host}: pip could not install the head's versions: {err[-1] if err else 'no output'}")
         return failed
+    if problem := await _send_raiden_lab(node, target, say):
+        failed.problems.append(problem)
+        return failed
     say(f"{host}: checking it again")
     return await check_node(inventory, node, paths)
 
@@ -117,6 +123,29 @@ async def _ensure_environment(node: Node, target: ssh.Target, say: Say) -> str |
         err = made.stderr.decode(errors="replace").strip().splitlines()
         return f"{host}: {base} -m venv {venv} failed: {err[-1] if err else made.returncode} (is python3-venv installed?)"
     return f"{host}: no Python {minor} there ({' and '.join(tried)} tried); install Python {minor} on {host}"
+
+
+_UNPACK = (
+    "import sys,tarfile,sysconfig,shutil,os\n"
+    "site=sysconfig.get_paths()['purelib'];shutil.rmtree(os.path.join(site,'raiden_lab'),ignore_errors=True)\n"
+    "tarfile.open(fileobj=sys.stdin.buffer,mode='r|').extractall(site)\n"
+)
+
+
+async def _send_raiden_lab(node: Node, target: ssh.Target, say: Say) -> str | None:
+    """Copy this raiden_lab into the node's environment unless the same version is there."""
+    from . import __version__
+
+    there = await ssh.run(target, [node.python, "-c", "import raiden_lab; print(raiden_lab.__version__)"])
+    if there.ok and there.stdout.decode().strip() == __version__:
+        return None
+    package = Path(__file__).resolve().parent
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(package, arcname="raiden_lab", filter=lambda t: None if "__pycache__" in t.name else t)
+    say(f"{node.host}: copying raiden_lab {__version__} into its environment")
+    sent = await ssh.run(target, [node.python, "-c", _UNPACK], input=buffer.getvalue(), timeout=300)
+    return None if sent.ok else ssh.explain(node.host, sent, what="copying raiden_lab")
 
 
 async def _send_wheels(node: Node, target: ssh.Target, wheelhouse: Path, remote: str, say: Say) -> str | None:

@@ -140,7 +140,7 @@ class Supervisor:
         work_dir = work_dir_for(self.inventory, node, self.paths)
         session = EngineSet(node=node, target=target, work_dir=work_dir,
                             marker=engine_set_marker(self.inventory, host, self.paths),
-                            engine_ids=ids, store=self.store, listener=self.health)
+                            engine_ids=ids, store=self.store, listener=self.health, cores=planned.get("cores"))
         self.sessions[host] = session
         self.monitors[host] = NodeMonitor(node, target, work_dir, self.store)
         self.store.set_node(host, arch=planned.get("arch"), cores=planned.get("cores"),

@@ -22,6 +22,13 @@ def _memory() -> int | None:
 
 
 def _version(package: str) -> str | None:
+    if package == "raiden_lab":  # may be copied in by `raiden provision`, without metadata
+        try:
+            import raiden_lab
+
+            return raiden_lab.__version__
+        except Exception:
+            return None
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:

@@ -57,6 +57,7 @@ class EngineSet:
         self.env.update(config.get("env", {}))
         self.env["RAIDEN_ENGINE_SET"] = config["marker"]
         self.env["IPYTHONDIR"] = os.path.join(self.work_dir, "ipython")
+        self.env["RAIDEN_WORK_DIR"] = self.work_dir
         self.env.setdefault("PYTHONUNBUFFERED", "1")
         self.procs: dict[int, subprocess.Popen] = {}
         for sub in ("logs", "profile", "ipython"):
