@@ -19,13 +19,15 @@ from typing import Any, Callable, Iterable, Iterator
 import ipyparallel as ipp
 
 TARGET_CHUNK_S = 0.5        # joblib aims its batches at 0.2-2 s
-PROGRESS_AFTER_S = 2.0      # maps shorter than this never show a progress bar
+PROGRESS_AFTER_S = 2.0
+BALANCE_ABOVE_S = 0.05
+PROBE_ITEMS = 8      # chunks shorter than this are not split further for balance      # maps shorter than this never show a progress bar
 
 
-def run_chunk(fn: Callable, args: list[tuple]) -> tuple[list, float]:
+def run_chunk(fn: Callable, items: Iterable, star: bool) -> tuple[list, float]:
     """On the engine: the results of one chunk and the seconds its items took."""
     start = time.perf_counter()
-    results = [fn(*a) for a in args]
+    results = list(itertools.starmap(fn, items)) if star else list(map(fn, items))
     return results, time.perf_counter() - start
 
 
@@ -39,40 +41,58 @@ class ChunkedMap:
         self.fn = fn
         self.engines = max(1, len(client.ids))
         self.total = _common_length(iterables)
-        self.items = iter(zip(*iterables))
+        self.star = len(iterables) != 1
+        # A range or list is cut into slices (a slice of a range pickles in a few bytes);
+        # anything else is consumed as it goes.
+        self.sequence = iterables[0] if not self.star and isinstance(iterables[0], (range, list, tuple)) else None
+        self.items = iter(zip(*iterables)) if self.star else iter(iterables[0])
+        self.offset = 0
         self.fixed = chunksize
         self.ordered = ordered
         self.view = client.load_balanced_view()
         self.view.retries = max(3, self.engines) if retries is None else retries
         self.progress = progress
         self.per_item_s: float | None = None
-        self.size = chunksize or 1
+        # The first chunks only measure: a few items each, so timer noise does not swamp them.
+        self.size = chunksize or (min(PROBE_ITEMS, max(1, self.total // (self.engines * 8))) if self.total else 1)
         self.done = 0
-        self.chunks = 0
+        self.submitted = 0
 
     def _next_size(self) -> int:
         if self.fixed:
             return self.fixed
         if self.per_item_s is None:
             return self.size
-        wanted = int(TARGET_CHUNK_S / max(self.per_item_s, 1e-9))
+        per_item = max(self.per_item_s, 1e-9)
+        wanted = int(TARGET_CHUNK_S / per_item)
         if self.total is not None:
-            # leave enough chunks for every engine to get a share, and the last ones to balance
-            wanted = min(wanted, max(1, self.total // (self.engines * 4)))
-        return max(1, min(wanted, self.size * 16))
+            remaining = max(1, self.total - self.done)
+            # every engine gets a share; and, where chunks are long enough for it to matter,
+            # about four each, so the last ones balance out
+            balance = max(-(-self.total // (self.engines * 4)), int(BALANCE_ABOVE_S / per_item))
+            wanted = min(wanted, balance, -(-remaining // self.engines))
+        return max(1, wanted)
 
     def _submit(self, inflight: dict) -> bool:
         size = self._next_size()
-        chunk = list(itertools.islice(self.items, size))
-        if not chunk:
+        if self.sequence is not None:
+            chunk = self.sequence[self.offset:self.offset + size]
+            self.offset += len(chunk)
+        else:
+            chunk = list(itertools.islice(self.items, size))
+        if not len(chunk):
             return False
         self.size = size
-        ar = self.view.apply_async(run_chunk, self.fn, chunk)
-        inflight[ar] = (self.chunks, len(chunk))
-        self.chunks += 1
+        ar = self.view.apply_async(run_chunk, self.fn, chunk, self.star)
+        inflight[ar] = (self.submitted, len(chunk))
+        self.submitted += 1
         return True
 
     def __iter__(self) -> Iterator[Any]:
+        return itertools.chain.from_iterable(self.chunks())
+
+    def chunks(self) -> Iterator[list]:
+        """The results chunk by chunk (in order unless ``ordered=False``)."""
         inflight: dict[ipp.AsyncResult, tuple[int, int]] = {}
         finished: dict[int, list] = {}
         next_index = 0
@@ -80,7 +100,8 @@ class ChunkedMap:
         bar = _Progress(self.total, self.progress)
         try:
             while True:
-                while not exhausted and len(inflight) < 2 * self.engines:
+                depth = self.engines if self.per_item_s is None and not self.fixed else 2 * self.engines
+                while not exhausted and len(inflight) < depth:
                     exhausted = not self._submit(inflight)
                 if not inflight:
                     break
@@ -94,10 +115,10 @@ class ChunkedMap:
                     if self.ordered:
                         finished[index] = results
                     else:
-                        yield from results
+                        yield results
                 bar.update(self.done)
                 while self.ordered and next_index in finished:
-                    yield from finished.pop(next_index)
+                    yield finished.pop(next_index)
                     next_index += 1
         finally:
             for ar in inflight:

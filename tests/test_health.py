@@ -196,3 +196,29 @@ def test_killed_controller_is_restarted_and_engines_register_again(vpi, heal) ->
                         "print(c.map(lambda x: -x, range(12)))")
     assert ran.code == 0, ran.err
     assert ran.out.strip() == str([-x for x in range(12)])
+
+
+def test_each_node_compiles_into_its_own_cache(vpi, heal) -> None:
+    raiden, inventory, _ = heal
+    (raiden.cwd / "kern.py").write_text(
+        "import raiden_lab\n\n@raiden_lab.jit\ndef poly(x):\n    return 3.0 * x * x + 1.0\n")
+    script = (
+        "import json, sys, raiden_lab\nsys.path.insert(0, '.')\nimport kern\n"
+        f"c = raiden_lab.connect(inventory={str(inventory)!r})\n"
+        "rows = list(c.warmup(kern.poly, 'float64(float64)'))\n"
+        "print(json.dumps({'rows': rows, 'map': c.map(kern.poly, [0.0, 1.0, 2.0])}))\n"
+    )
+    ran = raiden.python(script)
+    assert ran.code == 0, ran.err
+    got = json.loads(ran.out)
+    assert got["map"] == [1.0, 4.0, 13.0]
+    nodes = sorted(r["node"] for r in got["rows"])
+    assert nodes == sorted(2 * [vpi.node(n).address for n in ("pi1", "pi2", "pi3")])
+    for name in ("pi1", "pi2", "pi3"):
+        cache = vpi.node(name).work_dir / "jit"
+        assert any(p.name.startswith("raiden_jit_poly_") for p in cache.iterdir())
+        assert any(p.suffix == ".nbi" for p in (cache / "__pycache__").iterdir()), name
+    assert raiden("restart", vpi.node("pi2").address, "-i", str(inventory)).code == 0
+    ran = raiden.python(script)
+    rows = json.loads(ran.out)["rows"]
+    assert all(r["cache_hit"] for r in rows if r["node"] == vpi.node("pi2").address), rows
