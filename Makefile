@@ -19,9 +19,20 @@ lab: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.raiden-bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+# Prints tables of ratios; figures go to benchmarks/results/*.json for later comparison.
+bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/bench_map.py
+	$(BIN)/python benchmarks/bench_kernels.py
+	$(BIN)/python benchmarks/bench_cache.py
 	$(BIN)/python benchmarks/bench_agent.py
-	$(BIN)/python benchmarks/bench_startup.py
+	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python benchmarks/bench_startup.py; \
+	else echo "bench_startup: needs root for the virtual Pi cluster; skipped"; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-output

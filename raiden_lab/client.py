@@ -57,23 +57,24 @@ class RaidenCluster:
         self.direct.activate(suffix=suffix)
 
     def map(self, fn: Callable, *iterables: Iterable, chunksize: int | None = None, ordered: bool = True,
-            retries: int | None = None, progress: bool | None = None) -> list:
+            retries: int | None = None, progress: bool | None = None, targets: list[int] | None = None) -> list:
         """``fn`` over the iterables on every engine: every result once, in order.
 
         Chunks are sized from measured task times unless ``chunksize`` is given.
         A chunk whose engine dies, or whose node is lost, runs again elsewhere (up
         to ``retries`` times; default: the number of engines, at least 3). A
         progress bar appears for maps that run longer than two seconds
-        (``progress=False`` hides it, ``True`` shows it at once).
+        (``progress=False`` hides it, ``True`` shows it at once). ``targets``
+        limits it to some engine ids.
         """
         return list(self.imap(fn, *iterables, chunksize=chunksize, ordered=ordered, retries=retries,
-                              progress=progress))
+                              progress=progress, targets=targets))
 
     def imap(self, fn: Callable, *iterables: Iterable, chunksize: int | None = None, ordered: bool = True,
-             retries: int | None = None, progress: bool | None = None) -> Iterator:
+             retries: int | None = None, progress: bool | None = None, targets: list[int] | None = None) -> Iterator:
         """Like ``map`` but yields results as they arrive (in order unless ``ordered=False``)."""
         return iter(ChunkedMap(self.client, fn, iterables, chunksize=chunksize, ordered=ordered,
-                               retries=retries, progress=progress))
+                               retries=retries, progress=progress, targets=targets))
 
     def warmup(self, fn: "JitFunction", *signatures: str) -> "WarmupTable":
         """Compile a ``raiden_lab.jit`` function on every engine at once, for each signature.

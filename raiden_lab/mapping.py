@@ -34,12 +34,12 @@ def run_chunk(fn: Callable, items: Iterable, star: bool) -> tuple[list, float]:
 class ChunkedMap:
     def __init__(self, client: ipp.Client, fn: Callable, iterables: tuple[Iterable, ...], *,
                  chunksize: int | None = None, ordered: bool = True, retries: int | None = None,
-                 progress: bool | None = None) -> None:
+                 progress: bool | None = None, targets: list[int] | None = None) -> None:
         if chunksize is not None and chunksize < 1:
             raise ValueError(f"chunksize must be at least 1, not {chunksize}")
         self.client = client
         self.fn = fn
-        self.engines = max(1, len(client.ids))
+        self.engines = max(1, len(targets) if targets is not None else len(client.ids))
         self.total = _common_length(iterables)
         self.star = len(iterables) != 1
         # A range or list is cut into slices (a slice of a range pickles in a few bytes);
@@ -49,7 +49,7 @@ class ChunkedMap:
         self.offset = 0
         self.fixed = chunksize
         self.ordered = ordered
-        self.view = client.load_balanced_view()
+        self.view = client.load_balanced_view(targets=targets)
         self.view.retries = max(3, self.engines) if retries is None else retries
         self.progress = progress
         self.per_item_s: float | None = None
