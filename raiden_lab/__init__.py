@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["RaidenCluster", "RaidenError", "connect", "jit", "__version__"]
+__all__ = ["RaidenCluster", "RaidenError", "connect", "dashboard", "jit", "load_ipython_extension", "__version__"]
 
 if TYPE_CHECKING:
     from .client import RaidenCluster, connect
@@ -18,6 +18,10 @@ def __getattr__(name: str) -> Any:
         from . import client
 
         return getattr(client, name)
+    if name == "dashboard":
+        from .widgets import dashboard
+
+        return dashboard
     if name == "jit":
         # the module is callable: `@raiden_lab.jit` and `raiden_lab.jit.warmup` both work
         import importlib
@@ -28,3 +32,10 @@ def __getattr__(name: str) -> Any:
 
         return RaidenError
     raise AttributeError(f"module 'raiden_lab' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext raiden_lab``: the ``%raiden`` and ``%%raiden_jit`` magics."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)

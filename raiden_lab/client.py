@@ -31,6 +31,7 @@ class RaidenCluster:
         self.client = client
         self.direct = client[:]
         self.balanced = client.load_balanced_view()
+        self.last_map: ChunkedMap | None = None  # the latest map, for plots.timeline
 
     @property
     def name(self) -> str:
@@ -53,8 +54,10 @@ class RaidenCluster:
         raise RaidenError(f"cluster '{self.name}' has no node '{host}'")
 
     def activate(self, suffix: str = "") -> None:
-        """Make ``%px`` and ``%%px`` run on every engine of this cluster."""
-        self.direct.activate(suffix=suffix)
+        """Make ``%px`` and ``%%px`` run on every engine of this cluster (and wait for them)."""
+        view = self.client[:]
+        view.block = True
+        view.activate(suffix=suffix)
 
     def map(self, fn: Callable, *iterables: Iterable, chunksize: int | None = None, ordered: bool = True,
             retries: int | None = None, progress: bool | None = None, targets: list[int] | None = None) -> list:
@@ -73,8 +76,9 @@ class RaidenCluster:
     def imap(self, fn: Callable, *iterables: Iterable, chunksize: int | None = None, ordered: bool = True,
              retries: int | None = None, progress: bool | None = None, targets: list[int] | None = None) -> Iterator:
         """Like ``map`` but yields results as they arrive (in order unless ``ordered=False``)."""
-        return iter(ChunkedMap(self.client, fn, iterables, chunksize=chunksize, ordered=ordered,
-                               retries=retries, progress=progress, targets=targets))
+        self.last_map = ChunkedMap(self.client, fn, iterables, chunksize=chunksize, ordered=ordered,
+                                   retries=retries, progress=progress, targets=targets)
+        return iter(self.last_map)
 
     def warmup(self, fn: "JitFunction", *signatures: str) -> "WarmupTable":
         """Compile a ``raiden_lab.jit`` function on every engine at once, for each signature.

@@ -41,6 +41,7 @@ class Health:
         self.backoff: dict[int, float] = {}
         self.restarted_at: dict[int, float] = {}
         self._state: str | None = None
+        self._tasks: dict[str, int] | None = None
         self._compacted = time.monotonic()
 
     # -- the loop --------------------------------------------------------------
@@ -96,6 +97,14 @@ class Health:
             state = "starting"
         else:
             state = "running"
+        tasks = {
+            "queued": int(queues.get("unassigned", 0)),
+            "running": sum(q.get("queue", 0) + q.get("tasks", 0) for k, q in queues.items() if isinstance(q, dict)),
+            "done": sum(q.get("completed", 0) for k, q in queues.items() if isinstance(q, dict)),
+        }
+        if tasks != self._tasks:
+            self._tasks = tasks
+            sup.store.set_cluster(tasks=tasks)
         if state != self._state:
             self._state = state
             sup.store.set_cluster(state=state)

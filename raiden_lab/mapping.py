@@ -57,6 +57,8 @@ class ChunkedMap:
         self.size = chunksize or (min(PROBE_ITEMS, max(1, self.total // (self.engines * 8))) if self.total else 1)
         self.done = 0
         self.submitted = 0
+        # one record per chunk, for plots.timeline: engine, when it started and finished, how many items
+        self.records: list[dict[str, Any]] = []
 
     def _next_size(self) -> int:
         if self.fixed:
@@ -109,6 +111,9 @@ class ChunkedMap:
                 for ar in done:
                     index, count = inflight.pop(ar)
                     results, seconds = ar.get()
+                    md = ar.metadata
+                    self.records.append({"engine_id": md.get("engine_id"), "started": md.get("started"),
+                                         "completed": md.get("completed"), "items": count, "chunk": index})
                     item_s = seconds / max(1, count)
                     self.per_item_s = item_s if self.per_item_s is None else 0.5 * (self.per_item_s + item_s)
                     self.done += count

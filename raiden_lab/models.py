@@ -55,6 +55,7 @@ def make_cluster_model(
         "supervisor_pid": cluster.get("supervisor_pid") if running and cluster else None,
         "started": cluster.get("started") if running and cluster else None,
         "engines": {"alive": alive, "total": total},
+        "tasks": (cluster.get("tasks") if running and cluster else None) or {"queued": 0, "running": 0, "done": 0},
         "nodes": node_models,
     }
 

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS cluster (
     controller_pid INTEGER,
     supervisor_pid INTEGER,
     inventory TEXT,
+    tasks TEXT,
     started REAL,
     updated REAL
 );
@@ -72,7 +73,15 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
+            self._migrate()
         self.db.row_factory = sqlite3.Row
+
+    def _migrate(self) -> None:
+        """Add the columns later versions brought to a state file an older version made."""
+        for table, column, kind in (("cluster", "tasks", "TEXT"),):
+            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     @classmethod
     def open_existing(cls, path: Path) -> "Store | None":
@@ -104,8 +113,9 @@ class Store:
             )
 
     def set_cluster(self, **fields: Any) -> None:
-        if "controller_ports" in fields:
-            fields["controller_ports"] = json.dumps(fields["controller_ports"])
+        for key in ("controller_ports", "tasks"):
+            if key in fields:
+                fields[key] = json.dumps(fields[key])
         fields["updated"] = time.time()
         cols = ", ".join(f"{k} = ?" for k in fields)
         self.db.execute(f"UPDATE cluster SET {cols} WHERE id = 1", tuple(fields.values()))
@@ -175,7 +185,8 @@ class Store:
         if row is None:
             return None
         out = dict(row)
-        out["controller_ports"] = json.loads(out["controller_ports"]) if out["controller_ports"] else None
+        for key in ("controller_ports", "tasks"):
+            out[key] = json.loads(out[key]) if out.get(key) else None
         return out
 
     def nodes(self) -> list[dict[str, Any]]:

@@ -1,0 +1,203 @@
+"""The notebook experience: the dashboard's widget state, the magics in a real kernel, the plots' data."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import _make_raiden
+from raiden_lab import plots
+from raiden_lab.inventory import embedded_default
+from raiden_lab.scaling import ScalingTable, amdahl, fit_serial_fraction
+from raiden_lab.store import Store
+
+OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
+
+
+@pytest.fixture(scope="module")
+def nb(tmp_path_factory):
+    raiden = _make_raiden(tmp_path_factory.mktemp("nb"))
+    sensor = raiden.cwd / "temp"
+    sensor.write_text("52000\n")
+    raiden.env["RAIDEN_THERMAL_PATH"] = str(sensor)
+    assert raiden("up").code == 0
+    try:
+        yield raiden, sensor
+    finally:
+        raiden("down")
+
+
+def _wait(condition, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_dashboard_follows_samples_busy_engines_and_a_stopping_cluster(nb, monkeypatch) -> None:
+    raiden, sensor = nb
+    monkeypatch.setenv("RAIDEN_HOME", str(raiden.home))
+    from raiden_lab.widgets import Dashboard
+
+    board = Dashboard(embedded_default(), interval=0.2)
+    try:
+        engines = os.cpu_count()
+        assert f"<span class='raiden-engines'>{engines}/{engines}</span>" in board.header.value
+        assert ">running<" in board.header.value
+        (card,) = board.cards.children
+        assert card.value.count("raiden-engine-idle") == engines
+        _wait(lambda: "raiden-temp-fine" in board.cards.children[0].value)
+        assert "52.0 °C" in board.cards.children[0].value
+        sensor.write_text("81500\n")
+        _wait(lambda: "raiden-temp-hot" in board.cards.children[0].value)
+        assert "81.5 °C" in board.cards.children[0].value
+        _wait(lambda: "temperature-high" in board.events.value)
+
+        # A long map keeps the engines busy (and its kernel blocked): the dashboard keeps moving.
+        import subprocess
+        import sys
+
+        script = ("import raiden_lab, time\nc = raiden_lab.connect()\n"
+                  "c.map(lambda x: __import__('time').sleep(0.05) or x, range(120), chunksize=1, progress=False)\n")
+        mapper = subprocess.Popen([sys.executable, "-c", script], cwd=raiden.cwd, env=raiden.env)
+        _wait(lambda: "raiden-engine-busy" in board.cards.children[0].value)
+        before = board.refreshes
+        _wait(lambda: board.refreshes >= before + 3)
+        assert mapper.wait(timeout=60) == 0
+        _wait(lambda: "raiden-engine-busy" not in board.cards.children[0].value)
+        _wait(lambda: "tasks: 0 queued, 0 running" in board.header.value)
+
+        assert raiden("down").code == 0
+        _wait(lambda: ">stopped<" in board.header.value)
+        assert "raiden-engine-" not in board.cards.children[0].value
+        assert raiden("up").code == 0
+        _wait(lambda: ">running<" in board.header.value, timeout=30)
+    finally:
+        board.close()
+    assert not board.running
+    count = board.refreshes
+    time.sleep(0.6)
+    assert board.refreshes == count
+
+
+def _run_notebook(raiden, cells: list[str], monkeypatch) -> nbformat.NotebookNode:
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    monkeypatch.setenv("RAIDEN_HOME", str(raiden.home))
+    NotebookClient(notebook, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(raiden.cwd)}}).execute()
+    return notebook
+
+
+def _text(cell) -> str:
+    out = []
+    for o in cell.outputs:
+        if o.output_type == "stream":
+            out.append(o.text)
+        elif o.output_type in ("execute_result", "display_data"):
+            out.append(o.data.get("text/plain", ""))
+    return "".join(out)
+
+
+def test_magics_in_a_real_kernel(nb, monkeypatch) -> None:
+    raiden, _ = nb
+    engines = os.cpu_count()
+    notebook = _run_notebook(raiden, [
+        "%load_ext raiden_lab",
+        "%raiden up",
+        "%%px\nimport os\nwho = os.getpid()",
+        "len(set(cluster.direct['who']))",
+        "%%raiden_jit\ndef cube(x):\n    return x * x * x",
+        "cluster.map(cube, range(6))",
+        "%%px\nprint(cube(3))",
+        "table = %raiden scaling cube range(3000) --engines 1,2",
+        "[row['engines'] for row in table], 0.0 <= table.serial_fraction <= 1.0",
+        "board = %raiden dashboard\nboard.refreshes >= 1, board.model['state']",
+        "board.close()\n%raiden status",
+        "%raiden frobnicate",
+    ], monkeypatch)
+    cells = notebook.cells
+    assert "is already running" in _text(cells[1])  # the module's cluster: up changed nothing
+    assert _text(cells[3]) == str(engines)
+    assert "jit functions here and on" in _text(cells[4])
+    assert _text(cells[5]) == "[0, 1, 8, 27, 64, 125]"
+    assert _text(cells[6]).count("27") == engines
+    assert "Amdahl fit: serial fraction" in _text(cells[7])
+    assert any(o.output_type == "display_data" and "image/png" in o.data for o in cells[7].outputs)
+    assert _text(cells[8]) == f"({[1, 2][:engines]}, True)"
+    assert _text(cells[9]) == "(True, 'running')"
+    assert "cluster 'local': running" in _text(cells[10])
+    assert "raiden: unknown command 'frobnicate'" in _text(cells[11])
+
+
+def test_timeline_draws_a_bar_per_task_on_its_engine_row() -> None:
+    t0 = datetime(2026, 1, 1, 12, 0, 0)
+    records = [
+        {"engine_id": 0, "started": t0, "completed": t0 + timedelta(seconds=1.0)},
+        {"engine_id": 0, "started": t0 + timedelta(seconds=1.5), "completed": t0 + timedelta(seconds=2.0)},
+        {"engine_id": 3, "started": t0 + timedelta(seconds=0.2), "completed": t0 + timedelta(seconds=0.6)},
+    ]
+
+    class Map:
+        pass
+
+    m = Map()
+    m.records = records
+    fig = plots.timeline(m)
+    ax = fig.axes[0]
+    bars = [(c.get_paths()[0].get_extents().x0, c.get_paths()[0].get_extents().width,
+             c.get_paths()[0].get_extents().y0 + 0.4) for c in ax.collections]
+    expected = sorted([(0.0, 1.0, 0.0), (1.5, 0.5, 0.0), (0.2, 0.4, 1.0)])
+    assert [v for bar in sorted(bars) for v in bar] == pytest.approx([v for bar in expected for v in bar])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["engine 0", "engine 3"]
+    assert "3 tasks on 2 engines" in ax.get_title()  # the idle gap on engine 0 lowers "busy"
+    _save(fig, "timeline")
+
+
+def test_scaling_plot_shows_measured_ideal_and_amdahl() -> None:
+    serial = 0.1
+    table = ScalingTable({"engines": n, "seconds": 1 / amdahl(n, serial), "speedup": amdahl(n, serial),
+                          "efficiency": amdahl(n, serial) / n} for n in (1, 2, 4, 8))
+    table.serial_fraction = fit_serial_fraction([1, 2, 4, 8], [r["speedup"] for r in table])
+    assert table.serial_fraction == pytest.approx(serial, abs=1e-9)
+    fig = plots.scaling(table)
+    speed_ax, eff_ax = fig.axes[:2]
+    measured, ideal, fitted = speed_ax.lines[:3]
+    assert list(measured.get_xdata()) == [1, 2, 4, 8]
+    assert list(measured.get_ydata()) == pytest.approx([amdahl(n, serial) for n in (1, 2, 4, 8)])
+    assert list(ideal.get_ydata()) == [1, 8]
+    assert fitted.get_ydata()[-1] == pytest.approx(amdahl(8, serial))
+    assert list(eff_ax.lines[0].get_ydata()) == pytest.approx([100 * amdahl(n, serial) / n for n in (1, 2, 4, 8)])
+    _save(fig, "scaling")
+
+
+def test_node_history_plots_samples_and_marks_events(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("RAIDEN_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "local"
+    root.mkdir()
+    store = Store(root / "state.sqlite")
+    now = time.time()
+    for i in range(60):
+        store.add_sample("localhost", {"time": now - 60 + i, "temperature": 50 + i / 2, "cpu_total": float(i)})
+    store.add_event("throttling-began", "throttled", "localhost")
+    fig = plots.node_history(since=300)
+    temp_ax, cpu_ax = fig.axes[:2]
+    (temps,) = [line for line in temp_ax.lines if line.get_label() == "localhost"]
+    assert list(temps.get_ydata()) == pytest.approx([50 + i / 2 for i in range(60)])
+    assert list(cpu_ax.lines[0].get_ydata()) == [float(i) for i in range(60)]
+    marks = [line for line in cpu_ax.lines if line.get_label().startswith("_")]
+    assert len(marks) == 1 and marks[0].get_xdata()[0] == pytest.approx(60, abs=1.5)
+    assert any(t.get_text() == "throttling-began" for t in temp_ax.texts)
+    _save(fig, "node_history")
+
+
+def _save(fig, name: str) -> None:
+    """One PNG per plot kind, for people to look at."""
+    OUTPUT.mkdir(exist_ok=True)
+    fig.savefig(OUTPUT / f"{name}.png", dpi=80)
