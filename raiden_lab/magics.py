@@ -122,4 +122,7 @@ class RaidenMagics(Magics):
 
 
 def load_ipython_extension(ipython: Any) -> None:
+    import raiden_lab
+
     ipython.register_magics(RaidenMagics)
+    ipython.user_ns.setdefault("raiden_lab", raiden_lab)  # so `raiden_lab.dashboard()` works right after

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from . import control
@@ -21,6 +22,8 @@ def cluster_status(inventory: Inventory, paths: ClusterPaths | None = None) -> d
         nodes = store.nodes()
         samples = {n["host"]: store.latest_sample(n["host"]) for n in nodes}
         return make_cluster_model(inventory, store.cluster(), nodes, store.engines(), samples, running)
+    except sqlite3.OperationalError:  # a schema being created or migrated under us: nothing to show yet
+        return make_cluster_model(inventory, None, [], [], {}, False)
     finally:
         store.close()
 

@@ -89,7 +89,12 @@ class Store:
         if not Path(path).exists():
             return None
         try:
-            return cls(path, readonly=True)
+            store = cls(path, readonly=True)
+            # The supervisor may have created the file and not yet its tables.
+            if store.db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'events'").fetchone()[0] == 0:
+                store.close()
+                return None
+            return store
         except sqlite3.OperationalError:
             return None
 

@@ -167,11 +167,11 @@ def test_down_stops_everything_and_leaves_nothing(local) -> None:
     assert ran.code == 0, ran
     assert "stopped; no engine left on 1 node" in ran.out
     assert not [p for p in pids if running(p)]
-    marker = f"RAIDEN_ENGINE_SET=local@localhost:"
+    marker = f"RAIDEN_ENGINE_SET=local@localhost:{local.home / 'local' / 'work'}"
     leftovers = []
     for proc in psutil.process_iter(["pid"]):
         try:
-            if any(f"{k}={v}".startswith(marker) for k, v in proc.environ().items()):
+            if any(f"{k}={v}" == marker for k, v in proc.environ().items()):
                 leftovers.append(proc.pid)
         except psutil.Error:
             continue
