@@ -1,0 +1,62 @@
+/**
+ * The JSON the server sends, mirroring raiden_lab.models.make_cluster_model and make_event_model.
+ */
+export interface IEngine {
+  id: number;
+  state: 'starting' | 'idle' | 'busy' | 'dead';
+  pid: number | null;
+}
+
+export interface IThrottled {
+  raw: number;
+  under_voltage: boolean;
+  freq_capped: boolean;
+  throttled: boolean;
+  soft_temp_limit: boolean;
+}
+
+export interface ISample {
+  time: number;
+  cpu: number[];
+  cpu_total: number | null;
+  memory: { total: number; available: number; percent: number } | null;
+  temperature: number | null;
+  throttled: IThrottled | null;
+}
+
+export interface INode {
+  host: string;
+  state: 'starting' | 'up' | 'down' | 'failed';
+  arch: string | null;
+  cores: number | null;
+  labels: string[];
+  engines: IEngine[];
+  problem: string | null;
+  sample: ISample | null;
+}
+
+export interface ICluster {
+  name: string;
+  state: 'starting' | 'running' | 'degraded' | 'stopped';
+  inventory: string;
+  controller: { ip: string; ports: Record<string, number> | null; pid: number | null };
+  engines: { alive: number; total: number };
+  tasks: { queued: number; running: number; done: number };
+  nodes: INode[];
+}
+
+export interface IEvent {
+  id: number;
+  time: number;
+  host: string | null;
+  kind: string;
+  message: string;
+}
+
+export interface ICommandResult {
+  ok: boolean;
+  exit_code: number;
+  output: string;
+  problems: string[];
+  cluster: ICluster;
+}
