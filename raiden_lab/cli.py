@@ -327,7 +327,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
     lab_args = [a for a in args.lab_args if a != "--"]
     if os.geteuid() == 0 and "--allow-root" not in lab_args:
         lab_args.append("--allow-root")  # CI machines and fresh Pi images often run as root
-    print(f"starting JupyterLab; the cluster stops when JupyterLab does" if started else
+    print("starting JupyterLab; the cluster stops when JupyterLab does" if started else
           f"starting JupyterLab on the running cluster '{inventory.name}'", flush=True)
     try:
         return subprocess.call([sys.executable, "-m", "jupyterlab", *lab_args])

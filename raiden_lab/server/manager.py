@@ -14,7 +14,8 @@ from typing import Any
 from ..errors import InputError, RaidenError
 from ..inventory import DEFAULT_PATH, Inventory, embedded_default, load
 from ..models import make_event_model
-from ..paths import ClusterPaths, raiden_home
+from ..client import _running_inventories
+from ..paths import ClusterPaths
 from ..status import cluster_events, cluster_status
 
 COMMAND_TIMEOUT_S = 180.0
@@ -56,15 +57,8 @@ class ClusterManager:
                 pass
         if not found:
             found["local"] = embedded_default()
-        home = raiden_home()
-        if home.is_dir():
-            for entry in sorted(home.iterdir()):
-                if entry.name in found or not (entry / "state.sqlite").exists():
-                    continue
-                from ..client import _running_inventories
-
-                found.update({k: v for k, v in _running_inventories().items() if k not in found})
-                break
+        for name, inventory in _running_inventories().items():
+            found.setdefault(name, inventory)
         return found
 
     def inventory(self, name: str) -> Inventory:
