@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.raiden-installed
 
-.PHONY: lab test bench clean
+.PHONY: lab test bench clean extension
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_agent.py
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python benchmarks/bench_startup.py; \
 	else echo "bench_startup: needs root for the virtual Pi cluster; skipped"; fi
+
+# Rebuild the JupyterLab extension (needs Node.js; its output in raiden_lab/labextension is committed).
+extension: $(STAMP)
+	cd extension && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm install && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm run build
+	cp extension/install.json raiden_lab/labextension/install.json
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-output

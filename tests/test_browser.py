@@ -1,0 +1,96 @@
+"""The JupyterLab extension in a real Chromium: the Raiden sidebar starts and stops the cluster."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import STRICT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def lab(raiden):
+    if not os.path.exists(CHROMIUM):
+        if STRICT:
+            pytest.fail(f"RAIDEN_STRICT=1 but Chromium is missing at {CHROMIUM} (apt-get install chromium)")
+        pytest.skip(reason=f"the browser tests need Chromium at {CHROMIUM}")
+    pytest.importorskip("playwright", reason="the browser tests need playwright (pip install -e '.[test]')")
+    port = _free_port()
+    env = dict(raiden.env, JUPYTER_CONFIG_DIR=str(raiden.cwd / "cfg"), JUPYTER_RUNTIME_DIR=str(raiden.cwd / "rt"),
+               JUPYTERLAB_WORKSPACES_DIR=str(raiden.cwd / "ws"))
+    argv = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.token=t0k"]
+    if os.geteuid() == 0:
+        argv.append("--allow-root")
+    server = subprocess.Popen(argv, cwd=raiden.cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        yield raiden, f"http://127.0.0.1:{port}/lab?token=t0k"
+    finally:
+        raiden("down")
+        os.killpg(server.pid, signal.SIGINT)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+def test_sidebar_starts_and_stops_the_cluster(lab) -> None:
+    from playwright.sync_api import sync_playwright
+
+    raiden, url = lab
+    engines = os.cpu_count()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                page.goto(url, timeout=10000)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+        page.locator(".lm-TabBar-tab[data-id='raiden-lab-panel']").click(timeout=90000)
+        page.wait_for_selector(".raiden-State-stopped", timeout=30000)
+        assert page.locator(".raiden-Node").count() == 1
+        assert "localhost" in page.locator(".raiden-NodeTitle").inner_text()
+
+        page.locator(".raiden-Start").click()
+        page.wait_for_selector(".raiden-State-running", timeout=180000)
+        page.wait_for_function(f"document.querySelectorAll('.raiden-Engine-idle').length === {engines}", timeout=30000)
+        assert page.locator(".raiden-Count").inner_text() == f"{engines}/{engines} engines"
+        assert page.locator(".raiden-StatusItem").inner_text().startswith(f"Raiden: {engines}/{engines} engines")
+        assert raiden("status", "--json").json()["state"] == "running"
+        page.wait_for_selector(".raiden-Event-cluster-running", timeout=30000)
+        page.screenshot(path=str(_output("sidebar.png")))
+
+        page.locator(".raiden-Stop").click()
+        page.wait_for_selector(".raiden-State-stopped", timeout=180000)
+        assert raiden("status", "--json").json()["state"] == "stopped"
+        browser.close()
+
+
+def _output(name: str):
+    from pathlib import Path
+
+    out = Path(__file__).resolve().parent.parent / "test-output"
+    out.mkdir(exist_ok=True)
+    return out / name
