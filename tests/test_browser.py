@@ -49,7 +49,7 @@ def lab(raiden):
             os.killpg(server.pid, signal.SIGKILL)
 
 
-def test_sidebar_starts_and_stops_the_cluster(lab) -> None:
+def test_sidebar_starts_and_the_palette_stops_the_cluster(lab) -> None:
     from playwright.sync_api import sync_playwright
 
     raiden, url = lab
@@ -82,7 +82,10 @@ def test_sidebar_starts_and_stops_the_cluster(lab) -> None:
         page.wait_for_selector(".raiden-Event-cluster-running", timeout=30000)
         page.screenshot(path=str(_output("sidebar.png")))
 
-        page.locator(".raiden-Stop").click()
+        # stop it from the command palette this time
+        page.keyboard.press("Control+Shift+c")
+        page.keyboard.type("Raiden: Stop the Cluster")
+        page.keyboard.press("Enter")
         page.wait_for_selector(".raiden-State-stopped", timeout=180000)
         assert raiden("status", "--json").json()["state"] == "stopped"
         browser.close()

@@ -44,6 +44,10 @@ export class RaidenPanel extends Widget {
     void this.refresh();
   }
 
+  insertConnect(): void {
+    this._insertConnect(this._name || 'local');
+  }
+
   get cluster(): ICluster | null {
     return this._cluster;
   }
@@ -85,9 +89,9 @@ export class RaidenPanel extends Widget {
     this._start = el('button', 'jp-mod-styled jp-mod-accept raiden-Start', 'Start');
     this._stop = el('button', 'jp-mod-styled jp-mod-warn raiden-Stop', 'Stop');
     const connect = el('button', 'jp-mod-styled raiden-Connect', 'Insert connect code');
-    this._start.onclick = () => void this._command('start');
-    this._stop.onclick = () => void this._command('stop');
-    connect.onclick = () => this._insertConnect(this._name || 'local');
+    this._start.onclick = () => void this.command('start');
+    this._stop.onclick = () => void this.command('stop');
+    connect.onclick = () => this.insertConnect();
     buttons.append(this._start, this._stop, connect);
     this._message = el('div', 'raiden-Message');
     this._error = el('div', 'raiden-Error');
@@ -96,7 +100,8 @@ export class RaidenPanel extends Widget {
     this.node.append(this._header, buttons, this._message, this._error, this._nodes, el('h3', '', 'Events'), this._events);
   }
 
-  private async _command(verb: 'start' | 'stop'): Promise<void> {
+  /** Start or stop the cluster shown (the buttons and the command palette both come here). */
+  async command(verb: 'start' | 'stop'): Promise<void> {
     const name = this._name || 'local';
     this._start.disabled = this._stop.disabled = true;
     this._message.textContent = verb === 'start' ? `Starting ${name}…` : `Stopping ${name}…`;
