@@ -78,7 +78,7 @@ class EngineSet:
             "env": {**engine_env, **self.node_env()},
             "marker": self.marker,
             # numba's first use costs ~0.1 s whatever is compiled: pay it as the engine starts.
-            "engine_args": ["--IPEngine.startup_command=import numba; numba.njit(lambda: 0)()"],
+            "engine_args": ["--IPEngine.startup_command=from raiden_lab.jit import warm_runtime; warm_runtime()"],
         }
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps(config).encode() + b"\n")
