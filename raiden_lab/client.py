@@ -1,7 +1,9 @@
 """Attaching to a running cluster from a notebook or a script.
 
 ``connect()`` wraps a plain ipyparallel ``Client``; anything written for
-ipyparallel keeps working through ``.client``, ``.direct`` and ``.balanced``.
+ipyparallel keeps working through ``.client``, ``.direct`` and ``.balanced``
+(both views block, as ``%px`` does; ``*_async`` methods or ``block=False``
+still return AsyncResults).
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ class RaidenCluster:
         self.inventory = inventory
         self.paths = paths
         self.client = client
+        # blocking, as in a notebook one expects `cluster.direct.pull("x")` to be the values
         self.direct = client[:]
+        self.direct.block = True
         self.balanced = client.load_balanced_view()
+        self.balanced.block = True
         self.last_map: ChunkedMap | None = None  # the latest map, for plots.timeline
 
     @property

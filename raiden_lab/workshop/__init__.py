@@ -1,0 +1,148 @@
+"""The workshop: lessons in ``notebooks/`` and the checks their exercises call.
+
+``workshop.check("02.estimate", estimate_pi)`` says right or wrong, and when
+wrong gives a hint, never the solution. Checks that need the cluster use the
+one the notebook made with ``%raiden up`` (its ``cluster`` variable), or
+connect to the running one.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+
+HERE = Path(__file__).resolve().parent
+CORPUS_DIR = HERE / "corpus"
+
+# (file, title): the launcher shows one tile per lesson, in this order
+LESSONS: list[tuple[str, str]] = [
+    ("00-tour.ipynb", "A tour of the cluster"),
+    ("01-px.ipynb", "%px and %%px"),
+    ("02-monte-carlo-pi.ipynb", "Scatter, gather, reduce: Monte Carlo pi"),
+    ("03-load-balancing.ipynb", "Load balancing: Mandelbrot rows"),
+    ("04-numba.ipynb", "numba on every engine"),
+    ("05-scaling.ipynb", "Scaling laws: Amdahl and Gustafson"),
+    ("06-heat-equation.ipynb", "Domain decomposition: the heat equation"),
+    ("07-fault-tolerance.ipynb", "Fault tolerance: lose an engine, keep the results"),
+    ("08-map-reduce.ipynb", "Map-reduce over a text corpus"),
+]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a check found; shows as one green or red line in a notebook."""
+
+    exercise: str
+    ok: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __repr__(self) -> str:
+        mark = "✔" if self.ok else "✘"
+        return f"{mark} {self.exercise}: {self.message}"
+
+    def _repr_html_(self) -> str:
+        colour = "var(--jp-success-color1, #2e7d32)" if self.ok else "var(--jp-error-color1, #c62828)"
+        mark = "✔" if self.ok else "✘"
+        return (f"<div class='raiden-check' style='color:{colour};font-weight:600'>{mark} "
+                f"{html.escape(self.exercise)}: <span style='font-weight:400'>{html.escape(self.message)}</span></div>")
+
+
+def check(exercise: str, answer: Any = None, cluster: Any = None) -> Result:
+    """Check one exercise's answer: right, or wrong with a hint."""
+    from .checks import CHECKS
+
+    if exercise not in CHECKS:
+        known = ", ".join(sorted(CHECKS))
+        raise InputError(f"no exercise named {exercise!r}; the exercises are {known}")
+    ex = CHECKS[exercise]
+    if answer is None or answer is Ellipsis:
+        return Result(exercise, False, f"no answer yet. Hint: {ex.hint}")
+    from .checks import StudentError
+
+    try:
+        ok, message = ex.check(answer, _cluster(cluster) if ex.needs_cluster else None)
+    except StudentError as e:  # the student's own function raised inside the check
+        return Result(exercise, False, f"{e}. Hint: {ex.hint}")
+    if not ok:
+        message = f"{message} Hint: {ex.hint}" if message else f"not yet. Hint: {ex.hint}"
+    return Result(exercise, ok, message)
+
+
+def _cluster(cluster: Any) -> Any:
+    if cluster is not None:
+        return cluster
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    from ..client import RaidenCluster, connect
+
+    if shell is not None and isinstance(shell.user_ns.get("cluster"), RaidenCluster):
+        return shell.user_ns["cluster"]
+    return connect()
+
+
+def corpus() -> dict[str, str]:
+    """The workshop's text corpus (free-software licences), by name: no downloads needed."""
+    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(CORPUS_DIR.glob("*.txt"))}
+
+
+def lessons_dir() -> Path:
+    """Where the lessons are: inside the installed wheel, or ``notebooks/`` of a source checkout."""
+    packaged = HERE / "lessons"
+    if (packaged / LESSONS[0][0]).is_file():
+        return packaged
+    source = HERE.parent.parent / "notebooks"
+    if (source / LESSONS[0][0]).is_file():
+        return source
+    raise InputError(f"the workshop lessons are missing: looked in {packaged} and {source}")
+
+
+def copy_lesson(name: str, folder: str | os.PathLike[str]) -> Path:
+    """Copy one lesson into ``folder`` (made if missing); an existing copy is kept, never overwritten."""
+    names = [file for file, _ in LESSONS]
+    if name not in names:
+        raise InputError(f"no lesson named {name!r}; the lessons are {', '.join(names)}")
+    target_dir = Path(folder)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / name
+    if not target.exists():
+        shutil.copyfile(lessons_dir() / name, target)
+    return target
+
+
+def kill_engine(cluster: Any, engine_id: int) -> dict[str, Any]:
+    """SIGKILL one engine, wherever it runs (over the node's SSH link when it is not this machine).
+
+    Returns the engine's node and pid. This is a real crash: no goodbye to the
+    controller; the supervisor notices and starts a new engine.
+    """
+    from ..doctor import target_for
+
+    if engine_id not in cluster.ids:
+        raise InputError(f"engine {engine_id} is not registered; the engines are {cluster.ids}")
+    pid = cluster.client[engine_id].apply_sync(os.getpid)
+    host = next((n["host"] for n in cluster.nodes if any(e["id"] == engine_id for e in n["engines"])), None)
+    node = next((n for n in cluster.inventory.nodes if n.host == host), None)
+    if node is None or node.is_local:
+        os.kill(pid, signal.SIGKILL)
+    else:
+        target = target_for(node, cluster.paths)
+        done = subprocess.run(target.command(["kill", "-9", str(pid)]), capture_output=True, timeout=30)
+        if done.returncode != 0:
+            raise InputError(f"{host}: could not kill engine {engine_id} (pid {pid}): "
+                             f"{done.stderr.decode(errors='replace').strip()}")
+    return {"engine": engine_id, "node": host, "pid": pid}

@@ -1,0 +1,413 @@
+"""The exercises' checks: each compares a student's answer with what the cluster or a reference says.
+
+A check returns ``(ok, message)``. A wrong answer's message says what was
+wrong (a value, a case that failed), and ``check()`` adds the exercise's hint;
+neither ever spells out the solution.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Callable
+
+
+class StudentError(Exception):
+    """The student's own function raised while being checked."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    check: Callable[[Any, Any], tuple[bool, str]]
+    hint: str
+    needs_cluster: bool = False
+
+
+def _call(fn: Any, *args: Any) -> Any:
+    if not callable(fn):
+        raise StudentError(f"expected a function, got {type(fn).__name__}")
+    try:
+        return fn(*args)
+    except Exception as e:
+        shown = ", ".join(repr(a) if len(repr(a)) < 40 else type(a).__name__ for a in args)
+        raise StudentError(f"{getattr(fn, '__name__', 'your function')}({shown}) raised "
+                           f"{type(e).__name__}: {e}") from None
+
+
+def _close(a: Any, b: float, rel: float = 1e-9) -> bool:
+    try:
+        return math.isclose(float(a), b, rel_tol=rel, abs_tol=1e-12)
+    except (TypeError, ValueError):
+        return False
+
+
+# -- 00 the tour -----------------------------------------------------------------------------------
+
+def _engines(answer: Any, cluster: Any) -> tuple[bool, str]:
+    n = len(cluster.ids)
+    if answer == n:
+        return True, f"right: {n} engines, each one a Python process that runs your code."
+    return False, f"{answer!r} is not how many engines are registered."
+
+
+def _engines_per_node(answer: Any, cluster: Any) -> tuple[bool, str]:
+    want = {n["host"]: len(n["engines"]) for n in cluster.nodes}
+    if not isinstance(answer, dict):
+        return False, f"expected a dict of node -> number of engines, got {type(answer).__name__}."
+    if answer == want:
+        return True, f"right: {len(want)} node(s), {sum(want.values())} engines in all."
+    missing = sorted(set(want) - set(answer))
+    if missing:
+        return False, f"node(s) {', '.join(missing)} are missing from your dict."
+    return False, "the keys are right but some counts are not."
+
+
+# -- 01 %px ----------------------------------------------------------------------------------------
+
+def _totals(answer: Any, cluster: Any) -> tuple[bool, str]:
+    want = [sum(range(i * 1000)) for i in sorted(cluster.ids)]
+    got = list(answer) if isinstance(answer, (list, tuple)) else answer
+    if got == want:
+        return True, "right: every engine computed its own total, and pull brought them back in engine order."
+    if isinstance(got, list) and len(got) != len(want):
+        return False, f"{len(got)} totals for {len(want)} engines."
+    return False, "the totals do not match what each engine should have computed from its my_id."
+
+
+def _pids(answer: Any, cluster: Any) -> tuple[bool, str]:
+    want = cluster.direct.apply_sync(os.getpid)
+    if isinstance(answer, dict):
+        answer = [answer.get(i) for i in sorted(cluster.ids)]
+    if list(answer) == list(want):
+        return True, f"right: {len(set(want))} different processes."
+    if len(set(answer)) == 1 and len(want) > 1:
+        return False, "all your pids are the same: that is one process, probably this notebook's kernel."
+    return False, "these are not the engines' process ids (in engine order)."
+
+
+# -- 02 Monte Carlo pi -----------------------------------------------------------------------------
+
+def count_hits(samples: int, seed: int) -> int:
+    """The lesson's generator: points in the unit square that fall inside the quarter circle."""
+    rng = random.Random(seed)
+    hits = 0
+    for _ in range(samples):
+        x = rng.random()
+        y = rng.random()
+        if x * x + y * y <= 1.0:
+            hits += 1
+    return hits
+
+
+PI_SEEDS = range(16)
+PI_SAMPLES = 50_000
+
+
+def _estimate(answer: Any, _: Any) -> tuple[bool, str]:
+    for hits, samples in ((785, 1000), (3, 4), (0, 10), (7853982, 10**7)):
+        got = _call(answer, hits, samples)
+        want = 4 * hits / samples
+        if not _close(got, want):
+            if _close(got, hits / samples):
+                return False, f"estimate_pi({hits}, {samples}) = {got!r}: that is the quarter circle's share."
+            return False, f"estimate_pi({hits}, {samples}) returned {got!r}."
+    return True, "right: the fraction of hits estimates the quarter circle's area, pi / 4."
+
+
+def _pi(answer: Any, _: Any) -> tuple[bool, str]:
+    hits = sum(count_hits(PI_SAMPLES, s) for s in PI_SEEDS)
+    want = 4 * hits / (PI_SAMPLES * len(PI_SEEDS))
+    if _close(answer, want, rel=1e-12):
+        return True, f"right: {want:.6f}, off by {abs(want - math.pi):.1e} with {PI_SAMPLES * len(PI_SEEDS):,} samples."
+    if _close(answer, math.pi, rel=1e-6):
+        return False, "that is math.pi, not your cluster's estimate."
+    return False, f"{answer!r} is not the estimate from seeds 0-15 with {PI_SAMPLES:,} samples each."
+
+
+# -- 03 load balancing -----------------------------------------------------------------------------
+
+MANDEL = {"width": 160, "height": 120, "maxiter": 100}
+
+
+def mandel_row(y: int, width: int, height: int, maxiter: int) -> list[int]:
+    """Iterations before escape for each pixel of row ``y`` (the lesson's pure-Python kernel)."""
+    ci = -1.2 + 2.4 * y / (height - 1)
+    row = []
+    for x in range(width):
+        cr = -2.2 + 3.2 * x / (width - 1)
+        zr = zi = 0.0
+        n = 0
+        while n < maxiter and zr * zr + zi * zi <= 4.0:
+            zr, zi = zr * zr - zi * zi + cr, 2.0 * zr * zi + ci
+            n += 1
+        row.append(n)
+    return row
+
+
+def _interleave(answer: Any, _: Any) -> tuple[bool, str]:
+    for rows, n in ((list(range(10)), 3), (list(range(7)), 2), (list(range(4)), 4), (list(range(3)), 5)):
+        got = _call(answer, rows, n)
+        want = [rows[k::n] for k in range(n)]
+        try:
+            got = [list(part) for part in got]
+        except TypeError:
+            return False, f"interleave({rows}, {n}) returned {got!r}, not a list of lists."
+        if got != want:
+            if sorted(sum(got, [])) == rows and len(got) == n:
+                return False, (f"interleave({rows}, {n}) returned {got}: every row is there, but engine k "
+                               "should get rows k, k+n, k+2n, ...")
+            return False, f"interleave({rows}, {n}) returned {got}."
+    return True, "right: neighbouring rows, which cost about the same, now go to different engines."
+
+
+def _image(answer: Any, _: Any) -> tuple[bool, str]:
+    want = [mandel_row(y, MANDEL["width"], MANDEL["height"], MANDEL["maxiter"]) for y in range(MANDEL["height"])]
+    try:
+        got = [list(r) for r in answer]
+    except TypeError:
+        return False, f"expected a list of rows, got {type(answer).__name__}."
+    if got == want:
+        return True, f"right: {len(got)} rows, in order."
+    if len(got) != len(want):
+        return False, f"{len(got)} rows; the image has {len(want)}."
+    if sorted(map(tuple, got)) == sorted(map(tuple, want)):
+        return False, "every row is there but not in order."
+    return False, "some rows differ from the reference image."
+
+
+# -- 04 numba --------------------------------------------------------------------------------------
+
+def _sum_of_squares(answer: Any, _: Any) -> tuple[bool, str]:
+    from ..jit import JitFunction
+
+    if not isinstance(answer, JitFunction):
+        return False, "this is a plain Python function: decorate it with @raiden_lab.jit."
+    for n in (0, 1, 10, 1000, 100_000):
+        got = _call(answer, n)
+        want = sum(i * i for i in range(n))
+        if got != want:
+            return False, f"sum_of_squares({n}) returned {got!r}, not {want}."
+    return True, "right: numba compiled it, and it gives what Python gives."
+
+
+def _warmup(answer: Any, cluster: Any) -> tuple[bool, str]:
+    from ..jit import WarmupTable
+
+    if not isinstance(answer, WarmupTable):
+        return False, f"expected the table that cluster.warmup(...) returns, got {type(answer).__name__}."
+    engines = {row["engine"] for row in answer}
+    missing = sorted(set(cluster.ids) - engines)
+    if missing:
+        return False, f"engine(s) {missing} are not in the table."
+    hits = sum(1 for row in answer if row["cache_hit"])
+    return True, f"right: compiled on {len(engines)} engines; {hits} found it in their node's cache."
+
+
+# -- 05 scaling laws -------------------------------------------------------------------------------
+
+def _amdahl(answer: Any, _: Any) -> tuple[bool, str]:
+    for n, s in ((1, 0.3), (2, 0.0), (4, 0.1), (16, 0.05), (1000, 0.25), (8, 1.0)):
+        got = _call(answer, n, s)
+        want = 1.0 / (s + (1.0 - s) / n)
+        if not _close(got, want, rel=1e-9):
+            return False, f"amdahl({n}, {s}) returned {got!r}."
+    return True, "right: the serial part never speeds up, so it caps the speedup at 1 / s."
+
+
+def _limit(answer: Any, _: Any) -> tuple[bool, str]:
+    if _close(answer, 20.0, rel=1e-6):
+        return True, "right: with 5% serial, no number of engines gives more than 20x."
+    return False, f"{answer!r} is not the limit of amdahl(n, 0.05) as n grows."
+
+
+def _gustafson(answer: Any, _: Any) -> tuple[bool, str]:
+    for n, s in ((1, 0.3), (2, 0.0), (4, 0.1), (16, 0.05), (1000, 0.25)):
+        got = _call(answer, n, s)
+        want = n - s * (n - 1)
+        if not _close(got, want, rel=1e-9):
+            return False, f"gustafson({n}, {s}) returned {got!r}."
+    return True, "right: when the problem grows with the machine, the speedup grows almost with n."
+
+
+# -- 06 the heat equation --------------------------------------------------------------------------
+
+def heat_step(u: Any, alpha: float) -> Any:
+    new = u.copy()
+    new[1:-1] = u[1:-1] + alpha * (u[:-2] - 2 * u[1:-1] + u[2:])
+    return new
+
+
+def _step(answer: Any, _: Any) -> tuple[bool, str]:
+    import numpy as np
+
+    rng = np.random.default_rng(6)
+    for n in (3, 10, 257):
+        u = rng.random(n)
+        before = u.copy()
+        got = _call(answer, u, 0.25)
+        if not np.array_equal(u, before):
+            return False, "your step changed its input array; return a new one."
+        got = np.asarray(got)
+        want = heat_step(before, 0.25)
+        if got.shape != want.shape:
+            return False, f"step of {n} cells returned {got.shape[0] if got.ndim else 'a scalar'} cells."
+        if got[0] != want[0] or got[-1] != want[-1]:
+            return False, "the two boundary cells must keep their values (they are held at a fixed temperature)."
+        if not np.allclose(got, want, rtol=1e-12, atol=1e-15):
+            return False, f"the interior of a {n}-cell step differs from the stencil's."
+    return True, "right: each cell moves towards the mean of its neighbours."
+
+
+def _split(answer: Any, _: Any) -> tuple[bool, str]:
+    for cells, parts in ((10, 3), (12, 4), (7, 7), (100, 16), (5, 2)):
+        got = _call(answer, cells, parts)
+        try:
+            blocks = [(int(a), int(b)) for a, b in got]
+        except (TypeError, ValueError):
+            return False, f"split({cells}, {parts}) returned {got!r}, not a list of (start, stop) pairs."
+        if len(blocks) != parts:
+            return False, f"split({cells}, {parts}) gave {len(blocks)} blocks."
+        if blocks[0][0] != 0 or blocks[-1][1] != cells or any(a[1] != b[0] for a, b in zip(blocks, blocks[1:])):
+            return False, f"split({cells}, {parts}) = {blocks}: the blocks must cover 0..{cells} with no gap or overlap."
+        sizes = [b - a for a, b in blocks]
+        if max(sizes) - min(sizes) > 1:
+            return False, f"split({cells}, {parts}) = {blocks}: sizes {sizes} differ by more than one cell."
+    return True, "right: contiguous blocks, as even as they can be."
+
+
+def reference_halos(edges: list[tuple[float, float]]) -> list[tuple[float | None, float | None]]:
+    return [(edges[k - 1][1] if k > 0 else None, edges[k + 1][0] if k < len(edges) - 1 else None)
+            for k in range(len(edges))]
+
+
+def _halos(answer: Any, _: Any) -> tuple[bool, str]:
+    for edges in ([(1.0, 2.0), (3.0, 4.0), (5.0, 6.0)], [(0.5, 0.25)], [(1.0, 9.0), (7.0, 8.0)]):
+        got = _call(answer, edges)
+        want = reference_halos(edges)
+        try:
+            got = [tuple(g) for g in got]
+        except TypeError:
+            return False, f"halos({edges}) returned {got!r}, not a list of pairs."
+        if got != want:
+            if len(got) == len(want) and [tuple(reversed(g)) for g in got] == want:
+                return False, f"halos({edges}) = {got}: left and right are swapped."
+            return False, f"halos({edges}) returned {got}."
+    return True, "right: each block's ghost cells are its neighbours' edge cells."
+
+
+# -- 07 fault tolerance ----------------------------------------------------------------------------
+
+FAULT_ITEMS = 200
+
+
+def _fault_results(answer: Any, _: Any) -> tuple[bool, str]:
+    want = [x * x for x in range(FAULT_ITEMS)]
+    try:
+        got = list(answer)
+    except TypeError:
+        return False, f"expected the list the map returned, got {type(answer).__name__}."
+    if got == want:
+        return True, f"right: all {FAULT_ITEMS} results, each once and in order, although an engine died."
+    if len(got) != len(want):
+        return False, f"{len(got)} results for {FAULT_ITEMS} items."
+    return False, "the results are not the squares of 0..199 in order."
+
+
+def _restart_event(answer: Any, cluster: Any) -> tuple[bool, str]:
+    from ..status import cluster_events
+
+    kinds = {e["kind"] for e in cluster_events(cluster.paths, limit=500)}
+    if answer == "engine-restarted" and answer in kinds:
+        return True, "right: the supervisor logged it, with the delay it waited."
+    if answer in kinds:
+        return False, f"'{answer}' is in the log, but it is not the one about the new engine."
+    return False, f"there is no event of kind {answer!r} in this cluster's log."
+
+
+# -- 08 map-reduce ---------------------------------------------------------------------------------
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z]+", text.lower())
+
+
+SAMPLE = "The Program, the program's code; and THE Licensee: 2 licensees."
+
+
+def _mapper(answer: Any, _: Any) -> tuple[bool, str]:
+    for text in (SAMPLE, "", "a b a"):
+        got = _call(answer, text)
+        want = Counter(words(text))
+        if not isinstance(got, dict):
+            return False, f"mapper({text!r}) returned {type(got).__name__}, not a Counter."
+        if Counter(got) != want:
+            if Counter({k.lower(): v for k, v in got.items()}) != Counter(got):
+                return False, f"mapper({text!r}) keeps capitals: 'The' and 'the' should be one word."
+            return False, f"mapper({text!r}) returned {dict(got)}."
+    return True, "right: one Counter per document, computed wherever the document is."
+
+
+def _reducer(answer: Any, _: Any) -> tuple[bool, str]:
+    parts = [Counter(a=2, b=1), Counter(b=3), Counter(), Counter(c=1, a=1)]
+    got = _call(answer, [Counter(p) for p in parts])
+    if not isinstance(got, dict):
+        return False, f"reducer returned {type(got).__name__}, not a Counter."
+    if Counter(got) == Counter(a=3, b=4, c=1):
+        got_empty = _call(answer, [])
+        if Counter(got_empty or {}) != Counter():
+            return False, f"reducer([]) returned {got_empty!r}: no documents, no words."
+        return True, "right: counts add up, in any order, so the reduce can run as a tree."
+    return False, f"reducer of four small Counters returned {dict(got)}."
+
+
+def _patent(answer: Any, _: Any) -> tuple[bool, str]:
+    from . import corpus
+
+    counts = {name: words(text).count("patent") for name, text in corpus().items()}
+    best = max(counts, key=counts.get)
+    if answer == best:
+        return True, f"right: {best} says 'patent' {counts[best]} times."
+    if answer in counts:
+        return False, f"{answer} says 'patent' {counts[answer]} times; another licence says it more."
+    return False, f"{answer!r} is not one of the corpus's documents ({', '.join(counts)})."
+
+
+CHECKS: dict[str, Exercise] = {
+    "00.engines": Exercise(_engines, "the dashboard's header says it, and so does len(cluster.ids).", True),
+    "00.per_node": Exercise(_engines_per_node, "cluster.nodes is a list of dicts; each has a 'host' and a "
+                            "list of 'engines'.", True),
+    "01.totals": Exercise(_totals, "run the computation in a %%px cell, then bring the variable back with "
+                          "cluster.direct.pull('total').", True),
+    "01.pids": Exercise(_pids, "`%px pid = os.getpid()` runs on the engines; pull brings the values back.", True),
+    "02.estimate": Exercise(_estimate, "the points fall in a square of area 1; the quarter circle's area is "
+                            "pi / 4."),
+    "02.pi": Exercise(_pi, "map count_hits over the seeds with the same number of samples each, add the hits, "
+                      "then use estimate_pi on the totals."),
+    "03.interleave": Exercise(_interleave, "Python slices take a step: rows[start::step]."),
+    "03.image": Exercise(_image, "cluster.map(mandel_row, ys, ...) with one y per row; the other arguments are "
+                         "repeated for every row."),
+    "04.jit": Exercise(_sum_of_squares, "a plain loop with an accumulator is what numba compiles best."),
+    "04.warmup": Exercise(_warmup, "cluster.warmup(fn, 'int64(int64)') compiles on every engine and returns a "
+                          "table.", True),
+    "05.amdahl": Exercise(_amdahl, "the time on n engines is the serial part plus the parallel part divided "
+                          "by n; the speedup is 1 / that time."),
+    "05.limit": Exercise(_limit, "let n grow without bound in amdahl(n, s): what is left of the time?"),
+    "05.gustafson": Exercise(_gustafson, "keep the time fixed and let the parallel work grow with n: the "
+                             "serial part stays, the rest is done n times over."),
+    "06.step": Exercise(_step, "new[i] = u[i] + alpha * (u[i-1] - 2 u[i] + u[i+1]) for the interior cells; "
+                        "numpy slices u[:-2], u[1:-1], u[2:] line them up."),
+    "06.split": Exercise(_split, "divmod(cells, parts) gives the base size and how many blocks get one more."),
+    "06.halos": Exercise(_halos, "block k's left ghost is block k-1's last cell; its right ghost is block "
+                         "k+1's first cell; the two ends have no neighbour (None)."),
+    "07.results": Exercise(_fault_results, "run the map in the cell that kills the engine, and keep what "
+                           "cluster.map returns."),
+    "07.event": Exercise(_restart_event, "%raiden events lists what the supervisor did, newest first.", True),
+    "08.mapper": Exercise(_mapper, "re.findall(r'[a-z]+', text.lower()) splits a text into words; "
+                          "collections.Counter counts them."),
+    "08.reducer": Exercise(_reducer, "Counters can be added together; start from an empty Counter()."),
+    "08.patent": Exercise(_patent, "your reduced counts are per corpus; count per document instead "
+                          "(the mapper's output, one per document)."),
+}
