@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,11 +125,13 @@ def copy_lesson(name: str, folder: str | os.PathLike[str]) -> Path:
     return target
 
 
-def kill_engine(cluster: Any, engine_id: int) -> dict[str, Any]:
+def kill_engine(cluster: Any, engine_id: int, after: float = 0.0) -> dict[str, Any]:
     """SIGKILL one engine, wherever it runs (over the node's SSH link when it is not this machine).
 
-    Returns the engine's node and pid. This is a real crash: no goodbye to the
-    controller; the supervisor notices and starts a new engine.
+    With ``after``, the kill happens that many seconds later from a background
+    thread, so a map can be running when it lands. This is a real crash: no
+    goodbye to the controller; the supervisor notices and starts a new engine.
+    Returns the engine's node and pid.
     """
     from ..doctor import target_for
 
@@ -137,12 +140,16 @@ def kill_engine(cluster: Any, engine_id: int) -> dict[str, Any]:
     pid = cluster.client[engine_id].apply_sync(os.getpid)
     host = next((n["host"] for n in cluster.nodes if any(e["id"] == engine_id for e in n["engines"])), None)
     node = next((n for n in cluster.inventory.nodes if n.host == host), None)
-    if node is None or node.is_local:
-        os.kill(pid, signal.SIGKILL)
+    argv = None if node is None or node.is_local else target_for(node, cluster.paths).command(["kill", "-9", str(pid)])
+
+    def kill() -> None:
+        if argv is None:
+            os.kill(pid, signal.SIGKILL)
+        else:
+            subprocess.run(argv, capture_output=True, timeout=30)
+
+    if after > 0:
+        threading.Timer(after, kill).start()
     else:
-        target = target_for(node, cluster.paths)
-        done = subprocess.run(target.command(["kill", "-9", str(pid)]), capture_output=True, timeout=30)
-        if done.returncode != 0:
-            raise InputError(f"{host}: could not kill engine {engine_id} (pid {pid}): "
-                             f"{done.stderr.decode(errors='replace').strip()}")
+        kill()
     return {"engine": engine_id, "node": host, "pid": pid}

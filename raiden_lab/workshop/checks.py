@@ -235,33 +235,6 @@ def _gustafson(answer: Any, _: Any) -> tuple[bool, str]:
 
 # -- 06 the heat equation --------------------------------------------------------------------------
 
-def heat_step(u: Any, alpha: float) -> Any:
-    new = u.copy()
-    new[1:-1] = u[1:-1] + alpha * (u[:-2] - 2 * u[1:-1] + u[2:])
-    return new
-
-
-def _step(answer: Any, _: Any) -> tuple[bool, str]:
-    import numpy as np
-
-    rng = np.random.default_rng(6)
-    for n in (3, 10, 257):
-        u = rng.random(n)
-        before = u.copy()
-        got = _call(answer, u, 0.25)
-        if not np.array_equal(u, before):
-            return False, "your step changed its input array; return a new one."
-        got = np.asarray(got)
-        want = heat_step(before, 0.25)
-        if got.shape != want.shape:
-            return False, f"step of {n} cells returned {got.shape[0] if got.ndim else 'a scalar'} cells."
-        if got[0] != want[0] or got[-1] != want[-1]:
-            return False, "the two boundary cells must keep their values (they are held at a fixed temperature)."
-        if not np.allclose(got, want, rtol=1e-12, atol=1e-15):
-            return False, f"the interior of a {n}-cell step differs from the stencil's."
-    return True, "right: each cell moves towards the mean of its neighbours."
-
-
 def _split(answer: Any, _: Any) -> tuple[bool, str]:
     for cells, parts in ((10, 3), (12, 4), (7, 7), (100, 16), (5, 2)):
         got = _call(answer, cells, parts)
@@ -279,24 +252,27 @@ def _split(answer: Any, _: Any) -> tuple[bool, str]:
     return True, "right: contiguous blocks, as even as they can be."
 
 
-def reference_halos(edges: list[tuple[float, float]]) -> list[tuple[float | None, float | None]]:
-    return [(edges[k - 1][1] if k > 0 else None, edges[k + 1][0] if k < len(edges) - 1 else None)
-            for k in range(len(edges))]
+def reference_ring(edges: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    n = len(edges)
+    return [(edges[(k - 1) % n][1], edges[(k + 1) % n][0]) for k in range(n)]
 
 
-def _halos(answer: Any, _: Any) -> tuple[bool, str]:
-    for edges in ([(1.0, 2.0), (3.0, 4.0), (5.0, 6.0)], [(0.5, 0.25)], [(1.0, 9.0), (7.0, 8.0)]):
+def _ring(answer: Any, _: Any) -> tuple[bool, str]:
+    for edges in ([(1.0, 2.0), (3.0, 4.0), (5.0, 6.0)], [(1.0, 9.0), (7.0, 8.0)], [(0.5, 0.25)],
+                  [(float(i), float(i) + 0.5) for i in range(16)]):
         got = _call(answer, edges)
-        want = reference_halos(edges)
+        want = reference_ring(edges)
         try:
             got = [tuple(g) for g in got]
         except TypeError:
-            return False, f"halos({edges}) returned {got!r}, not a list of pairs."
+            return False, f"halos_ring({edges}) returned {got!r}, not a list of pairs."
         if got != want:
             if len(got) == len(want) and [tuple(reversed(g)) for g in got] == want:
-                return False, f"halos({edges}) = {got}: left and right are swapped."
-            return False, f"halos({edges}) returned {got}."
-    return True, "right: each block's ghost cells are its neighbours' edge cells."
+                return False, f"halos_ring({edges}) = {got}: left and right are swapped."
+            if None in sum(got, ()):
+                return False, f"halos_ring({edges}) = {got}: in a ring no block is at an end."
+            return False, f"halos_ring({edges}) returned {got}."
+    return True, "right: in a ring every block has two neighbours, and heat that leaves one end comes back in the other."
 
 
 # -- 07 fault tolerance ----------------------------------------------------------------------------
@@ -397,16 +373,15 @@ CHECKS: dict[str, Exercise] = {
     "05.limit": Exercise(_limit, "let n grow without bound in amdahl(n, s): what is left of the time?"),
     "05.gustafson": Exercise(_gustafson, "keep the time fixed and let the parallel work grow with n: the "
                              "serial part stays, the rest is done n times over."),
-    "06.step": Exercise(_step, "new[i] = u[i] + alpha * (u[i-1] - 2 u[i] + u[i+1]) for the interior cells; "
-                        "numpy slices u[:-2], u[1:-1], u[2:] line them up."),
     "06.split": Exercise(_split, "divmod(cells, parts) gives the base size and how many blocks get one more."),
-    "06.halos": Exercise(_halos, "block k's left ghost is block k-1's last cell; its right ghost is block "
-                         "k+1's first cell; the two ends have no neighbour (None)."),
+    "06.ring": Exercise(_ring, "a block's left ghost is its left neighbour's last cell, its right ghost its "
+                        "right neighbour's first cell; in a ring the first block's left neighbour is the last "
+                        "block, and the last block's right neighbour is the first."),
     "07.results": Exercise(_fault_results, "run the map in the cell that kills the engine, and keep what "
                            "cluster.map returns."),
-    "07.event": Exercise(_restart_event, "%raiden events lists what the supervisor did, newest first.", True),
-    "08.mapper": Exercise(_mapper, "re.findall(r'[a-z]+', text.lower()) splits a text into words; "
-                          "collections.Counter counts them."),
+    "07.event": Exercise(_restart_event, "%raiden events lists what the supervisor did and when.", True),
+    "08.mapper": Exercise(_mapper, "a regular expression can find the runs of letters in a lower-cased text; "
+                          "collections.Counter counts what is in a list."),
     "08.reducer": Exercise(_reducer, "Counters can be added together; start from an empty Counter()."),
     "08.patent": Exercise(_patent, "your reduced counts are per corpus; count per document instead "
                           "(the mapper's output, one per document)."),
