@@ -1,0 +1,255 @@
+"""The workshop: every lesson executed by a real kernel, every check right for solutions and wrong for mistakes."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import _make_raiden
+from raiden_lab import workshop
+from raiden_lab.errors import InputError
+from raiden_lab.workshop.checks import CHECKS
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+OUTPUT = ROOT / "test-output"
+LESSON_FILES = [name for name, _ in workshop.LESSONS]
+CHECK_CALL = re.compile(r"""workshop\.check\(\s*["']([\w.]+)["']""")
+
+
+def _text(cell) -> str:
+    out = []
+    for o in cell.get("outputs", []):
+        if o.output_type == "stream":
+            out.append(o.text)
+        elif o.output_type in ("execute_result", "display_data"):
+            out.append(o.data.get("text/plain", ""))
+        elif o.output_type == "error":
+            out.append(f"{o.ename}: {o.evalue}")
+    return "".join(out)
+
+
+# -- the lessons as files ----------------------------------------------------------------------------
+
+def test_nine_lessons_in_order_each_with_goals_checked_exercises_and_hidden_solutions() -> None:
+    on_disk = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+    assert on_disk == LESSON_FILES
+    assert [name[:2] for name in LESSON_FILES] == [f"{i:02d}" for i in range(9)]
+    used: set[str] = set()
+    for name in LESSON_FILES:
+        nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+        assert "**Goals.**" in nb.cells[0].source, name
+        exercises = [c for c in nb.cells if "exercise" in c.metadata.get("tags", [])]
+        solutions = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
+        assert len(exercises) >= 2, name
+        assert len(solutions) == len(exercises), name
+        for ex, sol in zip(exercises, solutions):
+            ids = CHECK_CALL.findall(ex.source)
+            assert ids and ids == CHECK_CALL.findall(sol.source), (name, ex.source)
+            assert sol.metadata["jupyter"]["source_hidden"] is True, name
+            assert not ex.get("outputs"), f"{name}: committed with outputs"
+            used.update(ids)
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{name}: committed with outputs"
+    # every check is some lesson's exercise, and every exercise has a check
+    assert used == set(CHECKS)
+
+
+def test_an_unknown_exercise_is_named_with_the_known_ones() -> None:
+    with pytest.raises(InputError, match=r"no exercise named '02\.pie'; the exercises are 00\.engines"):
+        workshop.check("02.pie", 3.14)
+
+
+def test_a_lesson_is_copied_once_and_never_overwritten(tmp_path: Path) -> None:
+    copy = workshop.copy_lesson("02-monte-carlo-pi.ipynb", tmp_path / "workshop")
+    assert copy.read_bytes() == (NOTEBOOKS / "02-monte-carlo-pi.ipynb").read_bytes()
+    copy.write_text("my notes")
+    assert workshop.copy_lesson("02-monte-carlo-pi.ipynb", tmp_path / "workshop").read_text() == "my notes"
+    with pytest.raises(InputError, match="no lesson named '99-x.ipynb'; the lessons are 00-tour.ipynb"):
+        workshop.copy_lesson("99-x.ipynb", tmp_path)
+
+
+def test_the_corpus_ships_with_the_package() -> None:
+    docs = workshop.corpus()
+    assert len(docs) == 14 and "GPL-3" in docs and "Apache-2.0" in docs
+    assert sum(len(t.split()) for t in docs.values()) > 30_000
+
+
+# -- checks that need no cluster: the solution passes, typical mistakes fail with a hint -----------
+
+def _interleave(rows, n):
+    return [rows[k::n] for k in range(n)]
+
+
+def _split(cells, parts):
+    size, extra = divmod(cells, parts)
+    out, start = [], 0
+    for k in range(parts):
+        out.append((start, start + size + (k < extra)))
+        start = out[-1][1]
+    return out
+
+
+def _mapper(text):
+    return Counter(re.findall(r"[a-z]+", text.lower()))
+
+
+SOLVED = {
+    "02.estimate": (lambda h, s: 4 * h / s, [(lambda h, s: h / s, "quarter circle's share"),
+                                             (lambda h, s: 4 * h // s, "returned 3")]),
+    "02.pi": (4 * sum(workshop.checks.count_hits(50_000, s) for s in range(16)) / 800_000,
+              [(3.141592653589793, "that is math.pi"), (3.14, "is not the estimate")]),
+    "03.interleave": (_interleave, [(lambda rows, n: [rows[k * len(rows) // n:(k + 1) * len(rows) // n] for k in range(n)],
+                                     "every row is there, but engine k should get rows k, k+n")]),
+    "03.image": ([workshop.checks.mandel_row(y, 160, 120, 100) for y in range(120)],
+                 [([workshop.checks.mandel_row(y, 160, 120, 100) for y in reversed(range(120))], "not in order"),
+                  ([[0] * 160] * 100, "100 rows; the image has 120")]),
+    "05.amdahl": (lambda n, s: 1 / (s + (1 - s) / n), [(lambda n, s: n - s * (n - 1), "amdahl(4, 0.1) returned")]),
+    "05.limit": (20.0, [(float("inf"), "is not the limit"), (0.05, "is not the limit")]),
+    "05.gustafson": (lambda n, s: n - s * (n - 1), [(lambda n, s: 1 / (s + (1 - s) / n), "gustafson(4, 0.1) returned")]),
+    "06.split": (_split, [(lambda c, p: [(k * (c // p), (k + 1) * (c // p)) for k in range(p)], "must cover 0..10"),
+                          (lambda c, p: [(0, c - p + 1)] + [(c - p + k, c - p + k + 1) for k in range(1, p)],
+                           "differ by more than one cell")]),
+    "06.ring": (lambda e: [(e[k - 1][1], e[(k + 1) % len(e)][0]) for k in range(len(e))],
+                [(lambda e: [(e[k - 1][1] if k else None, e[k + 1][0] if k < len(e) - 1 else None) for k in range(len(e))],
+                  "in a ring no block is at an end"),
+                 (lambda e: [(e[(k + 1) % len(e)][0], e[k - 1][1]) for k in range(len(e))], "left and right are swapped")]),
+    "07.results": ([x * x for x in range(200)], [([x * x for x in range(199)], "199 results for 200 items"),
+                                                  ([x * x for x in range(1, 201)], "not the squares")]),
+    "08.mapper": (_mapper, [(lambda t: Counter(re.findall(r"[A-Za-z]+", t)), "keeps capitals"),
+                            (lambda t: t.split(), "returned list, not a Counter")]),
+    "08.reducer": (lambda cs: sum(cs, Counter()), [(lambda cs: cs[0], "returned {'a': 2, 'b': 1}"),
+                                                   (lambda cs: Counter(), "returned {}")]),
+    "08.patent": ("GPL-3", [("Apache-2.0", "another licence says it more"), ("GPL", "is not one of the corpus")]),
+}
+
+
+@pytest.mark.parametrize("exercise", sorted(SOLVED))
+def test_a_solution_passes_and_mistakes_fail_with_a_hint(exercise: str) -> None:
+    right, wrongs = SOLVED[exercise]
+    result = workshop.check(exercise, right)
+    assert result.ok, result
+    assert repr(result).startswith(f"✔ {exercise}: right")
+    for wrong, says in wrongs:
+        result = workshop.check(exercise, wrong)
+        assert not result.ok
+        assert repr(result).startswith(f"✘ {exercise}: "), result
+        assert says in result.message, result.message
+        assert f"Hint: {CHECKS[exercise].hint}" in result.message
+    unanswered = workshop.check(exercise, ...)
+    assert not unanswered.ok and unanswered.message.startswith("no answer yet. Hint:")
+
+
+def test_a_function_that_raises_is_reported_not_raised() -> None:
+    result = workshop.check("06.split", lambda cells, parts: cells / 0)
+    assert not result.ok
+    assert result.message.startswith("<lambda>(10, 3) raised ZeroDivisionError: division by zero. Hint:")
+
+
+def test_a_plain_function_is_not_a_jit_function() -> None:
+    def sum_of_squares(n):
+        return sum(i * i for i in range(n))
+
+    result = workshop.check("04.jit", sum_of_squares)
+    assert not result.ok and "decorate it with @raiden_lab.jit" in result.message
+    import raiden_lab
+
+    jitted = workshop.check("04.jit", raiden_lab.jit(_sum_of_squares))
+    assert jitted.ok, jitted
+
+
+def _sum_of_squares(n):
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+# -- the lessons, run end to end on the local cluster --------------------------------------------
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    raiden = _make_raiden(tmp_path_factory.mktemp("workshop"))
+    assert raiden("up").code == 0
+    try:
+        yield raiden
+    finally:
+        raiden("down")
+
+
+def test_checks_that_ask_the_cluster(local, monkeypatch) -> None:
+    monkeypatch.setenv("RAIDEN_HOME", str(local.home))
+    import os
+
+    import raiden_lab
+
+    with raiden_lab.connect() as cluster:
+        n = len(cluster.ids)
+        assert workshop.check("00.engines", n, cluster=cluster).ok
+        assert "is not how many engines" in workshop.check("00.engines", n + 1, cluster=cluster).message
+        assert workshop.check("00.per_node", {"localhost": n}, cluster=cluster).ok
+        assert "some counts are not" in workshop.check("00.per_node", {"localhost": n + 2}, cluster=cluster).message
+        for i in cluster.ids:
+            cluster.client[i]["my_id"] = i
+        cluster.direct.execute("total = sum(range(my_id * 1000))")
+        assert workshop.check("01.totals", cluster.direct.pull("total"), cluster=cluster).ok
+        assert not workshop.check("01.totals", [0] * n, cluster=cluster).ok
+        assert workshop.check("01.pids", cluster.direct.apply_sync(os.getpid), cluster=cluster).ok
+        assert "one process" in workshop.check("01.pids", [os.getpid()] * n, cluster=cluster).message
+        table = cluster.warmup(raiden_lab.jit(_sum_of_squares), "int64(int64)")
+        assert workshop.check("04.warmup", table, cluster=cluster).ok
+        assert "not in the table" in workshop.check("04.warmup", type(table)(table[:0]), cluster=cluster).message
+        assert "no event of kind 'engine-rebooted'" in workshop.check("07.event", "engine-rebooted", cluster=cluster).message
+        assert "not the one about the new engine" in workshop.check("07.event", "cluster-running", cluster=cluster).message
+
+
+def run_lesson(raiden, name: str, cwd: Path) -> tuple[nbformat.NotebookNode, float]:
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    return nb, time.perf_counter() - start
+
+
+def assert_lesson_taught(name: str, nb: nbformat.NotebookNode) -> None:
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        tags = cell.metadata.get("tags", [])
+        text = _text(cell)
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        if "raises-exception" in tags:
+            assert errors, f"{name}: {cell.source[:60]!r} was meant to show an error"
+            continue
+        assert not errors, f"{name}: {cell.source[:60]!r} raised {_text(cell)[-300:]}"
+        for exercise in CHECK_CALL.findall(cell.source):
+            if "exercise" in tags:  # the exercise as given, unanswered: a cross and a hint
+                assert f"✘ {exercise}: " in text and "Hint: " in text, (name, text)
+            elif "solution" in tags:  # the hidden solution passes its check
+                assert f"✔ {exercise}: right" in text, (name, text)
+        assert "✘" not in text or "exercise" in tags, (name, cell.source[:60], text)
+
+
+def _record_time(name: str, seconds: float, where: str) -> None:
+    OUTPUT.mkdir(exist_ok=True)
+    path = OUTPUT / "lesson-times.json"
+    times = json.loads(path.read_text()) if path.exists() else {}
+    times.setdefault(where, {})[name] = round(seconds, 1)
+    path.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
+
+
+@pytest.mark.parametrize("name", LESSON_FILES)
+def test_lesson_runs_end_to_end_on_the_local_cluster(local, name: str, monkeypatch) -> None:
+    monkeypatch.setenv("RAIDEN_HOME", str(local.home))
+    nb, seconds = run_lesson(local, name, local.cwd)
+    assert_lesson_taught(name, nb)
+    _record_time(name, seconds, "local")
+    if name == "00-tour.ipynb":
+        text = "".join(_text(c) for c in nb.cells)
+        assert "cluster 'local' is already running" in text
+        assert "localhost       up       engines" in text
