@@ -253,3 +253,39 @@ def test_lesson_runs_end_to_end_on_the_local_cluster(local, name: str, monkeypat
         text = "".join(_text(c) for c in nb.cells)
         assert "cluster 'local' is already running" in text
         assert "localhost       up       engines" in text
+
+
+# -- the lessons that need several nodes, on the virtual Pi cluster ---------------------------------
+
+@pytest.mark.vcluster
+@pytest.mark.parametrize("name", ["00-tour.ipynb", "04-numba.ipynb", "06-heat-equation.ipynb", "07-fault-tolerance.ipynb"])
+def test_lesson_runs_on_the_virtual_pi_cluster(vpi, pis, name: str, monkeypatch) -> None:
+    monkeypatch.setenv("RAIDEN_HOME", str(pis.home))
+    nb, seconds = run_lesson(pis, name, pis.cwd)
+    assert_lesson_taught(name, nb)
+    _record_time(name, seconds, "virtual Pi cluster, 3 nodes x 2 engines")
+    text = "".join(_text(c) for c in nb.cells)
+    addresses = [vpi.node(n).address for n in ("pi1", "pi2", "pi3")]
+    if name == "00-tour.ipynb":
+        assert "cluster 'pis' is already running" in text
+        assert "✔ 00.per_node: right: 3 node(s), 6 engines in all." in text
+        for address in addresses:
+            assert f"{address}  pid" in text  # each engine reported its own node
+    if name == "04-numba.ipynb":
+        assert "✔ 04.warmup: right: compiled on 6 engines" in text
+    if name == "07-fault-tolerance.ipynb":
+        # the kills went over SSH to the engines' own nodes
+        killed = re.findall(r"'node': '([\d.]+)'", text)
+        assert killed and set(killed) <= set(addresses)
+
+
+@pytest.fixture(scope="module")
+def pis(vpi, tmp_path_factory):
+    raiden = _make_raiden(tmp_path_factory.mktemp("pis"))
+    vpi.inventory("pis", [vpi.node("pi1"), vpi.node("pi2"), vpi.node("pi3")], engines=2,
+                  filename=str(raiden.cwd / "raiden.toml"))
+    assert raiden("up").code == 0
+    try:
+        yield raiden
+    finally:
+        raiden("down")
