@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -27,6 +28,7 @@ from .paths import ClusterPaths
 from .status import cluster_events, cluster_status
 
 UP_TIMEOUT_S = 60.0
+WORKSHOP_DIR = "raiden-workshop"  # where `raiden lab --workshop` (and the launcher tiles) put lessons
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     p = command("events", "list what happened to the cluster", json_flag=True)
     p.add_argument("-n", "--limit", type=int, default=50, help="how many of the latest events (default 50)")
     p.add_argument("--node", help="only this node's events")
-    command("lab", "start JupyterLab with the cluster up (other arguments go to jupyter lab)")
+    p = command("lab", "start JupyterLab with the cluster up (other arguments go to jupyter lab)")
+    p.add_argument("--workshop", action="store_true",
+                   help=f"copy the workshop's lessons into ./{WORKSHOP_DIR}/ (keeping any copy there) and open it")
     return parser
 
 
@@ -325,6 +329,17 @@ def cmd_lab(args: argparse.Namespace) -> int:
         else:
             return code
     lab_args = [a for a in args.lab_args if a != "--"]
+    if args.workshop:
+        from .workshop import LESSONS, copy_lesson, lessons_dir
+
+        for name, _ in LESSONS:
+            copy_lesson(name, WORKSHOP_DIR)
+        guide = Path(WORKSHOP_DIR) / "README.md"
+        if not guide.exists():
+            shutil.copyfile(lessons_dir() / "README.md", guide)
+        print(f"the workshop's lessons are in ./{WORKSHOP_DIR}/", flush=True)
+        if not any(a.startswith(("--ServerApp.default_url", "--LabApp.default_url")) for a in lab_args):
+            lab_args.append(f"--ServerApp.default_url=/lab/tree/{WORKSHOP_DIR}/{LESSONS[0][0]}")
     if os.geteuid() == 0 and "--allow-root" not in lab_args:
         lab_args.append("--allow-root")  # CI machines and fresh Pi images often run as root
     print("starting JupyterLab; the cluster stops when JupyterLab does" if started else

@@ -62,3 +62,8 @@ def make_cluster_model(
 
 def make_event_model(event: dict[str, Any]) -> dict[str, Any]:
     return {k: event[k] for k in ("id", "time", "host", "kind", "message")}
+
+
+def make_lesson_model(file: str, title: str, copy: str | None) -> dict[str, Any]:
+    """A workshop lesson for the launcher: ``copy`` is its path under the server's root, once copied."""
+    return {"file": file, "number": file[:2], "title": title, "copy": copy}

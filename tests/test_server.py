@@ -36,12 +36,61 @@ async def test_every_route_refuses_an_unauthenticated_request(jp_base_url, jp_ht
     client = tornado.httpclient.AsyncHTTPClient()
     paths = {"clusters": "GET", "clusters/local": "GET", "clusters/local/start": "POST",
              "clusters/local/stop": "POST", "clusters/local/nodes/localhost/restart": "POST",
-             "clusters/local/events": "GET", "inventory": "GET"}
+             "clusters/local/events": "GET", "inventory": "GET", "lessons": "GET",
+             "lessons/00-tour.ipynb/copy": "POST"}
     assert len(paths) == len(ROUTES)
     for path, method in paths.items():
         url = f"http://localhost:{jp_http_port}{jp_base_url}raiden-lab/{path}"
         response = await client.fetch(url, method=method, body=b"" if method == "POST" else None, raise_error=False)
         assert response.code == 403, (path, response.code)
+
+
+async def test_a_cookie_authenticated_post_without_xsrf_is_refused(jp_base_url, jp_http_port, jp_serverapp,
+                                                                   jp_fetch, jp_root_dir) -> None:
+    """A browser's cookie alone must not be enough to start a cluster: a page on another site could send it."""
+    await jp_fetch("raiden-lab", "inventory")
+    client = tornado.httpclient.AsyncHTTPClient()
+    base = f"http://localhost:{jp_http_port}{jp_base_url}"
+    token = jp_serverapp.identity_provider.token
+    login = await client.fetch(f"{base}?token={token}", follow_redirects=False, raise_error=False)
+    cookies = [c.split(";")[0] for c in login.headers.get_list("Set-Cookie")]
+    login_cookie = next(c for c in cookies if c.startswith("username-"))
+    # the cookie alone authenticates a GET ...
+    got = await client.fetch(f"{base}raiden-lab/lessons", headers={"Cookie": login_cookie}, raise_error=False)
+    assert got.code == 200
+    # ... but no POST without the XSRF token
+    assert sum("post" in vars(handler) for _, handler in ROUTES) == 4  # a new POST route must be added below
+    for path in ("clusters/local/start", "clusters/local/stop", "clusters/local/nodes/localhost/restart",
+                 "lessons/00-tour.ipynb/copy"):
+        refused = await client.fetch(f"{base}raiden-lab/{path}", method="POST", body=b"",
+                                     headers={"Cookie": login_cookie}, raise_error=False)
+        assert refused.code == 403, (path, refused.code)
+    assert not (jp_root_dir / "raiden-workshop").exists()
+    # with the XSRF cookie echoed in the header, as JupyterLab sends it, the same POST goes through
+    xsrf = "2|00000000|0123456789abcdef0123456789abcdef|1700000000"
+    allowed = await client.fetch(f"{base}raiden-lab/lessons/00-tour.ipynb/copy", method="POST", body=b"",
+                                 headers={"Cookie": f"{login_cookie}; _xsrf={xsrf}", "X-XSRFToken": xsrf},
+                                 raise_error=False)
+    assert allowed.code == 200, allowed.code
+    assert (jp_root_dir / "raiden-workshop" / "00-tour.ipynb").is_file()
+
+
+async def test_lessons_are_listed_and_copied_into_the_workshop_folder(jp_fetch, jp_root_dir) -> None:
+    lessons = await _json(jp_fetch, "lessons")
+    assert [lesson["number"] for lesson in lessons] == [f"{i:02d}" for i in range(9)]
+    assert lessons[2] == {"file": "02-monte-carlo-pi.ipynb", "number": "02",
+                          "title": "Scatter, gather, reduce: Monte Carlo pi", "copy": None}
+    copied = await _json(jp_fetch, "lessons", "02-monte-carlo-pi.ipynb", "copy", method="POST")
+    assert copied["copy"] == "raiden-workshop/02-monte-carlo-pi.ipynb"
+    target = jp_root_dir / copied["copy"]
+    assert "".join(json.loads(target.read_text())["cells"][0]["source"]).startswith("# 02")
+    target.write_text("{}")  # the student's own work is never overwritten by a second click
+    again = await _json(jp_fetch, "lessons", "02-monte-carlo-pi.ipynb", "copy", method="POST")
+    assert again["copy"] == copied["copy"] and target.read_text() == "{}"
+    assert (await _json(jp_fetch, "lessons"))[2]["copy"] == copied["copy"]
+    with pytest.raises(tornado.httpclient.HTTPClientError) as info:
+        await jp_fetch("raiden-lab", "lessons", "42-nope.ipynb", "copy", method="POST", body=b"")
+    assert info.value.code == 404 and "no lesson named '42-nope.ipynb'" in info.value.response.reason
 
 
 async def test_clusters_and_inventory_of_a_stopped_default_cluster(jp_fetch) -> None:

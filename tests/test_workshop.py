@@ -45,7 +45,10 @@ def test_nine_lessons_in_order_each_with_goals_checked_exercises_and_hidden_solu
     used: set[str] = set()
     for name in LESSON_FILES:
         nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+        assert nb.cells[0].source.startswith(f"# {name[:2]} · "), name  # one title, then prose
         assert "**Goals.**" in nb.cells[0].source, name
+        assert not any(line.startswith("# # ") for c in nb.cells if c.cell_type == "markdown"
+                       for line in c.source.splitlines()), name
         exercises = [c for c in nb.cells if "exercise" in c.metadata.get("tags", [])]
         solutions = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
         assert len(exercises) >= 2, name

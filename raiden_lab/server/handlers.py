@@ -14,6 +14,7 @@ from .manager import ClusterManager, NotFound
 
 NAME = r"(?P<name>[A-Za-z0-9][A-Za-z0-9_-]{0,63})"
 HOST = r"(?P<host>[A-Za-z0-9.:_-]+)"
+LESSON = r"(?P<file>[0-9]{2}-[a-z0-9-]{1,64}\.ipynb)"
 
 
 class BaseHandler(APIHandler):
@@ -83,6 +84,21 @@ class InventoryHandler(BaseHandler):
         await self.answer(read())
 
 
+class LessonsHandler(BaseHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        async def read() -> list[dict[str, Any]]:
+            return self.manager.lessons()
+
+        await self.answer(read())
+
+
+class CopyLessonHandler(BaseHandler):
+    @tornado.web.authenticated
+    async def post(self, file: str) -> None:
+        await self.answer(self.manager.copy_lesson(file))
+
+
 ROUTES = [
     (r"clusters", ClustersHandler),
     (rf"clusters/{NAME}", ClusterHandler),
@@ -91,6 +107,8 @@ ROUTES = [
     (rf"clusters/{NAME}/nodes/{HOST}/restart", RestartNodeHandler),
     (rf"clusters/{NAME}/events", EventsHandler),
     (r"inventory", InventoryHandler),
+    (r"lessons", LessonsHandler),
+    (rf"lessons/{LESSON}/copy", CopyLessonHandler),
 ]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import InputError, RaidenError
 from ..inventory import DEFAULT_PATH, Inventory, embedded_default, load
-from ..models import make_event_model
+from ..models import make_event_model, make_lesson_model
 from ..client import _running_inventories
 from ..paths import ClusterPaths
 from ..status import cluster_events, cluster_status
@@ -75,6 +75,25 @@ class ClusterManager:
             return make_inventory_model(path, load(path), None)
         except InputError as e:
             return make_inventory_model(path, None, str(e))
+
+    def lessons(self) -> list[dict[str, Any]]:
+        from ..cli import WORKSHOP_DIR
+        from ..workshop import LESSONS
+
+        folder = self.root / WORKSHOP_DIR
+        return [make_lesson_model(file, title, f"{WORKSHOP_DIR}/{file}" if (folder / file).exists() else None)
+                for file, title in LESSONS]
+
+    async def copy_lesson(self, file: str) -> dict[str, Any]:
+        """Copy a lesson into the workshop folder under the server's root (a copy there is kept as it is)."""
+        from ..cli import WORKSHOP_DIR
+        from ..workshop import LESSONS, copy_lesson
+
+        titles = dict(LESSONS)
+        if file not in titles:
+            raise NotFound(f"no lesson named '{file}'; the lessons are {', '.join(titles)}")
+        await asyncio.to_thread(copy_lesson, file, self.root / WORKSHOP_DIR)
+        return make_lesson_model(file, titles[file], f"{WORKSHOP_DIR}/{file}")
 
     async def clusters(self) -> list[dict[str, Any]]:
         return [await self.cluster(name) for name in self.inventories()]
