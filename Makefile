@@ -1,4 +1,4 @@
-# `make lab`: set everything up and start JupyterLab with a local cluster.
+# `make lab`: set everything up and start JupyterLab with a local cluster, on the workshop's lessons.
 # `make test`: set everything up and run the whole suite.
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 lab: $(STAMP)
-	$(BIN)/raiden lab
+	$(BIN)/raiden lab --workshop
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -339,7 +339,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
             shutil.copyfile(lessons_dir() / "README.md", guide)
         print(f"the workshop's lessons are in ./{WORKSHOP_DIR}/", flush=True)
         if not any(a.startswith(("--ServerApp.default_url", "--LabApp.default_url")) for a in lab_args):
-            lab_args.append(f"--ServerApp.default_url=/lab/tree/{WORKSHOP_DIR}/{LESSONS[0][0]}")
+            lab_args.append(f"--LabApp.default_url=/lab/tree/{WORKSHOP_DIR}/{LESSONS[0][0]}")
     if os.geteuid() == 0 and "--allow-root" not in lab_args:
         lab_args.append("--allow-root")  # CI machines and fresh Pi images often run as root
     print("starting JupyterLab; the cluster stops when JupyterLab does" if started else

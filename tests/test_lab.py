@@ -1,4 +1,4 @@
-"""`raiden lab` (what `make lab` runs): JupyterLab with the local cluster up, and down after."""
+"""`raiden lab` (what `make lab` runs, with --workshop): JupyterLab with the local cluster up, and down after."""
 
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ import sys
 import time
 import urllib.request
 
+import urllib.error
+
 from conftest import Raiden
+from raiden_lab.workshop import LESSONS
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
 
 
 def _free_port() -> int:
@@ -23,7 +31,7 @@ def test_lab_serves_jupyterlab_with_the_cluster_up_and_stops_it_after(raiden: Ra
     port = _free_port()
     env = dict(raiden.env, JUPYTER_RUNTIME_DIR=str(raiden.cwd / "runtime"), JUPYTER_CONFIG_DIR=str(raiden.cwd / "cfg"))
     lab = subprocess.Popen(
-        [sys.executable, "-m", "raiden_lab", "lab", "--no-browser", f"--port={port}", "--ServerApp.token=t0k"],
+        [sys.executable, "-m", "raiden_lab", "lab", "--workshop", "--no-browser", f"--port={port}", "--ServerApp.token=t0k"],
         cwd=raiden.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )
@@ -38,6 +46,15 @@ def test_lab_serves_jupyterlab_with_the_cluster_up_and_stops_it_after(raiden: Ra
             except OSError:
                 time.sleep(0.5)
         assert "JupyterLab" in body, lab.stdout.read() if lab.poll() is not None else "no answer"
+        # what `make lab` opens: the first lesson, in the folder of the workshop's lessons
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            opener.open(f"http://127.0.0.1:{port}/?token=t0k", timeout=10)
+            raise AssertionError("the server's front page did not redirect")
+        except urllib.error.HTTPError as e:
+            assert e.code == 302 and e.headers["Location"].split("?")[0].endswith("/lab/tree/raiden-workshop/00-tour.ipynb")
+        copied = sorted(p.name for p in (raiden.cwd / "raiden-workshop").iterdir())
+        assert copied == sorted([name for name, _ in LESSONS] + ["README.md"])
         status = raiden("status", "--json").json()
         assert status["state"] == "running"
         assert status["engines"]["alive"] == os.cpu_count()
