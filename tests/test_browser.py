@@ -1,7 +1,9 @@
-"""The JupyterLab extension in a real Chromium: the Raiden sidebar starts and stops the cluster."""
+"""The JupyterLab extension in a real Chromium: the Raiden sidebar starts and stops the cluster;
+the launcher's workshop tiles copy and open a lesson; the refresh interval setting is applied."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -88,6 +90,32 @@ def test_sidebar_starts_and_the_palette_stops_the_cluster(lab) -> None:
         page.keyboard.press("Enter")
         page.wait_for_selector(".raiden-State-stopped", timeout=180000)
         assert raiden("status", "--json").json()["state"] == "stopped"
+        page.wait_for_function("document.querySelector('.raiden-StatusItem').innerText === 'Raiden: local stopped'",
+                               timeout=30000)
+
+        # the launcher: a tile per lesson, in the "Raiden workshop" section; a click copies and opens one
+        page.keyboard.press("Control+Shift+c")
+        page.keyboard.type("New Launcher")
+        page.keyboard.press("Enter")
+        tiles = page.locator(".jp-Launcher:visible .jp-Launcher-section:has-text('Raiden workshop') .jp-LauncherCard")
+        tiles.first.wait_for(timeout=30000)
+        assert tiles.count() == 9
+        assert tiles.nth(0).inner_text().strip() == "00 A tour of the cluster"
+        page.screenshot(path=str(_output("launcher.png")))
+        tiles.filter(has_text="02 Scatter, gather, reduce: Monte Carlo pi").click()
+        page.locator(".lm-TabBar-tab", has_text="02-monte-carlo-pi.ipynb").wait_for(timeout=60000)
+        page.locator(".jp-Notebook .jp-MarkdownOutput h1", has_text="02 · Scatter, gather and reductions").first.wait_for(
+            timeout=60000)
+        assert (raiden.cwd / "raiden-workshop" / "02-monte-carlo-pi.ipynb").is_file()
+
+        # the refresh interval setting (2 s by default) reaches the panel
+        assert page.locator("#raiden-lab-panel").get_attribute("data-interval") == "2000"
+        api = url.replace("/lab?token=t0k", "/lab/api/settings/raiden-lab:plugin?token=t0k")
+        put = page.request.put(api, data=json.dumps({"raw": json.dumps({"refreshInterval": 0.5})}),
+                               headers={"Content-Type": "application/json"})
+        assert put.ok, put.text()
+        page.reload()
+        page.wait_for_selector("#raiden-lab-panel[data-interval='500']", state="attached", timeout=90000)
         browser.close()
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
+import time
+from pathlib import Path
 
 import pytest
 import tornado.httpclient
@@ -120,6 +124,21 @@ async def test_a_bad_inventory_is_reported_not_raised(jp_fetch, jp_root_dir) -> 
     assert inventory["error"].endswith("raiden.toml:5: unknown key 'engins' in [[nodes]]; did you mean 'engines'?")
 
 
+MODELS_TS = Path(__file__).resolve().parent.parent / "extension" / "src" / "models.ts"
+
+
+def ts_interfaces() -> dict[str, set[str]]:
+    """The field names of each interface in the extension's models.ts."""
+    found = {}
+    for name, body in re.findall(r"export interface (\w+) \{\n(.*?)\n\}", MODELS_TS.read_text(), re.S):
+        found[name] = {m for m in re.findall(r"^  (\w+)\??:", body, re.M)}
+    return found
+
+
+def assert_mirrors(interface: str, model: dict) -> None:
+    assert set(model) == ts_interfaces()[interface], f"models.ts {interface} differs from the server's JSON"
+
+
 async def test_start_status_restart_stop_through_rest(jp_fetch) -> None:
     started = await _json(jp_fetch, "clusters", "local", "start", method="POST", request_timeout=300)
     assert started["ok"], started
@@ -127,6 +146,18 @@ async def test_start_status_restart_stop_through_rest(jp_fetch) -> None:
     assert started["cluster"]["engines"]["alive"] == os.cpu_count()
     model = await _json(jp_fetch, "clusters", "local")
     assert model["nodes"][0]["state"] == "up" and model["controller"]["pid"]
+    # the TypeScript interfaces mirror what the server sends, key for key
+    deadline = time.monotonic() + 30
+    while model["nodes"][0]["sample"] is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        model = await _json(jp_fetch, "clusters", "local")
+    assert_mirrors("ICommandResult", started)
+    assert_mirrors("ICluster", model)
+    assert_mirrors("INode", model["nodes"][0])
+    assert_mirrors("IEngine", model["nodes"][0]["engines"][0])
+    assert_mirrors("ISample", model["nodes"][0]["sample"])
+    assert_mirrors("IEvent", (await _json(jp_fetch, "clusters", "local", "events"))[0])
+    assert_mirrors("ILesson", (await _json(jp_fetch, "lessons"))[0])
     restarted = await _json(jp_fetch, "clusters", "local", "nodes", "localhost", "restart", method="POST",
                             request_timeout=300)
     assert restarted["ok"], restarted

@@ -19,9 +19,14 @@ export interface ISample {
   time: number;
   cpu: number[];
   cpu_total: number | null;
+  load: number[] | null;
   memory: { total: number; available: number; percent: number } | null;
   temperature: number | null;
   throttled: IThrottled | null;
+  disk_free: number | null;
+  net: { bytes_sent: number; bytes_recv: number } | null;
+  /** per engine id: its process as the node's agent sees it */
+  engines: Record<string, { pid: number; cpu: number; memory: number }>;
 }
 
 export interface INode {
@@ -32,6 +37,7 @@ export interface INode {
   labels: string[];
   engines: IEngine[];
   problem: string | null;
+  work_dir: string | null;
   sample: ISample | null;
 }
 
@@ -40,6 +46,8 @@ export interface ICluster {
   state: 'starting' | 'running' | 'degraded' | 'stopped';
   inventory: string;
   controller: { ip: string; ports: Record<string, number> | null; pid: number | null };
+  supervisor_pid: number | null;
+  started: number | null;
   engines: { alive: number; total: number };
   tasks: { queued: number; running: number; done: number };
   nodes: INode[];
@@ -59,4 +67,12 @@ export interface ICommandResult {
   output: string;
   problems: string[];
   cluster: ICluster;
+}
+
+/** A workshop lesson, mirroring raiden_lab.models.make_lesson_model. */
+export interface ILesson {
+  file: string;
+  number: string;
+  title: string;
+  copy: string | null;
 }

@@ -1,5 +1,6 @@
 import { Widget } from '@lumino/widgets';
 
+import { backoff, standby, temperatureBand } from './logic';
 import { ICluster, ICommandResult, IEvent, INode, IThrottled } from './models';
 import { requestAPI } from './request';
 
@@ -9,13 +10,6 @@ const THROTTLE_FLAGS: Array<[keyof IThrottled, string]> = [
   ['throttled', 'throttled'],
   ['soft_temp_limit', 'soft temperature limit']
 ];
-
-export function temperatureBand(celsius: number | null): string {
-  if (celsius === null) {
-    return 'unknown';
-  }
-  return celsius < 60 ? 'fine' : celsius < 75 ? 'warm' : 'hot';
-}
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', text = ''): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -41,11 +35,27 @@ export class RaidenPanel extends Widget {
     this._insertConnect = options.insertConnect;
     this._onUpdate = options.onUpdate;
     this._build();
+    this.node.dataset.interval = String(this._interval);
     void this.refresh();
   }
 
   insertConnect(): void {
     this._insertConnect(this._name || 'local');
+  }
+
+  /** How often to ask the server while shown (the refreshInterval setting), in milliseconds. */
+  setInterval(ms: number): void {
+    const changed = ms !== this._interval;
+    this._interval = ms;
+    this._delay = ms;
+    this.node.dataset.interval = String(ms);
+    if (changed) {
+      void this.refresh();
+    }
+  }
+
+  get interval(): number {
+    return this._interval;
   }
 
   get cluster(): ICluster | null {
@@ -59,6 +69,7 @@ export class RaidenPanel extends Widget {
 
   async refresh(): Promise<void> {
     window.clearTimeout(this._timer);
+    let ok = false;
     try {
       const clusters = await requestAPI<ICluster[]>('clusters');
       this._cluster = clusters.find(c => c.name === this._name) ?? clusters[0] ?? null;
@@ -68,15 +79,14 @@ export class RaidenPanel extends Widget {
         this._render(this._cluster, events);
         this._onUpdate?.(this._cluster);
       }
-      this._delay = 1000;
       this._error.textContent = '';
+      ok = true;
     } catch (error) {
       this._error.textContent = `Raiden Lab: ${(error as Error).message}`;
-      this._delay = Math.min(this._delay * 2, 30000);
     }
-    // stand by while hidden: poll slowly until shown again
-    const delay = this.isVisible ? this._delay : Math.max(this._delay, 10000);
-    this._timer = window.setTimeout(() => void this.refresh(), delay);
+    // back off while the server does not answer; stand by (poll slowly) while hidden
+    this._delay = backoff(this._interval, this._delay, ok);
+    this._timer = window.setTimeout(() => void this.refresh(), standby(this._delay, this.isVisible));
   }
 
   protected onAfterShow(): void {
@@ -168,7 +178,8 @@ export class RaidenPanel extends Widget {
 
   private _cluster: ICluster | null = null;
   private _name = '';
-  private _delay = 1000;
+  private _interval = 2000;
+  private _delay = 2000;
   private _timer = 0;
   private _insertConnect: (name: string) => void;
   private _onUpdate?: (cluster: ICluster) => void;
