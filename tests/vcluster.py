@@ -49,6 +49,7 @@ class VirtualCluster:
     nodes: list[VNode] = field(default_factory=list)
     bridge: str = ""
     identity: Path = Path()
+    veths: list[str] = field(default_factory=list)
 
     def node(self, name: str) -> VNode:
         return next(n for n in self.nodes if n.name == name)
@@ -117,6 +118,7 @@ def build(base: Path, names: list[str], subnet: str, bare_python: dict[str, str]
             )
             cluster.nodes.append(node)
             veth = f"rv{tag}{i}"
+            cluster.veths.append(veth)
             _ip("netns", "add", node.namespace)
             _ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", node.namespace)
             _ip("link", "set", veth, "master", cluster.bridge, "up")
@@ -134,13 +136,21 @@ def build(base: Path, names: list[str], subnet: str, bare_python: dict[str, str]
 
 def teardown(cluster: VirtualCluster) -> None:
     for node in cluster.nodes:
-        pids = subprocess.run(["ip", "netns", "pids", node.namespace], capture_output=True, text=True).stdout.split()
-        for pid in pids:
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
+        # a process can start in the namespace while we kill (an sshd session, a restarted engine): repeat
+        for _ in range(20):
+            pids = subprocess.run(["ip", "netns", "pids", node.namespace], capture_output=True, text=True).stdout.split()
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (OSError, ValueError):
+                    pass
+            time.sleep(0.1)
         subprocess.run(["ip", "netns", "del", node.namespace], capture_output=True)
+    # deleting our end of each veth removes the pair, even while something still holds a namespace
+    for veth in cluster.veths:
+        subprocess.run(["ip", "link", "del", veth], capture_output=True)
     if cluster.bridge:
         subprocess.run(["ip", "link", "del", cluster.bridge], capture_output=True)
 
