@@ -140,28 +140,31 @@ def assert_mirrors(interface: str, model: dict) -> None:
 
 
 async def test_start_status_restart_stop_through_rest(jp_fetch) -> None:
-    started = await _json(jp_fetch, "clusters", "local", "start", method="POST", request_timeout=300)
-    assert started["ok"], started
-    assert started["cluster"]["state"] == "running"
-    assert started["cluster"]["engines"]["alive"] == os.cpu_count()
-    model = await _json(jp_fetch, "clusters", "local")
-    assert model["nodes"][0]["state"] == "up" and model["controller"]["pid"]
-    # the TypeScript interfaces mirror what the server sends, key for key
-    deadline = time.monotonic() + 30
-    while model["nodes"][0]["sample"] is None and time.monotonic() < deadline:
-        await asyncio.sleep(0.5)
+    try:
+        started = await _json(jp_fetch, "clusters", "local", "start", method="POST", request_timeout=300)
+        assert started["ok"], started
+        assert started["cluster"]["state"] == "running"
+        assert started["cluster"]["engines"]["alive"] == os.cpu_count()
         model = await _json(jp_fetch, "clusters", "local")
-    assert_mirrors("ICommandResult", started)
-    assert_mirrors("ICluster", model)
-    assert_mirrors("INode", model["nodes"][0])
-    assert_mirrors("IEngine", model["nodes"][0]["engines"][0])
-    assert_mirrors("ISample", model["nodes"][0]["sample"])
-    assert_mirrors("IEvent", (await _json(jp_fetch, "clusters", "local", "events"))[0])
-    assert_mirrors("ILesson", (await _json(jp_fetch, "lessons"))[0])
-    restarted = await _json(jp_fetch, "clusters", "local", "nodes", "localhost", "restart", method="POST",
-                            request_timeout=300)
-    assert restarted["ok"], restarted
-    kinds = [e["kind"] for e in await _json(jp_fetch, "clusters", "local", "events")]
-    assert "cluster-running" in kinds and "node-restarting" in kinds
-    stopped = await _json(jp_fetch, "clusters", "local", "stop", method="POST", request_timeout=300)
-    assert stopped["ok"] and stopped["cluster"]["state"] == "stopped"
+        assert model["nodes"][0]["state"] == "up" and model["controller"]["pid"]
+        # the TypeScript interfaces mirror what the server sends, key for key
+        deadline = time.monotonic() + 30
+        while model["nodes"][0]["sample"] is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            model = await _json(jp_fetch, "clusters", "local")
+        assert_mirrors("ICommandResult", started)
+        assert_mirrors("ICluster", model)
+        assert_mirrors("INode", model["nodes"][0])
+        assert_mirrors("IEngine", model["nodes"][0]["engines"][0])
+        assert_mirrors("ISample", model["nodes"][0]["sample"])
+        assert_mirrors("IEvent", (await _json(jp_fetch, "clusters", "local", "events"))[0])
+        assert_mirrors("ILesson", (await _json(jp_fetch, "lessons"))[0])
+        restarted = await _json(jp_fetch, "clusters", "local", "nodes", "localhost", "restart", method="POST",
+                                request_timeout=300)
+        assert restarted["ok"], restarted
+        kinds = [e["kind"] for e in await _json(jp_fetch, "clusters", "local", "events")]
+        assert "cluster-running" in kinds and "node-restarting" in kinds
+        stopped = await _json(jp_fetch, "clusters", "local", "stop", method="POST", request_timeout=300)
+        assert stopped["ok"] and stopped["cluster"]["state"] == "stopped"
+    finally:  # a failed assertion must not leave a cluster running
+        await _json(jp_fetch, "clusters", "local", "stop", method="POST", request_timeout=300)
