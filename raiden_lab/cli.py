@@ -113,6 +113,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     inventory, paths = _inventory(args)
     if problem := doctor.check_controller_ip(inventory):
         raise InputError(problem)
+    if warning := inventory.plaintext_warning:
+        print(f"warning: {warning}", file=sys.stderr)
     reports = doctor.check_sync(inventory, paths)
     if args.json:
         print(json.dumps({"name": inventory.name, "head": {"python": sys.version.split()[0],
@@ -131,6 +133,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 0
     if problem := doctor.check_controller_ip(inventory):
         raise InputError(problem)
+    if warning := inventory.plaintext_warning:
+        print(f"warning: {warning}", file=sys.stderr)
     reports = doctor.check_sync(inventory, paths)
     passed = [r for r in reports if r.ok]
     for report in reports:
@@ -219,7 +223,10 @@ def _format_status(status: dict[str, Any]) -> str:
     if status["state"] == "stopped":
         lines.append(f"  start it with `raiden up`{'' if status['inventory'].startswith('(') else ' -i ' + status['inventory']}")
         return "\n".join(lines)
-    lines.append(f"  controller {ctl['ip']} (pid {ctl['pid']}), engines {status['engines']['alive']}/{status['engines']['total']} alive")
+    security = "CurveZMQ" if ctl.get("encrypted") else "not encrypted"
+    span = f", ports {ctl['port_range']}" if ctl.get("port_range") else ""
+    lines.append(f"  controller {ctl['ip']} (pid {ctl['pid']}, {security}{span}), "
+                 f"engines {status['engines']['alive']}/{status['engines']['total']} alive")
     rows = [("NODE", "STATE", "ARCH", "TEMP", "THROTTLING", "CPU", "MEMORY", "ENGINES", "IDS")]
     for n in status["nodes"]:
         alive = sum(1 for e in n["engines"] if e["state"] in ("idle", "busy"))

@@ -34,11 +34,15 @@ CLUSTER_KEYS = {
     "name": ((str,), "a string"),
     "controller_ip": ((str,), "a string"),
     "engines_per_node": ((int,), "an integer"),
+    "encrypt": ((bool,), "true or false"),
+    "ports": ((str,), 'a port range like "10100-10139"'),
     **_SHARED_KEYS,
 }
 NODE_KEYS = {"host": ((str,), "a string"), "engines": ((int,), "an integer"), **_SHARED_KEYS}
 TOP_KEYS = {"cluster": ((dict,), "a table"), "nodes": ((list,), "an array of tables")}
 
+# the controller listens on this many ports (registration, heartbeats, queues, schedulers), measured
+MIN_CONTROLLER_PORTS = 20
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
 _HOST_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -73,7 +77,26 @@ class Inventory:
     nodes: tuple[Node, ...]
     path: Path | None = None
     engines_per_node: int | None = None
+    encrypt_setting: bool | None = None      # [cluster] encrypt, as written (None: not written)
+    ports: tuple[int, int] | None = None      # [cluster] ports: the controller's port range
     lines: dict[tuple[str, int, str | None], int] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def encrypted(self) -> bool:
+        """CurveZMQ between head and nodes: on whenever a node is not this machine, unless turned off."""
+        if self.encrypt_setting is not None:
+            return self.encrypt_setting
+        return any(not n.is_local for n in self.nodes)
+
+    @property
+    def plaintext_warning(self) -> str | None:
+        """A warning when the inventory turned encryption off for nodes on a network."""
+        remote = [n.host for n in self.nodes if not n.is_local]
+        if self.encrypt_setting is False and remote:
+            return (f"{self.where('encrypt')}: encrypt = false: the traffic between the head and "
+                    f"{', '.join(remote)} is not encrypted; anyone on that network can read it and send "
+                    "commands with the key it carries")
+        return None
 
     @property
     def source(self) -> str:
@@ -165,7 +188,7 @@ class _Validator:
                 label = f"[{table}]" if table != "nodes" else "[[nodes]]"
                 self.fail(where, f"unknown key '{key}' in {label}{hint}")
             types, desc = allowed[key]
-            if isinstance(value, bool) or not isinstance(value, types):
+            if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
                 self.fail(where, f"'{key}' must be {desc}, not {_toml_type(value)} ({value!r})")
             self.check_value(where, key, value)
 
@@ -180,6 +203,16 @@ class _Validator:
             self.fail(where, f"user {value!r} is not a plain user name (letters, digits, '_', '-', '.')")
         elif key == "port" and not 1 <= value <= 65535:
             self.fail(where, f"port {value} is out of range; use 1 to 65535")
+        elif key == "ports":
+            span = _port_range(value)
+            if span is None:
+                self.fail(where, f'ports {value!r} is not a range; write it as "FIRST-LAST", e.g. "10100-10139"')
+            first, last = span
+            if not 1024 <= first <= last <= 65535:
+                self.fail(where, f"ports {value!r}: use ports from 1024 to 65535, the first no larger than the last")
+            if last - first + 1 < MIN_CONTROLLER_PORTS:
+                self.fail(where, f"ports {value!r} gives {last - first + 1} ports; the controller needs at least "
+                          f"{MIN_CONTROLLER_PORTS} (e.g. \"{first}-{first + MIN_CONTROLLER_PORTS - 1}\")")
         elif key in ("engines", "engines_per_node") and value <= 0:
             self.fail(where, f"'{key}' must be at least 1, not {value}")
         elif key in ("python", "identity_file", "work_dir") and (not value.strip() or "\0" in value or "\n" in value):
@@ -244,8 +277,15 @@ class _Validator:
             nodes=tuple(nodes),
             path=self.path,
             engines_per_node=cluster.get("engines_per_node"),
+            encrypt_setting=cluster.get("encrypt"),
+            ports=_port_range(cluster["ports"]) if "ports" in cluster else None,
             lines=self.lines,
         )
+
+
+def _port_range(value: str) -> tuple[int, int] | None:
+    match = re.fullmatch(r"\s*(\d{1,5})\s*-\s*(\d{1,5})\s*", value)
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def _key_lines(text: str) -> dict[tuple[str, int, str | None], int]:
@@ -317,6 +357,8 @@ user = "pi"
 identity_file = "~/.ssh/raiden_ed25519"
 python = "/home/pi/raiden/venv/bin/python"   # the interpreter on the node
 # engines_per_node = 4          # default: one engine per core of each node
+# ports = "10100-10139"         # the controller's ports, for a firewall (default: any free port)
+# encrypt = true                # CurveZMQ between head and nodes (default: on when any node is remote)
 # work_dir = ".raiden/work"     # on the node, for caches and logs (relative to its home)
 # port = 22
 

@@ -51,6 +51,8 @@ def make_cluster_model(
             "ip": inventory.controller_ip,
             "ports": cluster.get("controller_ports") if running and cluster else None,
             "pid": cluster.get("controller_pid") if running and cluster else None,
+            "encrypted": inventory.encrypted,
+            "port_range": f"{inventory.ports[0]}-{inventory.ports[1]}" if inventory.ports else None,
         },
         "supervisor_pid": cluster.get("supervisor_pid") if running and cluster else None,
         "started": cluster.get("started") if running and cluster else None,

@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
@@ -38,6 +39,31 @@ log = logging.getLogger("raiden.supervisor")
 
 UNREGISTER_WAIT_S = 10.0
 
+
+
+def ports_text(inventory: Inventory) -> str:
+    first, last = inventory.ports or (0, 0)
+    return f"{first}-{last}"
+
+
+def write_controller_config(profile_dir: str, inventory: Inventory) -> None:
+    """The controller's settings that must not travel on a command line: written 0600 in its profile.
+
+    With encryption, ipyparallel's CurveZMQ encrypts every link between head and
+    nodes; the message signing key is kept as well (ipyparallel would drop it),
+    so knowing the controller's public key is not enough to send it commands.
+    """
+    path = os.path.join(profile_dir, "ipcontroller_config.py")
+    lines = ["# written by raiden_lab.supervisor at every controller start; edits are lost", "c = get_config()  # noqa"]
+    if inventory.encrypted:
+        key = secrets.token_hex(32).encode("ascii")
+        lines += ["c.IPController.enable_curve = True", f"c.Session.key = {key!r}"]
+    if inventory.ports:
+        first, last = inventory.ports
+        lines.append(f"c.IPController.ports = list(range({first}, {last + 1}))")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 class Supervisor:
     def __init__(self, inventory: Inventory, paths: ClusterPaths, plan: dict[str, Any]) -> None:
@@ -98,6 +124,7 @@ class Supervisor:
         for name in ("ipcontroller-client.json", "ipcontroller-engine.json", "cluster-.json"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(profile.security_dir, name))
+        write_controller_config(profile.location, self.inventory)
         self.cluster = ipp.Cluster(
             profile_dir=str(self.paths.profile_dir),
             cluster_id="",
@@ -114,7 +141,10 @@ class Supervisor:
             controller_ports=ports,
             controller_pid=self.cluster.controller.pid,
         )
-        self.store.add_event("controller-started", f"controller listening on {self.inventory.controller_ip}")
+        security = "CurveZMQ-encrypted" if self.inventory.encrypted else "not encrypted"
+        span = f", ports {ports_text(self.inventory)}" if self.inventory.ports else ""
+        self.store.add_event("controller-started",
+                             f"controller listening on {self.inventory.controller_ip}{span} ({security})")
 
     async def stop_controller(self) -> None:
         if self.client is not None:

@@ -69,6 +69,21 @@ def test_embedded_default_is_one_local_node_with_an_engine_per_core(tmp_path: Pa
     assert inv.engines_for(node, cores=6) == 6
 
 
+def test_encryption_is_on_for_remote_nodes_unless_turned_off_with_a_warning(tmp_path: Path) -> None:
+    remote = parse(GOOD, tmp_path / "raiden.toml")
+    assert remote.encrypted and remote.plaintext_warning is None and remote.ports is None
+    off = parse(GOOD.replace('name = "raiden"', 'name = "raiden"\nencrypt = false\nports = "10100-10139"'),
+                tmp_path / "raiden.toml")
+    assert not off.encrypted and off.ports == (10100, 10139)
+    assert off.plaintext_warning == (f"{tmp_path / 'raiden.toml'}:3: encrypt = false: the traffic between the head "
+                                     "and pi1.local, 10.0.0.12 is not encrypted; anyone on that network can read "
+                                     "it and send commands with the key it carries")
+    local = parse('[cluster]\nname = "laptop"\n[[nodes]]\nhost = "localhost"\n', tmp_path / "r.toml")
+    assert not local.encrypted and local.plaintext_warning is None
+    assert parse('[cluster]\nname = "l"\nencrypt = true\n[[nodes]]\nhost = "localhost"\n', tmp_path / "r.toml").encrypted
+    assert not embedded_default().encrypted
+
+
 def test_local_only_inventory_needs_no_controller_ip(tmp_path: Path) -> None:
     inv = parse('[cluster]\nname = "laptop"\n[[nodes]]\nhost = "localhost"\nengines = 2\n', tmp_path / "r.toml")
     assert inv.controller_ip == "127.0.0.1" and inv.nodes[0].engines == 2
@@ -119,6 +134,18 @@ BAD = [
      ["label 1 must be"]),
     ("shared work_dir", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nwork_dir = "/w"\n'
      '[[nodes]]\nhost = "h2"\nwork_dir = "/w"\n', 9, ["work_dir '/w' is also node 'h1'"]),
+    ("ports not a range", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nports = "10100"\n[[nodes]]\nhost = "h1"\n', 4,
+     ["ports '10100' is not a range", '"FIRST-LAST"']),
+    ("ports as a number", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nports = 10100\n[[nodes]]\nhost = "h1"\n', 4,
+     ["'ports' must be a port range like \"10100-10139\"", "an integer"]),
+    ("ports reversed", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nports = "10139-10100"\n[[nodes]]\nhost = "h1"\n', 4,
+     ["the first no larger than the last"]),
+    ("privileged ports", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nports = "100-200"\n[[nodes]]\nhost = "h1"\n', 4,
+     ["use ports from 1024 to 65535"]),
+    ("too few ports", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nports = "10100-10104"\n[[nodes]]\nhost = "h1"\n', 4,
+     ["gives 5 ports; the controller needs at least 20", '"10100-10119"']),
+    ("encrypt not a boolean", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nencrypt = "no"\n[[nodes]]\nhost = "h1"\n', 4,
+     ["'encrypt' must be true or false", "a string"]),
     ("not TOML", '[cluster\nname = "a"\n', 1, ["not valid TOML"]),
     ("TOML error further down", '[cluster]\nname = "a"\n\n[[nodes]]\nhost = h1\n', 5, ["not valid TOML"]),
 ]

@@ -45,7 +45,15 @@ export interface ICluster {
   name: string;
   state: 'starting' | 'running' | 'degraded' | 'stopped';
   inventory: string;
-  controller: { ip: string; ports: Record<string, number> | null; pid: number | null };
+  controller: {
+    ip: string;
+    ports: Record<string, number> | null;
+    pid: number | null;
+    /** CurveZMQ between head and nodes */
+    encrypted: boolean;
+    /** the inventory's port range, "FIRST-LAST", or null for any free port */
+    port_range: string | null;
+  };
   supervisor_pid: number | null;
   started: number | null;
   engines: { alive: number; total: number };
