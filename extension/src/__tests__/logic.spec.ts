@@ -44,7 +44,7 @@ function cluster(nodes: INode[], state: ICluster['state'] = 'running', alive = 6
     name: 'pis',
     state,
     inventory: 'raiden.toml',
-    controller: { ip: '10.0.0.1', ports: null, pid: 1 },
+    controller: { ip: '10.0.0.1', ports: null, pid: 1, encrypted: true, port_range: null },
     supervisor_pid: 2,
     started: 0,
     engines: { alive, total },
