@@ -107,6 +107,7 @@ def test_sidebar_starts_and_the_palette_stops_the_cluster(lab) -> None:
         page.locator(".jp-Notebook .jp-MarkdownOutput h1", has_text="02 · Scatter, gather and reductions").first.wait_for(
             timeout=60000)
         assert (raiden.cwd / "raiden-workshop" / "02-monte-carlo-pi.ipynb").is_file()
+        page.screenshot(path=str(_output("lesson.png")))
 
         # the refresh interval setting (2 s by default) reaches the panel
         assert page.locator("#raiden-lab-panel").get_attribute("data-interval") == "2000"
