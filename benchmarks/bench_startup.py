@@ -2,9 +2,12 @@
 
 Builds the virtual Pi cluster (3 namespaced nodes with their own sshd; needs
 root), then, in alternation, starts 3 nodes x 2 engines with `raiden up`
-(preflight included) and with `ipyparallel.Cluster(engines="ssh")`, timing from
-the call until every engine has registered, then stops each. Prints the
-medians and the ratio. Not a test: it asserts nothing.
+(preflight included; CurveZMQ-encrypted, the default for remote nodes), with
+`raiden up` and `encrypt = false`, and with `ipyparallel.Cluster(engines="ssh")`,
+timing from the call until every engine has registered, then stops each. Then
+it measures what encryption costs once running: round trips to one engine and
+pushing 64 MiB to every engine, encrypted and not. Prints medians and ratios.
+Not a test: it asserts nothing.
 
     sudo .venv/bin/python benchmarks/bench_startup.py [--rounds 3]
 """
@@ -39,6 +42,39 @@ def time_raiden(env: dict[str, str], inventory: Path) -> float:
     subprocess.run([sys.executable, "-m", "raiden_lab", "down", "-i", str(inventory)], env=env,
                    capture_output=True, check=True)
     return elapsed
+
+
+TRAFFIC = """
+import time, numpy as np, raiden_lab
+c = raiden_lab.connect(inventory={inventory!r})
+one = c.client[c.ids[0]]
+one.apply_sync(lambda: 0)
+t = time.perf_counter()
+for _ in range(300):
+    one.apply_sync(lambda: 0)
+rtt = (time.perf_counter() - t) / 300
+data = np.ones(8 * 1024 * 1024)  # 64 MiB
+c.direct.push({{"data": data}})
+t = time.perf_counter()
+for _ in range(3):
+    c.direct.push({{"data": data}})
+push = (time.perf_counter() - t) / 3
+print(rtt, push)
+"""
+
+
+def time_traffic(env: dict[str, str], inventory: Path) -> tuple[float, float]:
+    """(seconds per round trip to one engine, seconds to push 64 MiB to every engine)."""
+    subprocess.run([sys.executable, "-m", "raiden_lab", "up", "-i", str(inventory)], env=env,
+                   capture_output=True, check=True)
+    try:
+        ran = subprocess.run([sys.executable, "-c", TRAFFIC.format(inventory=str(inventory))], env=env,
+                             capture_output=True, text=True, check=True)
+        rtt, push = map(float, ran.stdout.split())
+        return rtt, push
+    finally:
+        subprocess.run([sys.executable, "-m", "raiden_lab", "down", "-i", str(inventory)], env=env,
+                       capture_output=True, check=True)
 
 
 def time_ipyparallel(cluster: vcluster.VirtualCluster, workdir: Path) -> float:
@@ -84,25 +120,35 @@ def main() -> None:
     cluster = vcluster.build(base, ["pi1", "pi2", "pi3"], subnet="10.78.0")
     try:
         inventory = cluster.inventory("bench", cluster.nodes, engines=ENGINES_PER_NODE)
+        plain = cluster.inventory("plain", cluster.nodes, engines=ENGINES_PER_NODE, extra="encrypt = false")
         env = dict(os.environ, RAIDEN_HOME=str(base / "home"))
         ipp_dir = base / "ipp"
         ipp_dir.mkdir()
-        raiden_times, ipp_times = [], []
+        raiden_times, plain_times, ipp_times = [], [], []
         for i in range(args.rounds):
             raiden_times.append(time_raiden(env, inventory))
+            plain_times.append(time_raiden(env, plain))
             ipp_times.append(time_ipyparallel(cluster, ipp_dir))
-            print(f"round {i + 1}: raiden up {raiden_times[-1]:.2f} s, ipyparallel ssh {ipp_times[-1]:.2f} s", flush=True)
+            print(f"round {i + 1}: raiden up {raiden_times[-1]:.2f} s (encrypted), {plain_times[-1]:.2f} s (plain); "
+                  f"ipyparallel ssh {ipp_times[-1]:.2f} s", flush=True)
+        traffic = {"encrypted": time_traffic(env, inventory), "plain": time_traffic(env, plain)}
     finally:
         vcluster.teardown(cluster)
-    r, p = statistics.median(raiden_times), statistics.median(ipp_times)
+    r, q, p = statistics.median(raiden_times), statistics.median(plain_times), statistics.median(ipp_times)
     engines = ENGINES_PER_NODE * len(cluster.nodes)
+    (rtt_e, push_e), (rtt_p, push_p) = traffic["encrypted"], traffic["plain"]
     print()
     print(f"start {len(cluster.nodes)} nodes x {ENGINES_PER_NODE} engines over SSH, until all {engines} registered "
           f"(median of {args.rounds})")
-    print(f"  {'raiden up (with preflight)':<34} {r:6.2f} s")
-    print(f"  {'ipyparallel Cluster(engines=ssh)':<34} {p:6.2f} s")
-    print(f"  ratio raiden / ipyparallel: {r / p:.2f}x  (goal: <= 1.2x)")
-    print(json.dumps({"raiden_s": raiden_times, "ipyparallel_s": ipp_times, "ratio": r / p}))
+    print(f"  {'raiden up (with preflight, CurveZMQ)':<40} {r:6.2f} s")
+    print(f"  {'raiden up, encrypt = false':<40} {q:6.2f} s")
+    print(f"  {'ipyparallel Cluster(engines=ssh)':<40} {p:6.2f} s")
+    print(f"  ratio raiden / ipyparallel: {r / p:.2f}x  (goal: <= 1.2x); encrypted / plain start: {r / q:.2f}x")
+    print("running traffic, encrypted against plain")
+    print(f"  round trip to one engine   {1000 * rtt_e:7.2f} ms  vs {1000 * rtt_p:7.2f} ms  ({rtt_e / rtt_p:.2f}x)")
+    print(f"  push 64 MiB to {engines} engines  {push_e:7.2f} s   vs {push_p:7.2f} s   ({push_e / push_p:.2f}x)")
+    print(json.dumps({"raiden_s": raiden_times, "raiden_plain_s": plain_times, "ipyparallel_s": ipp_times,
+                      "ratio": r / p, "encrypted_over_plain_start": r / q, "traffic": traffic}))
 
 
 if __name__ == "__main__":
