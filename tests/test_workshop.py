@@ -53,7 +53,7 @@ def test_nine_lessons_in_order_each_with_goals_checked_exercises_and_hidden_solu
         solutions = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
         assert len(exercises) >= 2, name
         assert len(solutions) == len(exercises), name
-        for ex, sol in zip(exercises, solutions):
+        for ex, sol in zip(exercises, solutions, strict=True):
             ids = CHECK_CALL.findall(ex.source)
             assert ids and ids == CHECK_CALL.findall(sol.source), (name, ex.source)
             assert sol.metadata["jupyter"]["source_hidden"] is True, name

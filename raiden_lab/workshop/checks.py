@@ -244,7 +244,7 @@ def _split(answer: Any, _: Any) -> tuple[bool, str]:
             return False, f"split({cells}, {parts}) returned {got!r}, not a list of (start, stop) pairs."
         if len(blocks) != parts:
             return False, f"split({cells}, {parts}) gave {len(blocks)} blocks."
-        if blocks[0][0] != 0 or blocks[-1][1] != cells or any(a[1] != b[0] for a, b in zip(blocks, blocks[1:])):
+        if blocks[0][0] != 0 or blocks[-1][1] != cells or any(a[1] != b[0] for a, b in zip(blocks, blocks[1:], strict=False)):
             return False, f"split({cells}, {parts}) = {blocks}: the blocks must cover 0..{cells} with no gap or overlap."
         sizes = [b - a for a, b in blocks]
         if max(sizes) - min(sizes) > 1:
