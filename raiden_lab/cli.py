@@ -26,9 +26,9 @@ from .inventory import EXAMPLE, Inventory, resolve
 from .engineset import sweep_nodes
 from .paths import ClusterPaths
 from .status import cluster_events, cluster_status
+from .workshop import LESSONS, WORKSHOP_DIR, copy_lesson, lessons_dir
 
 UP_TIMEOUT_S = 60.0
-WORKSHOP_DIR = "raiden-workshop"  # where `raiden lab --workshop` (and the launcher tiles) put lessons
 
 
 class _Parser(argparse.ArgumentParser):
@@ -337,8 +337,6 @@ def cmd_lab(args: argparse.Namespace) -> int:
             return code
     lab_args = [a for a in args.lab_args if a != "--"]
     if args.workshop:
-        from .workshop import LESSONS, copy_lesson, lessons_dir
-
         for name, _ in LESSONS:
             copy_lesson(name, WORKSHOP_DIR)
         guide = Path(WORKSHOP_DIR) / "README.md"

@@ -17,6 +17,7 @@ from ..models import make_event_model, make_lesson_model
 from ..client import _running_inventories
 from ..paths import ClusterPaths
 from ..status import cluster_events, cluster_status
+from ..workshop import LESSONS, WORKSHOP_DIR, copy_lesson
 
 COMMAND_TIMEOUT_S = 180.0
 
@@ -77,18 +78,12 @@ class ClusterManager:
             return make_inventory_model(path, None, str(e))
 
     def lessons(self) -> list[dict[str, Any]]:
-        from ..cli import WORKSHOP_DIR
-        from ..workshop import LESSONS
-
         folder = self.root / WORKSHOP_DIR
         return [make_lesson_model(file, title, f"{WORKSHOP_DIR}/{file}" if (folder / file).exists() else None)
                 for file, title in LESSONS]
 
     async def copy_lesson(self, file: str) -> dict[str, Any]:
         """Copy a lesson into the workshop folder under the server's root (a copy there is kept as it is)."""
-        from ..cli import WORKSHOP_DIR
-        from ..workshop import LESSONS, copy_lesson
-
         titles = dict(LESSONS)
         if file not in titles:
             raise NotFound(f"no lesson named '{file}'; the lessons are {', '.join(titles)}")

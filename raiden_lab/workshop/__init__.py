@@ -22,6 +22,7 @@ from ..errors import InputError
 
 HERE = Path(__file__).resolve().parent
 CORPUS_DIR = HERE / "corpus"
+WORKSHOP_DIR = "raiden-workshop"  # where `raiden lab --workshop` and the launcher tiles put copies of lessons
 
 # (file, title): the launcher shows one tile per lesson, in this order
 LESSONS: list[tuple[str, str]] = [
