@@ -115,7 +115,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         raise InputError(problem)
     if warning := inventory.plaintext_warning:
         print(f"warning: {warning}", file=sys.stderr)
-    reports = doctor.check_sync(inventory, paths)
+    reports = _preflight(inventory, paths)
     if args.json:
         print(json.dumps({"name": inventory.name, "head": {"python": sys.version.split()[0],
                           "packages": doctor.head_versions()}, "nodes": [r.to_dict() for r in reports]}, indent=2))
@@ -135,7 +135,12 @@ def cmd_up(args: argparse.Namespace) -> int:
         raise InputError(problem)
     if warning := inventory.plaintext_warning:
         print(f"warning: {warning}", file=sys.stderr)
-    reports = doctor.check_sync(inventory, paths)
+    reports = _preflight(inventory, paths)
+    if inventory.launcher == "slurm":
+        if problems := [p for r in reports for p in r.problems if r.host == "(slurm)"]:
+            raise RaidenError(problems[0])
+        daemon = _spawn_supervisor(paths, {"inventory": str(inventory.path.resolve()), "nodes": {}, "skipped": {}})
+        return _wait_until_up(inventory, paths, daemon, args.timeout, skipped=[])
     passed = [r for r in reports if r.ok]
     for report in reports:
         for problem in report.problems:
@@ -153,6 +158,16 @@ def cmd_up(args: argparse.Namespace) -> int:
     }
     daemon = _spawn_supervisor(paths, plan)
     return _wait_until_up(inventory, paths, daemon, args.timeout, skipped=sorted(plan["skipped"]))
+
+
+def _preflight(inventory: Inventory, paths: ClusterPaths) -> list[doctor.NodeReport]:
+    """Every node's check: over SSH, or (Slurm) the partition's nodes as Slurm reports them."""
+    if inventory.launcher == "slurm":
+        from .slurm import check_partition
+        return check_partition(inventory)
+    if problem := doctor.check_mpiexec(inventory):
+        raise RaidenError(problem)
+    return doctor.check_sync(inventory, paths)
 
 
 def _spawn_supervisor(paths: ClusterPaths, plan: dict[str, Any]) -> subprocess.Popen:
@@ -180,6 +195,11 @@ def _wait_until_up(inventory: Inventory, paths: ClusterPaths, daemon: subprocess
         nodes = [n for n in status["nodes"] if hosts is None or n["host"] in hosts]
         waiting = [n for n in nodes if n["state"] == "starting" or
                    (n["state"] == "up" and any(e["state"] == "starting" for e in n["engines"]))]
+        if job_problem := _job_problem(status):
+            print(f"raiden: {job_problem}; see `raiden events` and {paths.root / 'jobs'}", file=sys.stderr)
+            return 1
+        if inventory.launcher == "slurm" and status["engines"]["alive"] < inventory.slurm.engines:
+            waiting = waiting or [{"host": f"Slurm job {_job_ids(status)}", "engines": []}]
         if not waiting and status["state"] != "stopped" and nodes:
             break
         if time.monotonic() > deadline:
@@ -206,6 +226,19 @@ def _wait_until_up(inventory: Inventory, paths: ClusterPaths, daemon: subprocess
     return 0
 
 
+def _job_ids(status: dict[str, Any]) -> str:
+    return ", ".join(str(j.get("id")) for j in status["jobs"]) or "(not submitted yet)"
+
+
+def _job_problem(status: dict[str, Any]) -> str | None:
+    """A Slurm job that failed or ended before its engines came up."""
+    for job in status["jobs"]:
+        if job["kind"] == "slurm" and job["state"] not in ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING"):
+            reason = f": {job['reason']}" if job.get("reason") else ""
+            return f"Slurm job {job.get('id') or '(refused)'} is {job['state']}{reason}"
+    return None
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     inventory, paths = _inventory(args)
     status = cluster_status(inventory, paths)
@@ -214,7 +247,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         print(_format_status(status))
     bad = [n for n in status["nodes"] if n["state"] in ("failed", "down")]
-    return 1 if status["state"] != "stopped" and bad else 0
+    return 1 if status["state"] != "stopped" and (bad or _job_problem(status)) else 0
 
 
 def _format_status(status: dict[str, Any]) -> str:
@@ -227,6 +260,10 @@ def _format_status(status: dict[str, Any]) -> str:
     span = f", ports {ctl['port_range']}" if ctl.get("port_range") else ""
     lines.append(f"  controller {ctl['ip']} (pid {ctl['pid']}, {security}{span}), "
                  f"engines {status['engines']['alive']}/{status['engines']['total']} alive")
+    for job in status["jobs"]:
+        what = "mpiexec pid" if job["kind"] == "mpi" else "Slurm job"
+        reason = f" ({job['reason']})" if job.get("reason") else ""
+        lines.append(f"  {what} {job.get('id')}: {job['state']}{reason}, nodes {', '.join(job.get('nodes') or []) or '-'}")
     rows = [("NODE", "STATE", "ARCH", "TEMP", "THROTTLING", "CPU", "MEMORY", "ENGINES", "IDS")]
     for n in status["nodes"]:
         alive = sum(1 for e in n["engines"] if e["state"] in ("idle", "busy"))

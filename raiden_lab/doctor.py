@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import platform
+import shutil
 import socket
 import time
 from dataclasses import asdict, dataclass, field
@@ -50,11 +51,11 @@ class NodeReport:
         return asdict(self)
 
 
-def head_versions() -> dict[str, str | None]:
+def head_versions(packages: tuple[str, ...] = CHECKED_PACKAGES) -> dict[str, str | None]:
     from . import __version__
 
-    versions: dict[str, str | None] = {"raiden_lab": __version__}
-    for name in CHECKED_PACKAGES:
+    versions: dict[str, str | None] = {"raiden_lab": __version__} if "raiden_lab" in packages else {}
+    for name in packages:
         if name in versions:
             continue
         try:
@@ -85,7 +86,7 @@ async def check_node(inventory: Inventory, node: Node, paths: ClusterPaths) -> N
         report.problems.append(ssh.explain(node.host, opened))
         return report
     report.rtt = await ssh.round_trip(target)
-    argv = [node.python, "-", work_dir_for(inventory, node, paths), *CHECKED_PACKAGES]
+    argv = [node.python, "-", work_dir_for(inventory, node, paths), *packages_for(inventory)]
     result = await ssh.run(target, argv, input=source("probe"), timeout=60)
     received = time.time()
     if result.returncode == 127 or (result.returncode != 0 and b"No such file" in result.stderr):
@@ -104,7 +105,35 @@ async def check_node(inventory: Inventory, node: Node, paths: ClusterPaths) -> N
     # The probe stamps its time just before it exits: about half a round trip before we read it.
     report.clock_skew = found["time"] - (received - (report.rtt or 0) / 2)
     _judge(report, found, node)
+    if inventory.launcher == "mpi":
+        _judge_mpi(report, found, node)
     return report
+
+
+def packages_for(inventory: Inventory) -> tuple[str, ...]:
+    return CHECKED_PACKAGES + (("mpi4py",) if inventory.launcher == "mpi" else ())
+
+
+def _judge_mpi(report: NodeReport, found: dict[str, Any], node: Node) -> None:
+    """MPI engines need Open MPI's daemon and mpi4py on every node (the head only runs mpiexec)."""
+    host = node.host
+    if not found.get("orted"):
+        report.problems.append(f"{host}: no Open MPI there (orted not found); install the head's Open MPI "
+                               f"(Debian: apt install openmpi-bin) on {host}, or use launcher = \"ssh\"")
+    want = head_versions(("mpi4py",)).get("mpi4py")
+    have = report.packages.get("mpi4py")
+    if have is None:
+        report.problems.append(f"{host}: mpi4py is not installed there; install mpi4py{'==' + want if want else ''} "
+                               f"on {host} (`raiden provision {host}` does it)")
+    report.ok = not report.problems
+
+
+def check_mpiexec(inventory: Inventory) -> str | None:
+    """The head runs ``mpiexec``; say so plainly when it is missing."""
+    if inventory.launcher == "mpi" and shutil.which(inventory.mpi.mpiexec) is None:
+        return (f"{inventory.where('mpi.mpiexec')}: '{inventory.mpi.mpiexec}' not found on this machine; install Open MPI "
+                "(Debian: apt install openmpi-bin) or set mpiexec in [mpi] to its path")
+    return None
 
 
 def _judge(report: NodeReport, found: dict[str, Any], node: Node) -> None:

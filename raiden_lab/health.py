@@ -91,7 +91,10 @@ class Health:
             alive += sum(s in ("idle", "busy") for s in states)
             not_alive |= node_state == "up" and any(s in ("dead", "starting") for s in states)
         skipped = bool(sup.plan["skipped"])
-        if skipped or not_alive or any(s in ("down", "failed") for s in node_states):
+        hint = sup.job.state_hint(alive) if sup.job is not None else None
+        if hint is not None:
+            state = hint
+        elif skipped or not_alive or any(s in ("down", "failed") for s in node_states):
             state = "degraded"
         elif any(s == "starting" for s in node_states):
             state = "starting"
@@ -159,7 +162,12 @@ class Health:
         # instead of waiting for ipyparallel's heartbeat to give up.
         with contextlib.suppress(Exception):
             await sup.in_client_thread(lambda: self._unregister(session.engine_ids))
-        await sup.stop_on_node(host, reachable=False)
+        if sup.job is not None:
+            await sup.monitors[host].stop()
+            if not await sup.job.node_lost(host):
+                return  # Slurm: the node is the job's; it is not ours to reconnect
+        else:
+            await sup.stop_on_node(host, reachable=False)
         await asyncio.get_running_loop().run_in_executor(None, ssh.close_master, session.target)
         self.reconnects[host] = asyncio.get_running_loop().create_task(self._reconnect(host, time.monotonic()))
 

@@ -36,10 +36,26 @@ CLUSTER_KEYS = {
     "engines_per_node": ((int,), "an integer"),
     "encrypt": ((bool,), "true or false"),
     "ports": ((str,), 'a port range like "10100-10139"'),
+    "launcher": ((str,), '"ssh", "mpi" or "slurm"'),
     **_SHARED_KEYS,
 }
+LAUNCHERS = ("ssh", "mpi", "slurm")
+MPI_KEYS = {
+    "mpiexec": ((str,), "a path"),
+    "args": ((list,), "a list of strings"),
+}
+SLURM_KEYS = {
+    "partition": ((str,), "a string"),
+    "account": ((str,), "a string"),
+    "time_limit": ((str,), 'a Slurm time like "1:00:00"'),
+    "engines": ((int,), "an integer"),
+    "sbatch_options": ((list,), "a list of strings"),
+    "python": ((str,), "a path"),
+    "work_dir": ((str,), "a path"),
+}
 NODE_KEYS = {"host": ((str,), "a string"), "engines": ((int,), "an integer"), **_SHARED_KEYS}
-TOP_KEYS = {"cluster": ((dict,), "a table"), "nodes": ((list,), "an array of tables")}
+TOP_KEYS = {"cluster": ((dict,), "a table"), "nodes": ((list,), "an array of tables"),
+            "mpi": ((dict,), "a table"), "slurm": ((dict,), "a table")}
 
 # the controller listens on this many ports (registration, heartbeats, queues, schedulers), measured
 MIN_CONTROLLER_PORTS = 20
@@ -47,6 +63,8 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
 _HOST_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:=-]{0,63}$")
+_SLURM_TIME_RE = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$|^UNLIMITED$|^INFINITE$")
+_SLURM_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,27 @@ class Node:
 
 
 @dataclass(frozen=True)
+class MPISettings:
+    """``[mpi]``: how the head runs ``mpiexec`` (Open MPI's); the hosts file is made from the nodes."""
+
+    mpiexec: str = "mpiexec"
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SlurmSettings:
+    """``[slurm]``: what the engines' job asks Slurm for; Slurm decides the nodes."""
+
+    engines: int = 2
+    partition: str | None = None
+    account: str | None = None
+    time_limit: str | None = None
+    sbatch_options: tuple[str, ...] = ()
+    python: str = sys.executable     # on the compute nodes; a shared file system is assumed, as for ipyparallel
+    work_dir: str | None = None       # shared; one folder per node inside (default: the cluster's folder)
+
+
+@dataclass(frozen=True)
 class Inventory:
     """A validated ``raiden.toml`` (or the embedded default when ``path`` is None)."""
 
@@ -79,6 +118,9 @@ class Inventory:
     engines_per_node: int | None = None
     encrypt_setting: bool | None = None      # [cluster] encrypt, as written (None: not written)
     ports: tuple[int, int] | None = None      # [cluster] ports: the controller's port range
+    launcher: str = "ssh"                     # [cluster] launcher: how engines start
+    mpi: MPISettings = field(default_factory=MPISettings)
+    slurm: SlurmSettings = field(default_factory=SlurmSettings)
     lines: dict[tuple[str, int, str | None], int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -86,12 +128,19 @@ class Inventory:
         """CurveZMQ between head and nodes: on whenever a node is not this machine, unless turned off."""
         if self.encrypt_setting is not None:
             return self.encrypt_setting
-        return any(not n.is_local for n in self.nodes)
+        return bool(self.remote_hosts)
+
+    @property
+    def remote_hosts(self) -> list[str]:
+        """Nodes reached over a network; under Slurm, whichever nodes the job lands on."""
+        if self.launcher == "slurm":
+            return [f"the nodes of Slurm partition '{self.slurm.partition or '(default)'}'"]
+        return [n.host for n in self.nodes if not n.is_local]
 
     @property
     def plaintext_warning(self) -> str | None:
         """A warning when the inventory turned encryption off for nodes on a network."""
-        remote = [n.host for n in self.nodes if not n.is_local]
+        remote = self.remote_hosts
         if self.encrypt_setting is False and remote:
             return (f"{self.where('encrypt')}: encrypt = false: the traffic between the head and "
                     f"{', '.join(remote)} is not encrypted; anyone on that network can read it and send "
@@ -107,6 +156,8 @@ class Inventory:
         if self.path is None:
             return self.source
         table, index = ("cluster", 0)
+        if "." in key:
+            table, key = key.split(".", 1)
         if host is not None:
             table, index = "nodes", [n.host for n in self.nodes].index(host)
         line = self.lines.get((table, index, key)) or self.lines.get((table, index, None)) or 1
@@ -217,6 +268,20 @@ class _Validator:
             self.fail(where, f"'{key}' must be at least 1, not {value}")
         elif key in ("python", "identity_file", "work_dir") and (not value.strip() or "\0" in value or "\n" in value):
             self.fail(where, f"'{key}' must be a path, not {value!r}")
+        elif key == "launcher" and value not in LAUNCHERS:
+            near = difflib.get_close_matches(value, LAUNCHERS, n=1, cutoff=0.5)
+            hint = f"; did you mean '{near[0]}'?" if near else ""
+            self.fail(where, f"launcher {value!r} is not one of {', '.join(repr(x) for x in LAUNCHERS)}{hint}")
+        elif key in ("args", "sbatch_options"):
+            for item in value:
+                if not isinstance(item, str) or not item or "\0" in item or "\n" in item:
+                    self.fail(where, f"'{key}' must be a list of non-empty strings, one argument each; {item!r} is not")
+        elif key == "time_limit" and not _SLURM_TIME_RE.match(value):
+            self.fail(where, f"time_limit {value!r} is not a Slurm time; write minutes, \"H:MM:SS\" or \"D-HH:MM:SS\"")
+        elif key in ("partition", "account") and not _SLURM_NAME_RE.match(value):
+            self.fail(where, f"{key} {value!r} is not a plain Slurm name (letters, digits, '_', '.', '-')")
+        elif key == "mpiexec" and (not value.strip() or "\0" in value or "\n" in value):
+            self.fail(where, f"'mpiexec' must be a path, not {value!r}")
         elif key == "labels":
             for label in value:
                 if not isinstance(label, str) or not _LABEL_RE.match(label):
@@ -226,6 +291,15 @@ class _Validator:
         self.check_keys("", 0, data, TOP_KEYS)
         cluster = data.get("cluster", {})
         self.check_keys("cluster", 0, cluster, CLUSTER_KEYS)
+        launcher = cluster.get("launcher", "ssh")
+        for table, keys in (("mpi", MPI_KEYS), ("slurm", SLURM_KEYS)):
+            if table in data:
+                self.check_keys(table, 0, data[table], keys)
+                if launcher != table:
+                    self.fail((table, 0, None), f"a [{table}] table, but launcher is '{launcher}'; "
+                              f"set launcher = \"{table}\" in [cluster] or remove [{table}]")
+        if launcher == "slurm":
+            return self.validate_slurm(data, cluster)
         raw_nodes = data.get("nodes")
         if not raw_nodes:
             self.fail(("", 0, None), "no nodes; add a [[nodes]] table with a host for each machine")
@@ -271,6 +345,14 @@ class _Validator:
             controller_ip = "127.0.0.1"
         elif remote and ipaddress.ip_address(controller_ip).is_loopback:
             self.fail(("cluster", 0, "controller_ip"), f"controller_ip {controller_ip} is a loopback address that {remote[0].host} cannot reach; use the head's network address")
+        if launcher == "mpi":
+            # mpiexec runs one command line on every node: one interpreter path for all
+            for i, node in enumerate(nodes[1:], start=1):
+                if node.python != nodes[0].python:
+                    self.fail(("nodes", i, "python"), f"launcher = \"mpi\" runs one program on every node, but "
+                              f"'{node.host}' has python {node.python!r} and '{nodes[0].host}' {nodes[0].python!r}; "
+                              "install it at the same path on every node and set python in [cluster]")
+        mpi = data.get("mpi", {})
         return Inventory(
             name=cluster.get("name", "raiden"),
             controller_ip=controller_ip,
@@ -279,6 +361,44 @@ class _Validator:
             engines_per_node=cluster.get("engines_per_node"),
             encrypt_setting=cluster.get("encrypt"),
             ports=_port_range(cluster["ports"]) if "ports" in cluster else None,
+            launcher=launcher,
+            mpi=MPISettings(mpiexec=mpi.get("mpiexec", "mpiexec"), args=tuple(mpi.get("args", ()))),
+            lines=self.lines,
+        )
+
+    def validate_slurm(self, data: dict[str, Any], cluster: dict[str, Any]) -> Inventory:
+        """Slurm picks the nodes, so there are none to list; the job's shape is in ``[slurm]``."""
+        if "nodes" in data:
+            self.fail(("nodes", 0, None), "launcher = \"slurm\": Slurm decides which nodes the engines land on; "
+                      "remove the [[nodes]] tables and set [slurm] engines (and partition) instead")
+        for key in ("engines_per_node", *_SHARED_KEYS):
+            if key in cluster and key not in ("work_dir", "python"):
+                self.fail(("cluster", 0, key), f"'{key}' is for SSH nodes; with launcher = \"slurm\" remove it "
+                          "(the job runs as you, on the nodes Slurm gives it)")
+        if "controller_ip" not in cluster:
+            self.fail(("cluster", 0, None), "controller_ip is missing in [cluster]; with launcher = \"slurm\" set it "
+                      "to this login node's address that the compute nodes reach")
+        raw = data.get("slurm", {})
+        if raw.get("engines", 1) <= 0:
+            self.fail(("slurm", 0, "engines"), f"'engines' must be at least 1, not {raw['engines']}")
+        slurm = SlurmSettings(
+            engines=raw.get("engines", 2),
+            partition=raw.get("partition"),
+            account=raw.get("account"),
+            time_limit=raw.get("time_limit"),
+            sbatch_options=tuple(raw.get("sbatch_options", ())),
+            python=raw.get("python", cluster.get("python", sys.executable)),
+            work_dir=raw.get("work_dir", cluster.get("work_dir")),
+        )
+        return Inventory(
+            name=cluster.get("name", "raiden"),
+            controller_ip=cluster["controller_ip"],
+            nodes=(),
+            path=self.path,
+            encrypt_setting=cluster.get("encrypt"),
+            ports=_port_range(cluster["ports"]) if "ports" in cluster else None,
+            launcher="slurm",
+            slurm=slurm,
             lines=self.lines,
         )
 
@@ -376,4 +496,18 @@ host = "10.0.0.13"
 # A laptop's own cores can join too:
 # [[nodes]]
 # host = "localhost"
+
+# How engines start: launcher = "ssh" in [cluster] (the default, above), or
+#   launcher = "mpi": one mpiexec across the nodes, so %%px cells can use mpi4py
+#     (Open MPI and mpi4py on every node, python at the same path everywhere):
+#     [mpi]
+#     mpiexec = "mpiexec"
+#     args = ["--mca", "btl_tcp_if_include", "eth0"]
+#   launcher = "slurm": engines submitted with sbatch; no [[nodes]], Slurm picks them:
+#     [slurm]
+#     partition = "debug"
+#     account = "physics"
+#     time_limit = "2:00:00"
+#     engines = 16
+#     sbatch_options = ["--mem-per-cpu=1G"]
 '''

@@ -26,19 +26,22 @@ def make_cluster_model(
             {"id": engine["id"], "state": engine["state"], "pid": engine["pid"]}
         )
     known = {n["host"]: n for n in nodes} if running else {}
+    labels = {node.host: list(node.labels) for node in inventory.nodes}
+    # Slurm's nodes are not in the inventory: they are the hosts the job landed on.
+    hosts = [n.host for n in inventory.nodes] + [h for h in known if h not in labels]
     node_models = []
-    for node in inventory.nodes:
-        row = known.get(node.host, {})
+    for host in hosts:
+        row = known.get(host, {})
         node_models.append({
-            "host": node.host,
+            "host": host,
             "state": row.get("state", "down"),
             "arch": row.get("arch"),
             "cores": row.get("cores"),
-            "labels": list(node.labels),
-            "engines": by_host.get(node.host, []) if running else [],
+            "labels": labels.get(host, []),
+            "engines": by_host.get(host, []) if running else [],
             "problem": row.get("problem"),
             "work_dir": row.get("work_dir"),
-            "sample": samples.get(node.host) if running else None,
+            "sample": samples.get(host) if running else None,
         })
     alive = sum(1 for n in node_models for e in n["engines"] if e["state"] in ("idle", "busy"))
     total = sum(len(n["engines"]) for n in node_models)
@@ -54,6 +57,9 @@ def make_cluster_model(
             "encrypted": inventory.encrypted,
             "port_range": f"{inventory.ports[0]}-{inventory.ports[1]}" if inventory.ports else None,
         },
+        "launcher": inventory.launcher,
+        # the MPI or Slurm job that runs the engines: id (mpiexec's pid, Slurm's job id), state, nodes
+        "jobs": (cluster.get("jobs") if running and cluster else None) or [],
         "supervisor_pid": cluster.get("supervisor_pid") if running and cluster else None,
         "started": cluster.get("started") if running and cluster else None,
         "engines": {"alive": alive, "total": total},

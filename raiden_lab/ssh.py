@@ -85,6 +85,22 @@ class Target:
         return ["ssh", *self.ssh_options(), "-O", op, self.host]
 
 
+def config_block(target: Target) -> str:
+    """The node's options as an ``ssh_config`` ``Host`` block, for programs that run ssh themselves.
+
+    Open MPI starts its daemons with ``plm_rsh_agent``, a command line split on
+    spaces; ``ssh -F FILE`` with this block keeps every option (host key
+    checking included) without quoting through it.
+    """
+    opts = target.ssh_options()
+    names = {"-p": "Port", "-i": "IdentityFile", "-l": "User"}
+    lines = [f"Host {target.host}"]
+    for flag, value in zip(opts[::2], opts[1::2], strict=True):
+        key, _, val = value.partition("=") if flag == "-o" else (names[flag], "", value)
+        lines.append(f'  {key} "{val}"' if " " in val else f"  {key} {val}")
+    return "\n".join(lines) + "\n"
+
+
 def remote_command(argv: Sequence[str]) -> str:
     """Quote ``argv`` for the remote shell; ``~/`` stays expandable and nothing else is."""
     parts = []

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS cluster (
     supervisor_pid INTEGER,
     inventory TEXT,
     tasks TEXT,
+    jobs TEXT,
     started REAL,
     updated REAL
 );
@@ -78,7 +79,7 @@ class Store:
 
     def _migrate(self) -> None:
         """Add the columns later versions brought to a state file an older version made."""
-        for table, column, kind in (("cluster", "tasks", "TEXT"),):
+        for table, column, kind in (("cluster", "tasks", "TEXT"), ("cluster", "jobs", "TEXT")):
             have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
             if column not in have:
                 self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
@@ -118,7 +119,7 @@ class Store:
             )
 
     def set_cluster(self, **fields: Any) -> None:
-        for key in ("controller_ports", "tasks"):
+        for key in ("controller_ports", "tasks", "jobs"):
             if key in fields:
                 fields[key] = json.dumps(fields[key])
         fields["updated"] = time.time()
@@ -190,7 +191,7 @@ class Store:
         if row is None:
             return None
         out = dict(row)
-        for key in ("controller_ports", "tasks"):
+        for key in ("controller_ports", "tasks", "jobs"):
             out[key] = json.loads(out[key]) if out.get(key) else None
         return out
 

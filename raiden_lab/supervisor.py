@@ -31,6 +31,7 @@ from .doctor import target_for, work_dir_for
 from .engineset import EngineSet, engine_set_marker, sweep_nodes
 from .health import Health
 from .inventory import Inventory, embedded_default, load
+from .jobs import JobNode, make_job
 from .monitor import NodeMonitor
 from .paths import ClusterPaths
 from .store import Store
@@ -80,6 +81,7 @@ class Supervisor:
         self.client_thread = self._new_client_thread()
         self.health = Health(self)
         self._next_id = 0
+        self.job = make_job(self)
 
     @staticmethod
     def _new_client_thread() -> ThreadPoolExecutor:
@@ -104,7 +106,11 @@ class Supervisor:
         server = watching = None
         try:
             await self.start_controller()
-            await asyncio.gather(*(self._start_node(h) for h in self.plan["nodes"]))
+            for host in self.plan["nodes"]:
+                self._add_node(host)
+            await asyncio.gather(*(self.start_on_node(h) for h in self.plan["nodes"]))
+            if self.job is not None and not self.inventory.nodes:
+                await self.job.ensure_started()  # Slurm: the nodes are wherever the job lands
             server = await asyncio.start_unix_server(self._handle, path=str(self.paths.control_socket))
             watching = asyncio.create_task(self.health.run())
             await self.stop_requested.wait()
@@ -161,44 +167,55 @@ class Supervisor:
     def controller_alive(self) -> bool:
         return self.cluster is not None and self.cluster.controller is not None and self.cluster.controller.poll() is None
 
-    async def _start_node(self, host: str) -> None:
+    def _add_node(self, host: str) -> None:
         node = self.inventory.node(host)
         planned = self.plan["nodes"][host]
         ids = list(range(self._next_id, self._next_id + planned["engines"]))
         self._next_id += planned["engines"]
         target = target_for(node, self.paths)
         work_dir = work_dir_for(self.inventory, node, self.paths)
-        session = EngineSet(node=node, target=target, work_dir=work_dir,
+        session = (JobNode if self.job is not None else EngineSet)(node=node, target=target, work_dir=work_dir,
                             marker=engine_set_marker(self.inventory, host, self.paths),
                             engine_ids=ids, store=self.store, listener=self.health, cores=planned.get("cores"))
         self.sessions[host] = session
         self.monitors[host] = NodeMonitor(node, target, work_dir, self.store)
         self.store.set_node(host, arch=planned.get("arch"), cores=planned.get("cores"),
                             engines_wanted=len(ids), work_dir=work_dir)
-        await self.start_on_node(host)
 
     async def start_on_node(self, host: str) -> None:
-        """Start (or start again) the node's agent and engine set."""
-        await self.sessions[host].start(self.engine_env)
-        if self.sessions[host].state != "failed":
+        """Start (or start again) the node's agent and engine set (under MPI: the job, over every node up)."""
+        session = self.sessions[host]
+        if self.job is not None:
+            if session.state == "down":
+                session.set_state("starting")
+            await self.job.ensure_started()
+        else:
+            await session.start(self.engine_env)
+        if session.state != "failed":
             await self.monitors[host].start()
 
     async def stop_on_node(self, host: str, reachable: bool = True) -> None:
-        await asyncio.gather(self.sessions[host].stop(reachable), self.monitors[host].stop())
+        engines = self.job.stop() if self.job is not None else self.sessions[host].stop(reachable)
+        await asyncio.gather(engines, self.monitors[host].stop())
 
     async def _shutdown(self) -> None:
         inv = self.inventory
         self.health.cancel_all()
         reachable = [h for h, s in self.sessions.items() if s.state != "down"]
+        if self.job is not None:
+            await self.job.stop()
         await asyncio.gather(*(self.stop_on_node(h, h in reachable) for h in self.sessions))
-        left = await sweep_nodes(inv, self.paths, [inv.node(h) for h in reachable], kill=True)
-        for host, procs in left.items():
-            self.store.add_event("leftovers-killed", f"killed {len(procs)} leftover engine processes", host)
+        if inv.nodes:  # Slurm's own cancel reaches every process of the job
+            left = await sweep_nodes(inv, self.paths, [inv.node(h) for h in reachable], kill=True)
+            for host, procs in left.items():
+                self.store.add_event("leftovers-killed", f"killed {len(procs)} leftover engine processes", host)
         await self.stop_controller()
         self.client_thread.shutdown(wait=False, cancel_futures=True)
         for host, session in self.sessions.items():
-            ssh.close_master(session.target)
+            if session.target is not None:
+                ssh.close_master(session.target)
             self.store.drop_engines(host)
+            self.store.set_node(host, state="down")
         for node in inv.nodes:
             self.store.set_node(node.host, state="down")
         self.store.set_cluster(state="stopped", controller_pid=None, supervisor_pid=None)
@@ -255,6 +272,15 @@ class Supervisor:
                                           f"fix it and run `raiden down` then `raiden up`"}
         if session.state == "down":
             return {"ok": False, "error": f"{host}: the node is down; it is started again as soon as it answers"}
+        if self.job is not None and self.job.kind == "slurm":
+            return {"ok": False, "error": f"{host}: its engines belong to Slurm job(s); "
+                                          "run `raiden down` then `raiden up` for a new job"}
+        if self.job is not None:
+            self.store.add_event("node-restarting", "restarting the whole MPI job (an MPI job cannot restart "
+                                                    "one node's ranks alone)", host)
+            await self.job.stop()
+            await self.start_on_node(host)
+            return {"ok": True, "engines": session.engine_ids}
         self.store.add_event("node-restarting", f"restarting {len(session.engine_ids)} engines", host)
         self.health.cancel_node(host)
         await self.stop_on_node(host)

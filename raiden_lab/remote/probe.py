@@ -55,6 +55,7 @@ def main(argv: list[str]) -> None:
         "work_dir": work_dir,
         "work_dir_error": work_dir_error,
         "packages": {name: _version(name) for name in argv[1:]},
+        "orted": shutil.which("orted"),  # Open MPI's daemon, for launcher = "mpi"
         "time": time.time(),
     }
     sys.stdout.write(json.dumps(report) + "\n")
