@@ -153,7 +153,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     plan = {
         "inventory": str(inventory.path.resolve()) if inventory.path else None,
         "nodes": {r.host: {"engines": inventory.engines_for(inventory.node(r.host), r.cores),
-                           "arch": r.arch, "cores": r.cores} for r in passed},
+                           "arch": r.arch, "cores": r.cores, "boot_id": r.boot_id} for r in passed},
         "skipped": {r.host: "; ".join(r.problems) for r in reports if not r.ok},
     }
     daemon = _spawn_supervisor(paths, plan)

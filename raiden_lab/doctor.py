@@ -46,6 +46,7 @@ class NodeReport:
     packages: dict[str, str | None] = field(default_factory=dict)
     clock_skew: float | None = None
     rtt: float | None = None
+    boot_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,7 +101,7 @@ async def check_node(inventory: Inventory, node: Node, paths: ClusterPaths) -> N
     except (ValueError, IndexError):
         report.problems.append(ssh.explain(node.host, result, what=f"the preflight probe with '{node.python}'"))
         return report
-    for key in ("python", "executable", "arch", "cores", "memory", "disk_free", "work_dir", "packages"):
+    for key in ("python", "executable", "arch", "cores", "memory", "disk_free", "work_dir", "packages", "boot_id"):
         setattr(report, key, found.get(key))
     # The probe stamps its time just before it exits: about half a round trip before we read it.
     report.clock_skew = found["time"] - (received - (report.rtt or 0) / 2)

@@ -105,10 +105,11 @@ class EngineJob:
         self.sup.store.set_cluster(jobs=[{"kind": self.kind, **job}])
 
     def output_tail(self, lines: int = 3) -> str:
+        """The last lines mpiexec printed (ipyparallel keeps them once it removed the file)."""
         if self.launcher is None:
             return ""
         with contextlib.suppress(OSError):
-            text = Path(self.launcher.output_file).read_text(errors="replace")
+            text = self.launcher.get_output(remove=False)
             useful = [ln.strip() for ln in text.splitlines() if ln.strip() and not set(ln.strip()) <= set("-=")]
             return " | ".join(useful[-lines:])
         return ""
@@ -240,9 +241,13 @@ class MPIJob(EngineJob):
         hostfile = root / "mpi-hosts"
         hostfile.write_text("".join(f"{'localhost' if sup.inventory.node(h).is_local else h} "
                                     f"slots={sup.plan['nodes'][h]['engines']}\n" for h in hosts))
+        # TCP between nodes, shared memory within one: the fabric plug-ins (UCX, openib) probe
+        # hardware a desk cluster lacks. Nodes that are one kernel (namespaces) share /tmp, where
+        # Open MPI's shared-memory files are named by host name: there, TCP only.
+        boots = [sup.plan["nodes"][h].get("boot_id") for h in hosts]
+        shared_kernel = len(hosts) > 1 and len(set(boots)) < len(boots)
         args = ["--hostfile", str(hostfile), "--map-by", "slot", "--bind-to", "none",
-                # TCP only: the fabric plug-ins (UCX, openib) probe hardware a desk cluster lacks
-                "--mca", "pml", "ob1", "--mca", "btl", "tcp,self,vader"]
+                "--mca", "pml", "ob1", "--mca", "btl", "tcp,self" if shared_kernel else "tcp,self,vader"]
         if os.geteuid() == 0:
             args.append("--allow-run-as-root")  # Open MPI refuses root unless told
         remote = [sup.inventory.node(h) for h in hosts if not sup.inventory.node(h).is_local]

@@ -35,6 +35,15 @@ def _version(package: str) -> str | None:
         return None
 
 
+def _boot_id() -> str | None:
+    """Two "nodes" with one boot id are one kernel (namespaces, containers): they share /tmp."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
 def main(argv: list[str]) -> None:
     work_dir = os.path.abspath(os.path.expanduser(argv[0]))
     try:
@@ -55,7 +64,8 @@ def main(argv: list[str]) -> None:
         "work_dir": work_dir,
         "work_dir_error": work_dir_error,
         "packages": {name: _version(name) for name in argv[1:]},
-        "orted": shutil.which("orted"),  # Open MPI's daemon, for launcher = "mpi"
+        "orted": shutil.which("orted"),
+        "boot_id": _boot_id(),  # Open MPI's daemon, for launcher = "mpi"
         "time": time.time(),
     }
     sys.stdout.write(json.dumps(report) + "\n")
