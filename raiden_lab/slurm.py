@@ -51,6 +51,13 @@ def sbatch_options(inventory: Any) -> str:
     return "\n".join(f"#SBATCH {line}" for line in lines if line)
 
 
+class _Launcher(SlurmEngineSetLauncher):
+    """ipyparallel's launcher, keeping what sbatch and scancel say on stderr (it lets it go to our log)."""
+
+    def _run_command(self, command: list[str], **kwargs: Any) -> str:
+        return super()._run_command(command, stderr=subprocess.STDOUT, **kwargs)
+
+
 class JobAgentMonitor(NodeMonitor):
     """Follows the samples a node's in-job agent writes to the shared file system."""
 
@@ -102,7 +109,7 @@ class SlurmJob(EngineJob):
         plan = {"kind": "slurm", "work_dir": self.work_dir, "marker": f"{inv.name}@slurm",
                 "connection_file": str(sup.paths.profile_dir / "security" / "ipcontroller-engine.json")}
         encoded = encode_plan(plan)
-        launcher = SlurmEngineSetLauncher(
+        launcher = _Launcher(
             work_dir=str(self.log_dir), profile_dir=str(sup.paths.profile_dir), cluster_id="",
             output_file=str(self.log_dir / "slurm-%j.log"),
             batch_template=BATCH_TEMPLATE,
@@ -116,7 +123,8 @@ class SlurmJob(EngineJob):
         except (subprocess.CalledProcessError, OSError) as e:
             said = getattr(e, "output", b"") or b""
             said = said.decode(errors="replace") if isinstance(said, bytes) else str(said)
-            self.state, self.reason = "FAILED", (said.strip().splitlines() or [str(e)])[-1]
+            lines = [ln.removeprefix("sbatch: error: ") for ln in said.strip().splitlines()] or [str(e)]
+            self.state, self.reason = "FAILED", "; ".join(lines[-2:])
             self.record(id=None, state=self.state, reason=self.reason, nodes=[], engines=self.engines_wanted)
             sup.store.add_event("job-failed", f"sbatch refused the engines' job: {self.reason}")
             return
