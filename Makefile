@@ -31,8 +31,8 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_kernels.py
 	$(BIN)/python benchmarks/bench_cache.py
 	$(BIN)/python benchmarks/bench_agent.py
-	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python benchmarks/bench_startup.py; \
-	else echo "bench_startup: needs root for the virtual Pi cluster; skipped"; fi
+	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python benchmarks/bench_startup.py && $(BIN)/python benchmarks/bench_launchers.py; \
+	else echo "bench_startup, bench_launchers: need root for the virtual Pi cluster and Slurm; skipped"; fi
 
 # Rebuild the JupyterLab extension (needs Node.js; its output in raiden_lab/labextension is committed).
 extension: $(STAMP)

@@ -7,7 +7,6 @@ Exit codes: 0 success; 1 the cluster runs but some node failed (named);
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ from typing import Any, NoReturn, Sequence
 import psutil
 
 from . import control, doctor
+from .aio import run_sync
 from .errors import InputError, RaidenError
 from .inventory import EXAMPLE, Inventory, resolve
 from .engineset import sweep_nodes
@@ -296,7 +296,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     inventory, paths = _inventory(args)
     if not control.is_running(paths):
         # A supervisor that was killed cannot clean up: do it here.
-        left = asyncio.run(sweep_nodes(inventory, paths, kill=True, close=True))
+        left = run_sync(sweep_nodes(inventory, paths, kill=True, close=True))
         print(f"cluster '{inventory.name}' is not running")
         if control.kill_stray_controllers(paths):
             print("killed the controller left behind by a supervisor that died")
@@ -329,7 +329,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
     wheelhouse = Path(args.wheelhouse) if args.wheelhouse else None
     if wheelhouse is not None and not wheelhouse.is_dir():
         raise InputError(f"{wheelhouse}: no such folder; fill one with `pip download -d {wheelhouse} ...`")
-    reports = asyncio.run(provision(inventory, paths, args.nodes, wheelhouse, lambda m: print(m, flush=True)))
+    reports = run_sync(provision(inventory, paths, args.nodes, wheelhouse, lambda m: print(m, flush=True)))
     if reports:
         print(doctor.format_table(reports))
     return 0 if all(r.ok for r in reports) else 1

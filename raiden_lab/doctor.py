@@ -19,6 +19,7 @@ from importlib import metadata
 from typing import Any
 
 from . import ssh
+from .aio import run_sync
 from .inventory import Inventory, Node
 from .paths import ClusterPaths
 from .remote import source
@@ -183,7 +184,7 @@ async def check(inventory: Inventory, paths: ClusterPaths, hosts: list[str] | No
 
 
 def check_sync(inventory: Inventory, paths: ClusterPaths, hosts: list[str] | None = None) -> list[NodeReport]:
-    return asyncio.run(check(inventory, paths, hosts))
+    return run_sync(check(inventory, paths, hosts))
 
 
 def format_table(reports: list[NodeReport]) -> str:

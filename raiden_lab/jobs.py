@@ -37,7 +37,6 @@ log = logging.getLogger("raiden.jobs")
 
 WARM_ENGINE = "--IPEngine.startup_command=from raiden_lab.jit import warm_runtime; warm_runtime()"
 BACKOFF_MAX_S = 60.0
-SLURM_POLL_S = 2.0
 # Write a file readable by its owner only, from stdin; standard library, run on the node.
 WRITE_PRIVATE = (
     "import os,sys\n"
@@ -77,8 +76,8 @@ class JobNode(EngineSet):
 
 
 def _where_am_i() -> tuple[str, int]:
-    import os as _os
-    return _os.environ.get("RAIDEN_NODE", ""), _os.getpid()
+    """Runs on an engine: its node (as ``jobengine`` set it) and its pid."""
+    return os.environ.get("RAIDEN_NODE", ""), os.getpid()
 
 
 class EngineJob:
@@ -275,7 +274,7 @@ class MPIJob(EngineJob):
         if not registered and self.attempt >= 2:
             for node in nodes:
                 node._fail(f"{node.host}: mpiexec exited with code {code} before its engines registered"
-                           + (f": {tail}" if tail else "") + f"; see {launcher.output_file}")
+                           + (f": {tail}" if tail else "") + f"; see {self.sup.paths.log}")
             return
         self.attempt = 0 if registered else self.attempt + 1
         asyncio.get_running_loop().create_task(self._restart_later())

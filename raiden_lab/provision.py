@@ -42,16 +42,22 @@ _LIST = (
 Say = Callable[[str], None]
 
 
-def head_requirements() -> list[str]:
-    """``name==version`` for every engine package, as installed on the head."""
+def head_requirements(launcher: str = "ssh") -> list[str]:
+    """``name==version`` for every engine package, as installed on the head (mpi4py too under MPI)."""
     versions: dict[str, str | None] = dict(head_versions())
+    packages = ENGINE_PACKAGES
+    if launcher == "mpi":
+        versions.update(head_versions(("mpi4py",)))
+        packages = (*packages, "mpi4py")
     try:
         from importlib.metadata import version
 
         versions["numpy"] = version("numpy")
     except Exception:
         versions["numpy"] = None
-    return [f"{name}=={versions[name]}" for name in ENGINE_PACKAGES if versions.get(name)]
+    pinned = [f"{name}=={versions[name]}" for name in packages if versions.get(name)]
+    # the head only runs mpiexec and may lack mpi4py: then the nodes take the index's
+    return pinned + (["mpi4py"] if launcher == "mpi" and not versions.get("mpi4py") else [])
 
 
 def venv_of(python: str) -> str | None:
@@ -81,7 +87,7 @@ async def provision_node(inventory: Inventory, node: Node, paths: ClusterPaths,
             failed.problems.append(problem)
             return failed
         pip_source = ["--no-index", "--find-links", remote]
-    requirements = head_requirements()
+    requirements = head_requirements(inventory.launcher)
     say(f"{host}: installing {' '.join(requirements)} "
         f"({'from the wheelhouse' if wheelhouse else 'from the package index'})")
     result = await ssh.run(

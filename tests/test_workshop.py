@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from collections import Counter
 from pathlib import Path
@@ -12,7 +13,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from conftest import _make_raiden
+from conftest import STRICT, _make_raiden
 from raiden_lab import workshop
 from raiden_lab.errors import InputError
 from raiden_lab.workshop.checks import CHECKS
@@ -256,10 +257,16 @@ def test_lesson_runs_end_to_end_on_the_local_cluster(local, name: str, monkeypat
     nb, seconds = run_lesson(local, name, local.cwd)
     assert_lesson_taught(name, nb)
     _record_time(name, seconds, "local")
+    text = "".join(_text(c) for c in nb.cells)
     if name == "00-tour.ipynb":
-        text = "".join(_text(c) for c in nb.cells)
         assert "cluster 'local' is already running" in text
         assert "localhost       up       engines" in text
+    if name == "06-heat-equation.ipynb" and (shutil.which("mpiexec") or STRICT):
+        # the MPI variant started its own MPI cluster of the same size, and its answer is the serial one
+        engines = local("status", "--json").json()["engines"]["total"]
+        assert f"{engines} MPI ranks: " in text
+        assert text.count("bit for bit the serial answer: True") == 2
+        assert local("status", "-i", str(local.cwd / "heat-mpi.toml"), "--json").json()["state"] == "stopped"
 
 
 # -- the lessons that need several nodes, on the virtual Pi cluster ---------------------------------
@@ -294,5 +301,26 @@ def pis(vpi, tmp_path_factory):
     assert raiden("up").code == 0
     try:
         yield raiden
+    finally:
+        raiden("down")
+
+
+@pytest.mark.vcluster
+def test_heat_lesson_on_an_mpi_cluster(vpi, tmp_path_factory, monkeypatch) -> None:
+    """On a cluster started with launcher = "mpi", the lesson's MPI variant uses its ranks across the nodes."""
+    raiden = _make_raiden(tmp_path_factory.mktemp("pis-mpi"))
+    vpi.inventory("pis-mpi", [vpi.node("pi1"), vpi.node("pi2"), vpi.node("pi3")], engines=2,
+                  extra='launcher = "mpi"', filename=str(raiden.cwd / "raiden.toml"))
+    assert raiden("up").code == 0
+    try:
+        monkeypatch.setenv("RAIDEN_HOME", str(raiden.home))
+        nb, seconds = run_lesson(raiden, "06-heat-equation.ipynb", raiden.cwd)
+        assert_lesson_taught("06-heat-equation.ipynb", nb)
+        _record_time("06-heat-equation.ipynb", seconds, "virtual Pi cluster under MPI, 3 nodes x 2 engines")
+        text = "".join(_text(c) for c in nb.cells)
+        assert "this cluster's engines are MPI ranks already" in text
+        assert "6 MPI ranks: " in text
+        assert text.count("bit for bit the serial answer: True") == 2
+        assert not (raiden.cwd / "heat-mpi.toml").exists()
     finally:
         raiden("down")

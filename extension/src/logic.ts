@@ -2,7 +2,7 @@
  * Pure functions behind the sidebar, the status bar and the launcher: no DOM, no JupyterLab,
  * so the unit tests (jest) exercise them directly.
  */
-import { ICluster, ILesson } from './models';
+import { ICluster, IJob, ILesson } from './models';
 
 /** The colour band of a temperature, as raiden_lab.widgets.dashboard.temperature_band. */
 export function temperatureBand(celsius: number | null): 'unknown' | 'fine' | 'warm' | 'hot' {
@@ -35,6 +35,14 @@ export function statusText(cluster: ICluster | null): string {
     return `Raiden: ${cluster.name} stopped${heat}`;
   }
   return `Raiden: ${cluster.engines.alive}/${cluster.engines.total} engines${heat}`;
+}
+
+/** One line for the MPI or Slurm job that runs the engines, as `raiden status` prints it. */
+export function jobText(job: IJob): string {
+  const what = job.kind === 'mpi' ? 'mpiexec pid' : 'Slurm job';
+  const reason = job.reason ? ` (${job.reason})` : '';
+  const nodes = job.nodes.length ? ` · ${job.nodes.join(', ')}` : '';
+  return `${what} ${job.id ?? '(refused)'}: ${job.state}${reason}${nodes}`;
 }
 
 export const MAX_BACKOFF_MS = 30000;

@@ -41,6 +41,18 @@ export interface INode {
   sample: ISample | null;
 }
 
+export interface IJob {
+  kind: 'mpi' | 'slurm';
+  /** mpiexec's pid, or Slurm's job id (null when sbatch refused the job) */
+  id: string | null;
+  /** Slurm's word (PENDING, RUNNING, CANCELLED, TIMEOUT ...), or RUNNING / ENDED for mpiexec */
+  state: string;
+  nodes: string[];
+  engines: number;
+  reason?: string;
+  exit_code?: number | null;
+}
+
 export interface ICluster {
   name: string;
   state: 'starting' | 'running' | 'degraded' | 'stopped';
@@ -54,6 +66,10 @@ export interface ICluster {
     /** the inventory's port range, "FIRST-LAST", or null for any free port */
     port_range: string | null;
   };
+  /** how engines start: over SSH per node, one mpiexec across the nodes, or a Slurm job */
+  launcher: 'ssh' | 'mpi' | 'slurm';
+  /** the MPI or Slurm job that runs the engines (empty for SSH) */
+  jobs: IJob[];
   supervisor_pid: number | null;
   started: number | null;
   engines: { alive: number; total: number };

@@ -1,6 +1,6 @@
 import { Widget } from '@lumino/widgets';
 
-import { backoff, standby, temperatureBand } from './logic';
+import { backoff, jobText, standby, temperatureBand } from './logic';
 import { ICluster, ICommandResult, IEvent, INode, IThrottled } from './models';
 import { requestAPI } from './request';
 
@@ -132,6 +132,9 @@ export class RaidenPanel extends Widget {
       el('span', `raiden-State raiden-State-${cluster.state}`, cluster.state),
       el('span', 'raiden-Count', `${cluster.engines.alive}/${cluster.engines.total} engines`)
     );
+    for (const job of running ? cluster.jobs : []) {
+      this._header.append(el('div', `raiden-Job raiden-Job-${job.kind}`, jobText(job)));
+    }
     this._start.disabled = running;
     this._stop.disabled = !running;
     this._nodes.textContent = '';

@@ -2,6 +2,7 @@ import {
   backoff,
   hottest,
   intervalFromSetting,
+  jobText,
   lessonLabel,
   MAX_BACKOFF_MS,
   standby,
@@ -45,6 +46,8 @@ function cluster(nodes: INode[], state: ICluster['state'] = 'running', alive = 6
     state,
     inventory: 'raiden.toml',
     controller: { ip: '10.0.0.1', ports: null, pid: 1, encrypted: true, port_range: null },
+    launcher: 'ssh',
+    jobs: [],
     supervisor_pid: 2,
     started: 0,
     engines: { alive, total },
@@ -119,6 +122,20 @@ describe('the workshop launcher', () => {
   it('labels a tile with the lesson number and title', () => {
     expect(lessonLabel({ file: '02-monte-carlo-pi.ipynb', number: '02', title: 'Monte Carlo pi', copy: null })).toBe(
       '02 Monte Carlo pi'
+    );
+  });
+});
+
+describe('jobs', () => {
+  it('names the MPI or Slurm job that runs the engines, with Slurm\'s reason', () => {
+    expect(jobText({ kind: 'mpi', id: '4412', state: 'RUNNING', nodes: ['pi1', 'pi2'], engines: 8 })).toBe(
+      'mpiexec pid 4412: RUNNING · pi1, pi2'
+    );
+    expect(jobText({ kind: 'slurm', id: '17', state: 'PENDING', nodes: [], engines: 16, reason: 'Resources' })).toBe(
+      'Slurm job 17: PENDING (Resources)'
+    );
+    expect(jobText({ kind: 'slurm', id: null, state: 'FAILED', nodes: [], engines: 4, reason: 'invalid partition' })).toBe(
+      'Slurm job (refused): FAILED (invalid partition)'
     );
   });
 });
