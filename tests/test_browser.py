@@ -126,3 +126,46 @@ def _output(name: str):
     out = Path(__file__).resolve().parent.parent / "test-output"
     out.mkdir(exist_ok=True)
     return out / name
+
+
+def test_sidebar_shows_the_mpi_job(lab) -> None:
+    """Under launcher = "mpi" the sidebar starts the cluster as one MPI job and names it."""
+    from playwright.sync_api import sync_playwright
+
+    raiden, url = lab
+    if shutil.which("mpiexec") is None:
+        if STRICT:
+            pytest.fail("RAIDEN_STRICT=1 but mpiexec is missing (apt-get install openmpi-bin)")
+        pytest.skip(reason="needs Open MPI's mpiexec")
+    (raiden.cwd / "raiden.toml").write_text('[cluster]\nname = "desk-mpi"\nlauncher = "mpi"\nengines_per_node = 2\n\n'
+                                           '[[nodes]]\nhost = "localhost"\n')
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                page.goto(url, timeout=10000)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+        page.locator(".lm-TabBar-tab[data-id='raiden-lab-panel']").click(timeout=90000)
+        page.wait_for_selector(".raiden-State-stopped", timeout=30000)
+        assert page.locator(".raiden-Name").inner_text() == "desk-mpi"
+        assert page.locator(".raiden-Job").count() == 0
+        page.locator(".raiden-Start").click()
+        page.wait_for_selector(".raiden-State-running", timeout=180000)
+        page.wait_for_function("document.querySelectorAll('.raiden-Engine-idle').length === 2", timeout=30000)
+        job = raiden("status", "--json").json()["jobs"][0]
+        page.wait_for_selector(".raiden-Job-mpi", timeout=30000)
+        assert page.locator(".raiden-Job-mpi").inner_text() == f"mpiexec pid {job['id']}: RUNNING · localhost"
+        page.screenshot(path=str(_output("sidebar-mpi.png")))
+        page.locator(".raiden-Stop").click()
+        page.wait_for_selector(".raiden-State-stopped", timeout=180000)
+        assert page.locator(".raiden-Job").count() == 0
+        assert raiden("status", "--json").json()["state"] == "stopped"
+        browser.close()

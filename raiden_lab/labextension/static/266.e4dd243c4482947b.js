@@ -1,5 +1,6 @@
 "use strict";(self.rspackChunkraiden_lab=self.rspackChunkraiden_lab||[]).push([[266],{646(e,r,n){var o=n(601),a=n.n(o),t=n(314),i=(n.n(t))()(a());i.push([e.id,`.raiden-Panel { padding: 8px; overflow-y: auto; font-size: var(--jp-ui-font-size1); background: var(--jp-layout-color1); }
-.raiden-Header { display: flex; gap: 8px; align-items: baseline; margin-bottom: 6px; }
+.raiden-Header { display: flex; flex-wrap: wrap; gap: 8px; align-items: baseline; margin-bottom: 6px; }
+.raiden-Job { flex-basis: 100%; font-size: var(--jp-ui-font-size0); color: var(--jp-ui-font-color2); }
 .raiden-Name { font-weight: bold; }
 .raiden-State-running { color: var(--jp-success-color1); }
 .raiden-State-degraded { color: var(--jp-warn-color1); }
