@@ -24,6 +24,7 @@ from .aio import run_sync
 from .errors import InputError, RaidenError
 from .inventory import EXAMPLE, Inventory, resolve
 from .engineset import sweep_nodes
+from .models import job_text
 from .paths import ClusterPaths
 from .status import cluster_events, cluster_status
 from .workshop import LESSONS, WORKSHOP_DIR, copy_lesson, lessons_dir
@@ -260,10 +261,7 @@ def _format_status(status: dict[str, Any]) -> str:
     span = f", ports {ctl['port_range']}" if ctl.get("port_range") else ""
     lines.append(f"  controller {ctl['ip']} (pid {ctl['pid']}, {security}{span}), "
                  f"engines {status['engines']['alive']}/{status['engines']['total']} alive")
-    for job in status["jobs"]:
-        what = "mpiexec pid" if job["kind"] == "mpi" else "Slurm job"
-        reason = f" ({job['reason']})" if job.get("reason") else ""
-        lines.append(f"  {what} {job.get('id')}: {job['state']}{reason}, nodes {', '.join(job.get('nodes') or []) or '-'}")
+    lines += [f"  {job_text(job)}" for job in status["jobs"]]
     rows = [("NODE", "STATE", "ARCH", "TEMP", "THROTTLING", "CPU", "MEMORY", "ENGINES", "IDS")]
     for n in status["nodes"]:
         alive = sum(1 for e in n["engines"] if e["state"] in ("idle", "busy"))

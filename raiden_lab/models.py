@@ -68,6 +68,14 @@ def make_cluster_model(
     }
 
 
+def job_text(job: dict[str, Any]) -> str:
+    """One line for the MPI or Slurm job that runs the engines (the sidebar's ``jobText`` says the same)."""
+    what = "mpiexec pid" if job["kind"] == "mpi" else "Slurm job"
+    reason = f" ({job['reason']})" if job.get("reason") else ""
+    nodes = f" · {', '.join(job['nodes'])}" if job.get("nodes") else ""
+    return f"{what} {job.get('id') or '(refused)'}: {job['state']}{reason}{nodes}"
+
+
 def make_event_model(event: dict[str, Any]) -> dict[str, Any]:
     return {k: event[k] for k in ("id", "time", "host", "kind", "message")}
 

@@ -84,7 +84,14 @@ def test_mpi_on_this_machine(raiden):
         assert job["kind"] == "mpi" and job["state"] == "RUNNING" and job["nodes"] == ["localhost"]
         assert psutil.Process(int(job["id"])).name().startswith(("mpiexec", "mpirun", "orterun"))
         text = raiden("status", "-i", str(inventory)).out
-        assert f"mpiexec pid {job['id']}: RUNNING" in text
+        assert f"mpiexec pid {job['id']}: RUNNING · localhost" in text
+        board = raiden.python(
+            "import time, raiden_lab\n"
+            f"board = raiden_lab.dashboard(inventory={str(inventory)!r})\n"
+            "while board.refreshes < 1: time.sleep(0.1)\n"
+            "print(board.header.value); board.close()\n")
+        assert board.code == 0, board.err
+        assert f"<span class='raiden-job'>mpiexec pid {job['id']}: RUNNING · localhost</span>" in board.out
 
         # a %%px cell in a notebook kernel's shell uses mpi4py on every engine
         px = raiden.python(

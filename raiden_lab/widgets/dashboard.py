@@ -14,6 +14,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..inventory import Inventory, resolve
+from ..models import job_text
 from ..paths import ClusterPaths
 from ..status import cluster_events, cluster_status
 
@@ -111,7 +112,9 @@ def _header(model: dict[str, Any]) -> str:
         f"engines <span class='raiden-engines'>{engines['alive']}/{engines['total']}</span> alive",
         f"tasks: {tasks['queued']} queued, {tasks['running']} running, {tasks['done']} done",
     ]
-    return " &middot; ".join(parts)
+    jobs = "".join(f"<br><span class='raiden-job'>{html.escape(job_text(job))}</span>"
+                   for job in (model["jobs"] if state != "stopped" else []))
+    return " &middot; ".join(parts) + jobs
 
 
 def _bar(fraction: float, colour: str, width: int = 60) -> str:
