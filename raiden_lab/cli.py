@@ -335,6 +335,9 @@ def cmd_provision(args: argparse.Namespace) -> int:
 
 def cmd_restart(args: argparse.Namespace) -> int:
     inventory, paths = _inventory(args)
+    if inventory.launcher == "slurm":
+        raise RaidenError(f"cluster '{inventory.name}': Slurm's nodes belong to its job; run `raiden down` then "
+                          "`raiden up` for a new job")
     inventory.node(args.node)
     if not control.is_running(paths):
         raise RaidenError(f"cluster '{inventory.name}' is not running; start it with `raiden up`")
@@ -346,7 +349,7 @@ def cmd_restart(args: argparse.Namespace) -> int:
 
 def cmd_events(args: argparse.Namespace) -> int:
     inventory, paths = _inventory(args)
-    if args.node:
+    if args.node and inventory.launcher != "slurm":  # Slurm's nodes are whichever the job landed on
         inventory.node(args.node)
     events = cluster_events(paths, limit=args.limit, host=args.node)
     if args.json:

@@ -59,18 +59,22 @@ class Health:
         if not sup.controller_alive():
             await self.restart_controller()
             return
-        try:
-            ids, queues = await sup.in_client_thread(self._poll)
-        except Exception as e:
-            log.warning("controller did not answer: %s", e)
-            ids, queues = set(), {}
-        for host, monitor in sup.monitors.items():
+        for host, monitor in list(sup.monitors.items()):
             session = sup.sessions[host]
             if session.state not in ("starting", "up") or monitor.proc is None:
                 continue
             limit = STALE_S if monitor.latest is not None else FIRST_SAMPLE_S
             if monitor.stale_for() > limit:
                 await self.node_lost(host, f"{host}: its agent sent nothing for {monitor.stale_for():.1f} s")
+        # asked after the lost nodes were handled: restarting an MPI job there changes who is registered
+        generation = sup.job.generation if sup.job is not None else 0
+        try:
+            ids, queues = await sup.in_client_thread(self._poll)
+        except Exception as e:
+            log.warning("controller did not answer: %s", e)
+            ids, queues = set(), {}
+        if sup.job is not None and sup.job.generation != generation:
+            return  # a job (re)started while we asked: these ids may be the old job's
         self._update_states(ids, queues)
         if time.monotonic() - self._compacted > COMPACT_EVERY_S:
             self._compacted = time.monotonic()
@@ -181,6 +185,9 @@ class Health:
                           packer=info.get("pack", "json"), unpacker=info.get("unpack", "json"))
         sock = zmq.Context.instance().socket(zmq.DEALER)
         sock.linger = 2000
+        if info.get("curve_serverkey"):  # an encrypted controller hears only CurveZMQ clients
+            sock.curve_serverkey = info["curve_serverkey"].encode("ascii")
+            sock.curve_publickey, sock.curve_secretkey = zmq.curve_keypair()
         sock.connect(f"{info['interface']}:{info['registration']}")
         try:
             for engine_id in engine_ids:

@@ -26,7 +26,7 @@ import psutil
 from ipyparallel.cluster.launcher import MPIEngineSetLauncher, SlurmEngineSetLauncher
 
 from . import ssh
-from .engineset import EngineSet
+from .engineset import EngineSet, sweep_nodes
 from .jobengine import encode_plan
 from .monitor import NodeMonitor
 
@@ -92,6 +92,7 @@ class EngineJob:
         self.lock = asyncio.Lock()
         self.attempt = 0
         self.placed: set[int] = set()
+        self.generation = 0   # counts job starts, so a reader can tell its answer predates the job
         self._watch: asyncio.Task | None = None
 
     @property
@@ -150,7 +151,19 @@ class EngineJob:
                     await result
             with contextlib.suppress(Exception):
                 await launcher.join(timeout=15)
+        await self._forget(sorted(self.placed | {i for n in self.sup.sessions.values() for i in n.engine_ids}))
         self.placed.clear()
+
+    async def _forget(self, ids: list[int]) -> None:
+        """Drop a stopped job's engines from the hub now: engines killed with their job (or cut off
+        with their node) would hold their ids until the heartbeat gives up, and a new job's ranks
+        asking for the same ids would be given others."""
+        sup = self.sup
+        if not ids or sup.client is None or sup.controller_alive() is False:
+            return
+        with contextlib.suppress(Exception):
+            await sup.in_client_thread(lambda: sup.health._unregister(ids))
+        await sup.wait_unregistered(ids)
 
     async def ensure_started(self) -> None:
         raise NotImplementedError
@@ -192,10 +205,16 @@ class MPIJob(EngineJob):
 
     async def _start(self, hosts: list[str]) -> None:
         sup = self.sup
+        # A node cut off from an earlier job may still run its ranks (their mpiexec is gone): stop them
+        # first, so old and new engines never share an id.
+        left = await sweep_nodes(sup.inventory, sup.paths, [sup.inventory.node(h) for h in hosts], kill=True)
+        for host, procs in left.items():
+            sup.store.add_event("leftovers-killed", f"killed {len(procs)} engine processes of an earlier MPI job", host)
         written = await asyncio.gather(*(self._send_connection(sup.sessions[h]) for h in hosts))
         hosts = [h for h, ok in zip(hosts, written, strict=True) if ok]
         if not hosts:
             return
+        self.generation += 1
         nodes, first = [], 0
         for host in hosts:
             node = sup.sessions[host]
@@ -205,7 +224,6 @@ class MPIJob(EngineJob):
             cores = sup.plan["nodes"][host].get("cores")
             nodes.append({"host": host, "engines": count, "work_dir": node.work_dir, "marker": node.marker,
                           "threads": max(1, cores // count) if cores else None})
-        await sup.wait_unregistered(list(range(first)))
         plan = {"kind": "mpi", "nodes": nodes}
         inv = sup.inventory
         self.launcher = MPIEngineSetLauncher(

@@ -28,7 +28,7 @@ from .monitor import NodeMonitor
 if TYPE_CHECKING:
     from .supervisor import Supervisor
 
-POLL_S = 2.0
+POLL_S = 5.0  # squeue once all engines are in: a busy slurmctld thanks us
 # Slurm's job states after which nothing of the job runs any more
 ENDED_STATES = frozenset({"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL",
                           "DEADLINE", "OUT_OF_MEMORY", "ENDED"})
@@ -135,18 +135,22 @@ class SlurmJob(EngineJob):
         self._watch = asyncio.create_task(self._follow())
 
     async def _follow(self) -> None:
+        """Place engines as they register (from the hub, cheap); ask squeue less often once all are in."""
+        asked = 0.0
         while not self.stopping:
             with contextlib.suppress(Exception):
-                await self._poll()
+                await self._place_new_engines()
+                if time.monotonic() - asked >= (POLL_S if len(self.placed) >= self.engines_wanted else 1.0):
+                    asked = time.monotonic()
+                    await self._poll()
             if self.state in ENDED_STATES:
                 return
-            await asyncio.sleep(POLL_S)
+            await asyncio.sleep(0.5)
 
     async def _poll(self) -> None:
         state, reason, nodes = await asyncio.get_running_loop().run_in_executor(None, job_state, self.job_id)
         changed = (state, reason) != (self.state, self.reason)
         self.state, self.reason = state, reason
-        await self._place_new_engines()
         if changed:
             hosts = sorted(self.sup.sessions) or nodes
             self.record(id=self.job_id, state=state, reason=reason, nodes=hosts, engines=self.engines_wanted)

@@ -53,6 +53,15 @@ def _allreduce(raiden, inventory: Path) -> dict:
     return json.loads(ran.out.strip().splitlines()[-1])
 
 
+def _wait(predicate, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(1)
+    return predicate()
+
+
 def _job_processes(profile_marker: str) -> list[str]:
     found = []
     for proc in psutil.process_iter(["cmdline"]):
@@ -173,6 +182,28 @@ def test_mpi_across_the_virtual_cluster(vpi, tmp_path_factory):
         assert after["engines"]["alive"] == 6
         assert after["jobs"][0]["id"] != status["jobs"][0]["id"]
         assert {r[2] for r in _allreduce(raiden, inventory)["ranks"]} == {21}
+
+        # a node cut off: the job goes on over the two nodes left, and takes the third back when it answers
+        vpi.set_link(nodes[2], up=False)
+        try:
+            def on_two():
+                s = raiden("status", "-i", str(inventory), "--json").json()
+                two = s["jobs"][0]["nodes"] == [nodes[0].address, nodes[1].address]
+                return s if two and s["nodes"][2]["state"] == "down" and s["engines"]["alive"] == 4 else None
+            degraded = _wait(on_two, 60)
+            assert degraded is not None, raiden("status", "-i", str(inventory)).out
+            assert degraded["state"] == "degraded"
+            result = _allreduce(raiden, inventory)
+            assert sorted(r[0] for r in result["ranks"]) == [0, 1, 2, 3] and {r[2] for r in result["ranks"]} == {10}
+        finally:
+            vpi.set_link(nodes[2], up=True)
+
+        def on_three():
+            s = raiden("status", "-i", str(inventory), "--json").json()
+            return s if s["engines"]["alive"] == 6 and s["state"] == "running" and len(s["jobs"][0]["nodes"]) == 3 else None
+        assert _wait(on_three, 120) is not None, raiden("status", "-i", str(inventory)).out
+        assert {r[2] for r in _allreduce(raiden, inventory)["ranks"]} == {21}
+        assert len([p for p in vpi.processes(nodes[2]) if "ipyparallel.engine" in p and "nanny" not in p]) == 2
     finally:
         down = raiden("down", "-i", str(inventory))
     assert down.code == 0, down.err
