@@ -197,7 +197,8 @@ def _wait_until_up(inventory: Inventory, paths: ClusterPaths, daemon: subprocess
         waiting = [n for n in nodes if n["state"] == "starting" or
                    (n["state"] == "up" and any(e["state"] == "starting" for e in n["engines"]))]
         if job_problem := _job_problem(status):
-            print(f"raiden: {job_problem}; see `raiden events` and {paths.root / 'jobs'}", file=sys.stderr)
+            print(f"raiden: {job_problem}; fix [slurm] in {inventory.source} if it asked for too much, then "
+                  "`raiden down` and `raiden up` (`raiden events` tells what happened)", file=sys.stderr)
             return 1
         if inventory.launcher == "slurm" and status["engines"]["alive"] < inventory.slurm.engines:
             waiting = waiting or [{"host": f"Slurm job {_job_ids(status)}", "engines": []}]

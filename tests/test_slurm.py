@@ -142,6 +142,14 @@ def test_slurm_mistakes_are_named(slurm, tmp_path_factory):
     assert ran.code == 1 and "Traceback" not in ran.err
     assert f"{inventory}:7: partition 'gpu-huge' has no nodes; check the name with `sinfo`" in ran.err
     assert slurm.jobs() == []
+    # what only sbatch can judge: its refusal, in its own words, and nothing left queued
+    inventory.write_text('[cluster]\nname = "hpc-bad"\nlauncher = "slurm"\ncontroller_ip = "127.0.0.1"\n\n'
+                         '[slurm]\nengines = 2\nsbatch_options = ["--mem-per-cpu=900G"]\n')
+    ran = raiden("up", "-i", str(inventory), "--timeout", "60")
+    assert ran.code == 1 and "Traceback" not in ran.err
+    assert "raiden: Slurm job (refused) is FAILED: Memory specification can not be satisfied" in ran.err
+    assert slurm.jobs() == []
+    assert raiden("down", "-i", str(inventory)).code == 0
     inventory.write_text('[cluster]\nname = "x"\nlauncher = "slurm"\ncontroller_ip = "127.0.0.1"\n\n'
                          '[[nodes]]\nhost = "pi1"\n')
     ran = raiden("up", "-i", str(inventory))
