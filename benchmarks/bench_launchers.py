@@ -45,6 +45,16 @@ def time_up(env: dict[str, str], inventory: Path) -> float:
     return elapsed
 
 
+def alternate(env: dict[str, str], inventories: dict[str, Path], rounds: int, where: str) -> dict[str, list[float]]:
+    """Start-up times per mode, the modes taking turns so that drift hits each alike."""
+    times: dict[str, list[float]] = {mode: [] for mode in inventories}
+    for i in range(rounds):
+        for mode, inventory in inventories.items():
+            times[mode].append(time_up(env, inventory))
+        print(f"{where}, round {i + 1}: " + ", ".join(f"{m} {t[-1]:.2f} s" for m, t in times.items()), flush=True)
+    return times
+
+
 def local_inventories(base: Path, partition: str) -> dict[str, Path]:
     found = {}
     for mode in ("ssh", "mpi"):
@@ -82,12 +92,7 @@ def main() -> None:
     try:
         inventories = {mode: cluster.inventory(f"vpi-{mode}", cluster.nodes, engines=2, extra=f'launcher = "{mode}"')
                        for mode in ("ssh", "mpi")}
-        times: dict[str, list[float]] = {mode: [] for mode in inventories}
-        for i in range(args.rounds):
-            for mode, inventory in inventories.items():
-                times[mode].append(time_up(env, inventory))
-            print(f"virtual cluster, round {i + 1}: " + ", ".join(f"{m} {t[-1]:.2f} s" for m, t in times.items()),
-                  flush=True)
+        times = alternate(env, inventories, args.rounds, "virtual cluster")
     finally:
         vcluster.teardown(cluster)
     figures["virtual_cluster_3x2"] = {"times_s": times, "median_s": report(
@@ -97,12 +102,7 @@ def main() -> None:
     try:
         env.update(slurm.env)
         inventories = local_inventories(base, slurm.partition)
-        times = {mode: [] for mode in inventories}
-        for i in range(args.rounds):
-            for mode, inventory in inventories.items():
-                times[mode].append(time_up(env, inventory))
-            print(f"this machine, round {i + 1}: " + ", ".join(f"{m} {t[-1]:.2f} s" for m, t in times.items()),
-                  flush=True)
+        times = alternate(env, inventories, args.rounds, "this machine")
     finally:
         slurmcluster.stop(slurm)
     figures["this_machine_4"] = {"times_s": times, "median_s": report(

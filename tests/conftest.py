@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,14 +62,28 @@ def raiden(tmp_path: Path) -> Raiden:
     return _make_raiden(tmp_path)
 
 
-def need_root_cluster() -> None:
-    """Skip (or, under RAIDEN_STRICT=1 as in CI, fail) when the virtual cluster cannot be built."""
-    why = vcluster.missing_requirements()
+def need(why: str | None) -> None:
+    """Skip for ``why`` (or, under RAIDEN_STRICT=1 as in CI, fail); nothing when it is None."""
     if why is None:
         return
     if STRICT:
         pytest.fail(f"RAIDEN_STRICT=1 but {why}")
     pytest.skip(reason=why)
+
+
+def need_root_cluster() -> None:
+    """Skip (or fail under RAIDEN_STRICT=1) when the virtual cluster cannot be built."""
+    need(vcluster.missing_requirements())
+
+
+def wait_for(predicate, timeout: float, every: float = 0.5):
+    """The first truthy answer of ``predicate`` within ``timeout`` seconds, else its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(every)
+    return predicate()
 
 
 @pytest.fixture(scope="module")

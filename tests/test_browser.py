@@ -57,19 +57,7 @@ def test_sidebar_starts_and_the_palette_stops_the_cluster(lab) -> None:
     raiden, url = lab
     engines = os.cpu_count()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1300, "height": 900})
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                page.goto(url, timeout=10000)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
+        browser, page = _open_lab(p, url)
         page.locator(".lm-TabBar-tab[data-id='raiden-lab-panel']").click(timeout=90000)
         page.wait_for_selector(".raiden-State-stopped", timeout=30000)
         assert page.locator(".raiden-Node").count() == 1
@@ -120,6 +108,23 @@ def test_sidebar_starts_and_the_palette_stops_the_cluster(lab) -> None:
         browser.close()
 
 
+def _open_lab(p, url: str):
+    """Chromium on JupyterLab's page, once the server answers."""
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"])
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            page.goto(url, timeout=10000)
+            return browser, page
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
 def _output(name: str):
     from pathlib import Path
 
@@ -140,19 +145,7 @@ def test_sidebar_shows_the_mpi_job(lab) -> None:
     (raiden.cwd / "raiden.toml").write_text('[cluster]\nname = "desk-mpi"\nlauncher = "mpi"\nengines_per_node = 2\n\n'
                                            '[[nodes]]\nhost = "localhost"\n')
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1300, "height": 900})
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                page.goto(url, timeout=10000)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
+        browser, page = _open_lab(p, url)
         page.locator(".lm-TabBar-tab[data-id='raiden-lab-panel']").click(timeout=90000)
         page.wait_for_selector(".raiden-State-stopped", timeout=30000)
         assert page.locator(".raiden-Name").inner_text() == "desk-mpi"

@@ -7,27 +7,17 @@ munged, slurmctld and slurmd are started by the test with a config of its own;
 from __future__ import annotations
 
 import json
-import time
 
 import psutil
 import pytest
 
 import slurmcluster
-from conftest import STRICT, _make_raiden
-
-
-def _need_slurm() -> None:
-    why = slurmcluster.missing_requirements()
-    if why is None:
-        return
-    if STRICT:
-        pytest.fail(f"RAIDEN_STRICT=1 but {why}")
-    pytest.skip(reason=why)
+from conftest import _make_raiden, need, wait_for
 
 
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory):
-    _need_slurm()
+    need(slurmcluster.missing_requirements())
     cluster = slurmcluster.start(tmp_path_factory.mktemp("slurm"))
     try:
         yield cluster
@@ -42,15 +32,6 @@ def _raiden(slurm, tmp_path_factory, name: str, slurm_table: str):
     inventory.write_text(f'[cluster]\nname = "{name}"\nlauncher = "slurm"\ncontroller_ip = "127.0.0.1"\n\n'
                          f"[slurm]\n{slurm_table}\n")
     return raiden, inventory
-
-
-def _wait(predicate, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.5)
-    return predicate()
 
 
 def _engine_processes(home) -> list[int]:
@@ -101,7 +82,7 @@ def test_engines_arrive_through_sbatch_and_down_cancels(slurm, tmp_path_factory)
         def sampled():
             n = raiden("status", "-i", str(inventory), "--json").json()["nodes"][0]
             return n["sample"] if n["sample"] and len(n["sample"].get("engines", {})) == 3 else None
-        sample = _wait(sampled, 30)
+        sample = wait_for(sampled, 30)
         assert sample is not None and sample["memory"]["total"] > 0
         kinds = [e["kind"] for e in raiden("events", "-i", str(inventory), "--json").json()["events"]]
         assert "job-submitted" in kinds and "node-joined" in kinds
@@ -109,7 +90,7 @@ def test_engines_arrive_through_sbatch_and_down_cancels(slurm, tmp_path_factory)
         down = raiden("down", "-i", str(inventory))
     assert down.code == 0, down.err
     assert slurm.jobs() == [], "`raiden down` left the job in squeue"
-    assert _wait(lambda: not _engine_processes(raiden.home), 20), "engines outlived scancel"
+    assert wait_for(lambda: not _engine_processes(raiden.home), 20), "engines outlived scancel"
 
 
 def test_a_job_slurm_ends_is_shown_as_ended(slurm, tmp_path_factory):
@@ -124,7 +105,7 @@ def test_a_job_slurm_ends_is_shown_as_ended(slurm, tmp_path_factory):
             s = raiden("status", "-i", str(inventory), "--json").json()
             done = s["jobs"][0]["state"] == "CANCELLED" and s["nodes"][0]["state"] == "down" and s["state"] == "degraded"
             return s if done else None
-        status = _wait(ended, 30)
+        status = wait_for(ended, 30)
         assert status is not None, raiden("status", "-i", str(inventory)).out
         assert status["engines"]["alive"] == 0
         assert f"Slurm ended job {job['id']} (CANCELLED" in status["nodes"][0]["problem"]
