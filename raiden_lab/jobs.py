@@ -18,17 +18,17 @@ import ipaddress
 import json
 import logging
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psutil
-from ipyparallel.cluster.launcher import MPIEngineSetLauncher, SlurmEngineSetLauncher
+from ipyparallel.cluster.launcher import MPIEngineSetLauncher
 
 from . import ssh
 from .engineset import EngineSet, sweep_nodes
 from .jobengine import encode_plan
-from .monitor import NodeMonitor
 
 if TYPE_CHECKING:
     from .supervisor import Supervisor
@@ -188,7 +188,7 @@ class MPIJob(EngineJob):
     def __init__(self, sup: "Supervisor") -> None:
         super().__init__(sup)
         self.hosts: list[str] = []
-        self.returncode: int | None = None
+        self._config_dir: Path | None = None
 
     def wanted_hosts(self) -> list[str]:
         return [h for h, n in self.sup.sessions.items() if n.state not in ("down", "failed")]
@@ -269,6 +269,10 @@ class MPIJob(EngineJob):
             args.append("--allow-run-as-root")  # Open MPI refuses root unless told
         remote = [sup.inventory.node(h) for h in hosts if not sup.inventory.node(h).is_local]
         if remote:
+            # Open MPI splits plm_rsh_agent on spaces: a folder with one in its name is left for a private one
+            if any(c.isspace() for c in str(root)):
+                self._config_dir = self._config_dir or Path(tempfile.mkdtemp(prefix="raiden-mpi-"))
+                root = self._config_dir
             config = root / "mpi-ssh-config"
             config.write_text("".join(ssh.config_block(sup.sessions[n.host].target) for n in remote))
             args += ["--mca", "plm_rsh_agent", f"ssh -F {config}"]
@@ -281,7 +285,6 @@ class MPIJob(EngineJob):
         if self.stopping or launcher is None:
             return
         code = stop_data.get("exit_code")
-        self.returncode = code
         nodes = [self.sup.sessions[h] for h in self.hosts]
         registered = any(n.state == "up" for n in nodes)
         tail = self.output_tail()
