@@ -22,7 +22,7 @@ import psutil
 from . import control, doctor
 from .aio import run_sync
 from .errors import InputError, RaidenError
-from .inventory import EXAMPLE, Inventory, resolve
+from .inventory import Inventory, example, resolve
 from .engineset import sweep_nodes
 from .models import job_text
 from .paths import ClusterPaths
@@ -105,7 +105,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if path.exists() and not args.force:
         raise InputError(f"{path}: already exists; pass --force to overwrite it")
-    path.write_text(EXAMPLE)
+    path.write_text(example())
     print(f"wrote {path}; edit the hosts, then run `raiden doctor -i {path}`")
     return 0
 

@@ -13,6 +13,7 @@ import re
 import sys
 import tomllib
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -465,49 +466,6 @@ def _expand_local(value: str | None, inventory: Path) -> str | None:
     return str(p)
 
 
-EXAMPLE = '''\
-# raiden.toml: the nodes of one Raiden Lab cluster.
-# `raiden doctor` checks them, `raiden up` starts engines on them.
-
-[cluster]
-name = "raiden"                 # letters, digits, '-' and '_'
-controller_ip = "10.0.0.1"      # the head's address that every node reaches
-# Defaults for every node; any [[nodes]] entry may override them.
-user = "pi"
-identity_file = "~/.ssh/raiden_ed25519"
-python = "/home/pi/raiden/venv/bin/python"   # the interpreter on the node
-# engines_per_node = 4          # default: one engine per core of each node
-# ports = "10100-10139"         # the controller's ports, for a firewall (default: any free port)
-# encrypt = true                # CurveZMQ between head and nodes (default: on when any node is remote)
-# work_dir = ".raiden/work"     # on the node, for caches and logs (relative to its home)
-# port = 22
-
-[[nodes]]
-host = "pi1.local"
-engines = 3                     # leave a core free for the head's own work
-labels = ["head"]
-
-[[nodes]]
-host = "10.0.0.12"
-
-[[nodes]]
-host = "10.0.0.13"
-
-# A laptop's own cores can join too:
-# [[nodes]]
-# host = "localhost"
-
-# How engines start: launcher = "ssh" in [cluster] (the default, above), or
-#   launcher = "mpi": one mpiexec across the nodes, so %%px cells can use mpi4py
-#     (Open MPI and mpi4py on every node, python at the same path everywhere):
-#     [mpi]
-#     mpiexec = "mpiexec"
-#     args = ["--mca", "btl_tcp_if_include", "eth0"]
-#   launcher = "slurm": engines submitted with sbatch; no [[nodes]], Slurm picks them:
-#     [slurm]
-#     partition = "debug"
-#     account = "physics"
-#     time_limit = "2:00:00"
-#     engines = 16
-#     sbatch_options = ["--mem-per-cpu=1G"]
-'''
+def example() -> str:
+    """The commented example that ``raiden init`` writes (``example.toml`` beside this module)."""
+    return files("raiden_lab").joinpath("example.toml").read_text(encoding="utf-8")

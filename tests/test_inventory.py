@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from raiden_lab.errors import InputError
-from raiden_lab.inventory import EXAMPLE, embedded_default, load, parse, resolve
+from raiden_lab.inventory import embedded_default, example, load, parse, resolve
 
 GOOD = """\
 [cluster]
@@ -56,7 +56,7 @@ def test_relative_identity_file_is_next_to_the_inventory(tmp_path: Path) -> None
 
 
 def test_example_written_by_init_is_a_valid_inventory(tmp_path: Path) -> None:
-    inv = parse(EXAMPLE, tmp_path / "raiden.toml")
+    inv = parse(example(), tmp_path / "raiden.toml")
     assert [n.host for n in inv.nodes] == ["pi1.local", "10.0.0.12", "10.0.0.13"]
 
 
@@ -190,10 +190,63 @@ def test_init_writes_an_example_and_never_overwrites(raiden) -> None:
     ran = raiden("init")
     assert ran.code == 0
     written = (raiden.cwd / "raiden.toml").read_text()
-    assert written == EXAMPLE
+    assert written == example()
     (raiden.cwd / "raiden.toml").write_text("# mine\n")
     ran = raiden("init")
     assert ran.code == 2 and "already exists; pass --force" in ran.err
     assert (raiden.cwd / "raiden.toml").read_text() == "# mine\n"
     ran = raiden("doctor", "-i", "nowhere/raiden.toml")
     assert ran.code == 2
+
+
+# -- launch modes ---------------------------------------------------------------------------------
+
+SLURM = """\
+[cluster]
+name = "hpc"
+launcher = "slurm"
+controller_ip = "10.1.2.3"
+
+[slurm]
+partition = "short"
+account = "physics101"
+time_limit = "2:00:00"
+engines = 32
+sbatch_options = ["--mem-per-cpu=2G", "--constraint=avx2"]
+"""
+
+
+def test_slurm_and_mpi_settings_load_as_written(tmp_path: Path) -> None:
+    inv = parse(SLURM, tmp_path / "hpc.toml")
+    assert (inv.launcher, inv.nodes, inv.encrypted) == ("slurm", (), True)
+    s = inv.slurm
+    assert (s.partition, s.account, s.time_limit, s.engines) == ("short", "physics101", "2:00:00", 32)
+    assert s.sbatch_options == ("--mem-per-cpu=2G", "--constraint=avx2")
+    mpi = parse(GOOD.replace('name = "raiden"', 'name = "raiden"\nlauncher = "mpi"')
+                .replace('user = "alice"\n', 'user = "alice"\npython = "/home/pi/raiden/venv/bin/python"\n')
+                + '\n[mpi]\nmpiexec = "/opt/openmpi/bin/mpiexec"\nargs = ["--mca", "btl_tcp_if_include", "eth0"]\n',
+                tmp_path / "mpi.toml")
+    assert (mpi.launcher, mpi.mpi.mpiexec, mpi.mpi.args) == ("mpi", "/opt/openmpi/bin/mpiexec",
+                                                             ("--mca", "btl_tcp_if_include", "eth0"))
+    assert parse(GOOD, tmp_path / "ssh.toml").launcher == "ssh"
+
+
+@pytest.mark.parametrize("text, line, message", [
+    (SLURM.replace('partition = "short"', 'partiton = "short"'), 7,
+     "unknown key 'partiton' in [slurm]; did you mean 'partition'?"),
+    (SLURM.replace('controller_ip = "10.1.2.3"\n', ""), 1,
+     'controller_ip is missing in [cluster]; with launcher = "slurm" set it to this login node\'s address'),
+    (SLURM.replace("engines = 32", "engines = 0"), 10, "'engines' must be at least 1, not 0"),
+    (SLURM.replace('"--mem-per-cpu=2G", ', '"", '), 11, "'sbatch_options' must be a list of non-empty strings"),
+    (SLURM.replace('account = "physics101"', 'account = "physics; rm -rf ~"'), 8,
+     "account 'physics; rm -rf ~' is not a plain Slurm name"),
+    (SLURM.replace('launcher = "slurm"', 'launcher = "ssh"'), 6,
+     'a [slurm] table, but launcher is \'ssh\'; set launcher = "slurm" in [cluster] or remove [slurm]'),
+    (SLURM.replace('controller_ip = "10.1.2.3"', 'controller_ip = "10.1.2.3"\nuser = "pi"'), 5,
+     "'user' is for SSH nodes; with launcher = \"slurm\" remove it"),
+])
+def test_launch_mode_mistakes_name_the_line(tmp_path: Path, text: str, line: int, message: str) -> None:
+    path = tmp_path / "hpc.toml"
+    with pytest.raises(InputError) as e:
+        parse(text, path)
+    assert str(e.value).startswith(f"{path}:{line}: {message}")

@@ -27,3 +27,4 @@ def test_the_wheel_carries_everything_a_user_needs_without_node(tmp_path: Path) 
     assert "raiden_lab/workshop/lessons/README.md" in names
     assert "raiden_lab/workshop/corpus/GPL-3.txt" in names
     assert "raiden_lab/remote/runner.py" in names
+    assert "raiden_lab/example.toml" in names  # what `raiden init` writes
