@@ -100,8 +100,10 @@ class SlurmJob(EngineJob):
         return "starting" if alive < self.engines_wanted else None
 
     async def ensure_started(self) -> None:
+        """Submit the job unless one is queued, running, or was ended by Slurm (shown, not resubmitted)."""
         async with self.lock:
-            if self.launcher is None and not self.stopping:
+            if self.launcher is None:  # first start, or again after a controller restart cancelled it
+                self.stopping = False
                 await self._submit()
 
     async def _submit(self) -> None:
