@@ -50,6 +50,19 @@ class Raiden:
         return Ran(p.returncode, p.stdout, p.stderr)
 
 
+def dashboard_html(raiden: Raiden, inventory: Path) -> str:
+    """What the dashboard widget shows (header and node cards) after its first refresh, in a fresh process."""
+    ran = raiden.python(
+        "import time, raiden_lab\n"
+        f"board = raiden_lab.dashboard(inventory={str(inventory)!r})\n"
+        "while board.refreshes < 1: time.sleep(0.1)\n"
+        "print(board.header.value)\n"
+        "for card in board.cards.children: print(card.value)\n"
+        "board.close()\n")
+    assert ran.code == 0, ran.err
+    return ran.out
+
+
 def _make_raiden(tmp: Path) -> Raiden:
     home = tmp / "raiden-home"
     cwd = tmp / "work"

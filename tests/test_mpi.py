@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conftest import _make_raiden, need, wait_for
+from conftest import _make_raiden, dashboard_html, need, wait_for
 
 ALLREDUCE = (
     "import raiden_lab\n"
@@ -81,13 +81,8 @@ def test_mpi_on_this_machine(raiden):
         assert psutil.Process(int(job["id"])).name().startswith(("mpiexec", "mpirun", "orterun"))
         text = raiden("status", "-i", str(inventory)).out
         assert f"mpiexec pid {job['id']}: RUNNING · localhost" in text
-        board = raiden.python(
-            "import time, raiden_lab\n"
-            f"board = raiden_lab.dashboard(inventory={str(inventory)!r})\n"
-            "while board.refreshes < 1: time.sleep(0.1)\n"
-            "print(board.header.value); board.close()\n")
-        assert board.code == 0, board.err
-        assert f"<span class='raiden-job'>mpiexec pid {job['id']}: RUNNING · localhost</span>" in board.out
+        board = dashboard_html(raiden, inventory)
+        assert f"<span class='raiden-job'>mpiexec pid {job['id']}: RUNNING · localhost</span>" in board
 
         # a %%px cell in a notebook kernel's shell uses mpi4py on every engine
         px = raiden.python(

@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 import slurmcluster
-from conftest import _make_raiden, need, wait_for
+from conftest import _make_raiden, dashboard_html, need, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +66,9 @@ def test_engines_arrive_through_sbatch_and_down_cancels(slurm, tmp_path_factory)
         assert sorted(e["id"] for e in node["engines"]) == [0, 1, 2]
         assert all(e["state"] == "idle" and e["pid"] for e in node["engines"])
         assert f"Slurm job {job['id']}: RUNNING · {slurm.node}" in raiden("status", "-i", str(inventory)).out
-        board = raiden.python(
-            "import time, raiden_lab\n"
-            f"board = raiden_lab.dashboard(inventory={str(inventory)!r})\n"
-            "while board.refreshes < 1: time.sleep(0.1)\n"
-            "print(board.header.value); print(board.cards.children[0].value); board.close()\n")
-        assert board.code == 0, board.err
-        assert f"<span class='raiden-job'>Slurm job {job['id']}: RUNNING · {slurm.node}</span>" in board.out
-        assert f"<b>{slurm.node}</b>" in board.out
+        board = dashboard_html(raiden, inventory)
+        assert f"<span class='raiden-job'>Slurm job {job['id']}: RUNNING · {slurm.node}</span>" in board
+        assert f"<b>{slurm.node}</b>" in board
 
         # the engines run code, each knows the node Slurm put it on
         work = raiden.python(
