@@ -9,8 +9,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -42,7 +42,9 @@ def save(name: str, figures: dict) -> Path:
     """Write the figures as JSON so later runs can be compared."""
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "cores": os.cpu_count(), **figures}, indent=2))
+    path.write_text(
+        json.dumps({"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "cores": os.cpu_count(), **figures}, indent=2)
+    )
     return path
 
 

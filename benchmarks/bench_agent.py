@@ -1,6 +1,6 @@
 """What the metrics agent costs a node: CPU time per second of wall time, at one sample a second.
 
-Starts `python -m raiden_lab.agent` told about a few engine processes (stand-ins
+Starts `python -m raiden_lab.node.agent` told about a few engine processes (stand-ins
 that sleep), lets it sample for --seconds after its first sample, and reads its
 CPU time from /proc. Side by side: `vmstat 1`, the tool people reach for to
 watch a machine, over the same time. Goal: the agent at most 1% of one core.
@@ -46,7 +46,7 @@ def main() -> None:
     sleepers = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"]) for _ in range(4)]
     try:
         engines = {str(i): p.pid for i, p in enumerate(sleepers)}
-        agent = cpu_share([sys.executable, "-m", "raiden_lab.agent", "--interval", "1"], args.seconds, engines)
+        agent = cpu_share([sys.executable, "-m", "raiden_lab.node.agent", "--interval", "1"], args.seconds, engines)
         rows = [("raiden agent (4 engines watched)", agent)]
         if shutil.which("vmstat"):
             rows.append(("vmstat 1", cpu_share(["vmstat", "-n", "1"], args.seconds)))

@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import kernels  # noqa: E402
-from _cluster import local_cluster, save  # noqa: E402
+import kernels
+from _cluster import local_cluster, save
 
 SIG = "int32[:](int64, int64, int64)"
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import kernels  # noqa: E402
-from _cluster import local_cluster, save, timed  # noqa: E402
+import kernels
+from _cluster import local_cluster, save, timed
 
 
 def best(fn, *args, runs: int = 3, **kwargs) -> tuple[float, object]:
@@ -37,8 +37,12 @@ def report(title: str, rows: dict[str, float], engines: int) -> dict[str, float]
     print(title)
     for name, seconds in rows.items():
         print(f"  {name:<26} {seconds:9.3f} s   all engines = {seconds / all_s:7.1f}x faster")
-    print(f"  parallel efficiency on {engines} engines: {efficiency:.0%} (goal >= 90% with engines <= cores = {os.cpu_count()})")
-    print(f"  jit vs pure Python, one process each: {py_s / here_s:.0f}x (goal >= 50x); jit vs numpy: {np_s / here_s:.1f}x")
+    print(
+        f"  parallel efficiency on {engines} engines: {efficiency:.0%} (goal >= 90% with engines <= cores = {os.cpu_count()})"
+    )
+    print(
+        f"  jit vs pure Python, one process each: {py_s / here_s:.0f}x (goal >= 50x); jit vs numpy: {np_s / here_s:.1f}x"
+    )
     return {**rows, "efficiency": efficiency, "jit_vs_python": py_s / here_s, "jit_vs_numpy": np_s / here_s}
 
 
@@ -57,8 +61,9 @@ def main() -> None:
         rows = range(height)
 
         all_s, image = best(cluster.map, kernels.mandel_row, rows, [width] * height, [iters] * height, progress=False)
-        one_s, _ = best(cluster.map, kernels.mandel_row, rows, [width] * height, [iters] * height, progress=False,
-                        targets=first)
+        one_s, _ = best(
+            cluster.map, kernels.mandel_row, rows, [width] * height, [iters] * height, progress=False, targets=first
+        )
         kernels.mandel_row(0, width, iters)  # compile here first: timing the run, not the compile
         here_s, _ = best(lambda: [kernels.mandel_row(y, width, iters) for y in rows])
         sampled = list(range(0, height, args.py_every))
@@ -67,8 +72,15 @@ def main() -> None:
         np_s, _ = timed(kernels.mandel_numpy, width, height, iters)
         figures["mandelbrot"] = report(
             f"Mandelbrot {width}x{height}, {iters} iterations, rows as tasks (pure Python: every {args.py_every}th row, scaled)",
-            {"jit, all engines": all_s, "jit, one engine": one_s, "jit, here": here_s,
-             "pure Python, here": py_s * args.py_every, "numpy, here": np_s}, engines)
+            {
+                "jit, all engines": all_s,
+                "jit, one engine": one_s,
+                "jit, here": here_s,
+                "pure Python, here": py_s * args.py_every,
+                "numpy, here": np_s,
+            },
+            engines,
+        )
 
         tasks = engines * 8
         per = args.samples // tasks
@@ -82,8 +94,15 @@ def main() -> None:
         print(f"pi ~ {4 * sum(hits) / (per * tasks):.5f}")
         figures["monte_carlo_pi"] = report(
             f"Monte Carlo pi, {per * tasks:,} samples in {tasks} tasks (pure Python: a tenth of one task, scaled)",
-            {"jit, all engines": all_s, "jit, one engine": one_s, "jit, here": here_s,
-             "pure Python, here": py_s * 10 * tasks, "numpy, here": np_s}, engines)
+            {
+                "jit, all engines": all_s,
+                "jit, one engine": one_s,
+                "jit, here": here_s,
+                "pure Python, here": py_s * 10 * tasks,
+                "numpy, here": np_s,
+            },
+            engines,
+        )
     print(f"figures written to {save('kernels', figures)}")
 
 

@@ -27,19 +27,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-import slurmcluster  # noqa: E402
-import vcluster  # noqa: E402
+import slurmcluster
+import vcluster
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def time_up(env: dict[str, str], inventory: Path) -> float:
     start = time.perf_counter()
-    up = subprocess.run([sys.executable, "-m", "raiden_lab", "up", "-i", str(inventory), "--timeout", "180"],
-                        env=env, capture_output=True, text=True)
+    up = subprocess.run(
+        [sys.executable, "-m", "raiden_lab", "up", "-i", str(inventory), "--timeout", "180"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - start
-    down = subprocess.run([sys.executable, "-m", "raiden_lab", "down", "-i", str(inventory)], env=env,
-                          capture_output=True, text=True)
+    down = subprocess.run(
+        [sys.executable, "-m", "raiden_lab", "down", "-i", str(inventory)], env=env, capture_output=True, text=True
+    )
     if up.returncode != 0 or down.returncode != 0:
         raise SystemExit(f"{inventory.name}: up or down failed: {up.stderr}{down.stderr}")
     return elapsed
@@ -59,12 +64,16 @@ def local_inventories(base: Path, partition: str) -> dict[str, Path]:
     found = {}
     for mode in ("ssh", "mpi"):
         path = base / f"local-{mode}.toml"
-        path.write_text(f'[cluster]\nname = "local-{mode}"\nlauncher = "{mode}"\nengines_per_node = 4\n\n'
-                        '[[nodes]]\nhost = "localhost"\n')
+        path.write_text(
+            f'[cluster]\nname = "local-{mode}"\nlauncher = "{mode}"\nengines_per_node = 4\n\n'
+            '[[nodes]]\nhost = "localhost"\n'
+        )
         found[mode] = path
     path = base / "local-slurm.toml"
-    path.write_text('[cluster]\nname = "local-slurm"\nlauncher = "slurm"\ncontroller_ip = "127.0.0.1"\n'
-                    f'encrypt = false\n\n[slurm]\npartition = "{partition}"\nengines = 4\n')
+    path.write_text(
+        '[cluster]\nname = "local-slurm"\nlauncher = "slurm"\ncontroller_ip = "127.0.0.1"\n'
+        f'encrypt = false\n\n[slurm]\npartition = "{partition}"\nengines = 4\n'
+    )
     found["slurm"] = path
     return found
 
@@ -90,13 +99,17 @@ def main() -> None:
 
     cluster = vcluster.build(base / "vpi", ["pi1", "pi2", "pi3"], subnet="10.76.0")
     try:
-        inventories = {mode: cluster.inventory(f"vpi-{mode}", cluster.nodes, engines=2, extra=f'launcher = "{mode}"')
-                       for mode in ("ssh", "mpi")}
+        inventories = {
+            mode: cluster.inventory(f"vpi-{mode}", cluster.nodes, engines=2, extra=f'launcher = "{mode}"')
+            for mode in ("ssh", "mpi")
+        }
         times = alternate(env, inventories, args.rounds, "virtual cluster")
     finally:
         vcluster.teardown(cluster)
-    figures["virtual_cluster_3x2"] = {"times_s": times, "median_s": report(
-        f"virtual Pi cluster, 3 nodes x 2 engines, CurveZMQ (median of {args.rounds})", times)}
+    figures["virtual_cluster_3x2"] = {
+        "times_s": times,
+        "median_s": report(f"virtual Pi cluster, 3 nodes x 2 engines, CurveZMQ (median of {args.rounds})", times),
+    }
 
     slurm = slurmcluster.start(base / "slurm")
     try:
@@ -105,8 +118,10 @@ def main() -> None:
         times = alternate(env, inventories, args.rounds, "this machine")
     finally:
         slurmcluster.stop(slurm)
-    figures["this_machine_4"] = {"times_s": times, "median_s": report(
-        f"this machine, 4 engines (median of {args.rounds})", times)}
+    figures["this_machine_4"] = {
+        "times_s": times,
+        "median_s": report(f"this machine, 4 engines (median of {args.rounds})", times),
+    }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "bench_launchers.json").write_text(json.dumps(figures, indent=2))
     print(json.dumps(figures))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _cluster import local_cluster, save, timed  # noqa: E402
+from _cluster import local_cluster, save, timed
 
 
 def square(x):
@@ -62,8 +62,10 @@ def main() -> None:
         try:
             from dask.distributed import Client, LocalCluster
 
-            with LocalCluster(n_workers=engines, threads_per_worker=1, processes=True, dashboard_address=None) as lc, \
-                    Client(lc) as dc:
+            with (
+                LocalCluster(n_workers=engines, threads_per_worker=1, processes=True, dashboard_address=None) as lc,
+                Client(lc) as dc,
+            ):
                 seconds, got = timed(lambda: dc.gather(dc.map(square, few)))
             assert got == [x * x for x in few]
             rate["dask.distributed Client.map"] = args.slow_items / seconds
@@ -76,8 +78,13 @@ def main() -> None:
         ratio = ours / r
         goal = f"  (goal >= {goals[name]:g}x)" if name in goals else ""
         print(f"  {name:<34} {r:12,.0f}/s   raiden = {ratio:8.2f}x{goal}")
-    figures = {"items": args.items, "slow_items": args.slow_items, "engines": engines, "items_per_s": rate,
-               "raiden_ratio": {name: ours / r for name, r in rate.items()}}
+    figures = {
+        "items": args.items,
+        "slow_items": args.slow_items,
+        "engines": engines,
+        "items_per_s": rate,
+        "raiden_ratio": {name: ours / r for name, r in rate.items()},
+    }
     print(f"figures written to {save('map', figures)}")
 
 

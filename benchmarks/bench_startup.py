@@ -27,20 +27,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-import vcluster  # noqa: E402
+import vcluster
 
 ENGINES_PER_NODE = 2
 
 
 def time_raiden(env: dict[str, str], inventory: Path) -> float:
     start = time.perf_counter()
-    up = subprocess.run([sys.executable, "-m", "raiden_lab", "up", "-i", str(inventory)], env=env,
-                        capture_output=True, text=True)
+    up = subprocess.run(
+        [sys.executable, "-m", "raiden_lab", "up", "-i", str(inventory)], env=env, capture_output=True, text=True
+    )
     elapsed = time.perf_counter() - start
     if up.returncode != 0:
         raise SystemExit(f"raiden up failed: {up.stderr}")
-    subprocess.run([sys.executable, "-m", "raiden_lab", "down", "-i", str(inventory)], env=env,
-                   capture_output=True, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "raiden_lab", "down", "-i", str(inventory)], env=env, capture_output=True, check=True
+    )
     return elapsed
 
 
@@ -65,16 +67,23 @@ print(rtt, push)
 
 def time_traffic(env: dict[str, str], inventory: Path) -> tuple[float, float]:
     """(seconds per round trip to one engine, seconds to push 64 MiB to every engine)."""
-    subprocess.run([sys.executable, "-m", "raiden_lab", "up", "-i", str(inventory)], env=env,
-                   capture_output=True, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "raiden_lab", "up", "-i", str(inventory)], env=env, capture_output=True, check=True
+    )
     try:
-        ran = subprocess.run([sys.executable, "-c", TRAFFIC.format(inventory=str(inventory))], env=env,
-                             capture_output=True, text=True, check=True)
+        ran = subprocess.run(
+            [sys.executable, "-c", TRAFFIC.format(inventory=str(inventory))],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         rtt, push = map(float, ran.stdout.split())
         return rtt, push
     finally:
-        subprocess.run([sys.executable, "-m", "raiden_lab", "down", "-i", str(inventory)], env=env,
-                       capture_output=True, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "raiden_lab", "down", "-i", str(inventory)], env=env, capture_output=True, check=True
+        )
 
 
 def time_ipyparallel(cluster: vcluster.VirtualCluster, workdir: Path) -> float:
@@ -85,16 +94,31 @@ def time_ipyparallel(cluster: vcluster.VirtualCluster, workdir: Path) -> float:
     config.SSHEngineSetLauncher.engines = {f"root@{n.address}": ENGINES_PER_NODE for n in cluster.nodes}
     config.SSHLauncher.remote_python = sys.executable
     config.SSHLauncher.ssh_args = [
-        "-i", str(cluster.identity), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new",
-        "-o", f"UserKnownHostsFile={workdir / 'known_hosts'}", "-o", "LogLevel=ERROR",
+        "-i",
+        str(cluster.identity),
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=accept-new",
+        "-o",
+        f"UserKnownHostsFile={workdir / 'known_hosts'}",
+        "-o",
+        "LogLevel=ERROR",
     ]
     config.SSHLauncher.scp_args = list(config.SSHLauncher.ssh_args)
     n = ENGINES_PER_NODE * len(cluster.nodes)
 
     async def run() -> float:
         profile = tempfile.mkdtemp(dir=workdir)
-        ipc = ipp.Cluster(engines="ssh", controller_ip=cluster.head, profile_dir=profile, config=config,
-                          n=n, log_level=40, shutdown_atexit=False)
+        ipc = ipp.Cluster(
+            engines="ssh",
+            controller_ip=cluster.head,
+            profile_dir=profile,
+            config=config,
+            n=n,
+            log_level=40,
+            shutdown_atexit=False,
+        )
         start = time.perf_counter()
         try:
             await ipc.start_cluster()
@@ -129,8 +153,11 @@ def main() -> None:
             raiden_times.append(time_raiden(env, inventory))
             plain_times.append(time_raiden(env, plain))
             ipp_times.append(time_ipyparallel(cluster, ipp_dir))
-            print(f"round {i + 1}: raiden up {raiden_times[-1]:.2f} s (encrypted), {plain_times[-1]:.2f} s (plain); "
-                  f"ipyparallel ssh {ipp_times[-1]:.2f} s", flush=True)
+            print(
+                f"round {i + 1}: raiden up {raiden_times[-1]:.2f} s (encrypted), {plain_times[-1]:.2f} s (plain); "
+                f"ipyparallel ssh {ipp_times[-1]:.2f} s",
+                flush=True,
+            )
         traffic = {"encrypted": time_traffic(env, inventory), "plain": time_traffic(env, plain)}
     finally:
         vcluster.teardown(cluster)
@@ -138,8 +165,10 @@ def main() -> None:
     engines = ENGINES_PER_NODE * len(cluster.nodes)
     (rtt_e, push_e), (rtt_p, push_p) = traffic["encrypted"], traffic["plain"]
     print()
-    print(f"start {len(cluster.nodes)} nodes x {ENGINES_PER_NODE} engines over SSH, until all {engines} registered "
-          f"(median of {args.rounds})")
+    print(
+        f"start {len(cluster.nodes)} nodes x {ENGINES_PER_NODE} engines over SSH, until all {engines} registered "
+        f"(median of {args.rounds})"
+    )
     print(f"  {'raiden up (with preflight, CurveZMQ)':<40} {r:6.2f} s")
     print(f"  {'raiden up, encrypt = false':<40} {q:6.2f} s")
     print(f"  {'ipyparallel Cluster(engines=ssh)':<40} {p:6.2f} s")
@@ -147,8 +176,18 @@ def main() -> None:
     print("running traffic, encrypted against plain")
     print(f"  round trip to one engine   {1000 * rtt_e:7.2f} ms  vs {1000 * rtt_p:7.2f} ms  ({rtt_e / rtt_p:.2f}x)")
     print(f"  push 64 MiB to {engines} engines  {push_e:7.2f} s   vs {push_p:7.2f} s   ({push_e / push_p:.2f}x)")
-    print(json.dumps({"raiden_s": raiden_times, "raiden_plain_s": plain_times, "ipyparallel_s": ipp_times,
-                      "ratio": r / p, "encrypted_over_plain_start": r / q, "traffic": traffic}))
+    print(
+        json.dumps(
+            {
+                "raiden_s": raiden_times,
+                "raiden_plain_s": plain_times,
+                "ipyparallel_s": ipp_times,
+                "ratio": r / p,
+                "encrypted_over_plain_start": r / q,
+                "traffic": traffic,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -5,28 +5,34 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["RaidenCluster", "RaidenError", "connect", "dashboard", "jit", "load_ipython_extension", "__version__"]
+__all__ = [
+    "RaidenCluster",
+    "RaidenError",
+    "__version__",
+    "connect",
+    "dashboard",
+    "jit",
+    "load_ipython_extension",
+    "plots",
+    "scaling",
+]
 
 if TYPE_CHECKING:
-    from .client import RaidenCluster, connect
     from .errors import RaidenError
+    from .notebook.client import RaidenCluster, connect
 
 
 def __getattr__(name: str) -> Any:
     # ipyparallel is heavy to import; `raiden --help` and the node probes should not pay for it.
+    import importlib
+
     if name in ("connect", "RaidenCluster"):
-        from . import client
-
-        return getattr(client, name)
+        return getattr(importlib.import_module(".notebook.client", __name__), name)
     if name == "dashboard":
-        from .widgets import dashboard
-
-        return dashboard
-    if name == "jit":
-        # the module is callable: `@raiden_lab.jit` and `raiden_lab.jit.warmup` both work
-        import importlib
-
-        return importlib.import_module(".jit", __name__)
+        return importlib.import_module(".notebook.dashboard", __name__).dashboard
+    if name in ("jit", "plots", "scaling"):
+        # jit is a callable module: `@raiden_lab.jit` and `raiden_lab.jit.warmup` both work
+        return importlib.import_module(f".notebook.{name}", __name__)
     if name == "RaidenError":
         from .errors import RaidenError
 
@@ -36,7 +42,7 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext raiden_lab``: the ``%raiden`` and ``%%raiden_jit`` magics."""
-    from .magics import load_ipython_extension as load
+    from .notebook.magics import load_ipython_extension as load
 
     load(ipython)
 

@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import vcluster  # noqa: E402
+import vcluster
 
 STRICT = os.environ.get("RAIDEN_STRICT") == "1"
 
@@ -39,14 +39,21 @@ class Raiden:
         self.env = dict(os.environ, RAIDEN_HOME=str(home))
 
     def __call__(self, *args: str, timeout: float = 180) -> Ran:
-        p = subprocess.run([sys.executable, "-m", "raiden_lab", *args], cwd=self.cwd, env=self.env,
-                           capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run(
+            [sys.executable, "-m", "raiden_lab", *args],
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         return Ran(p.returncode, p.stdout, p.stderr)
 
     def python(self, code: str, timeout: float = 120) -> Ran:
         """Run a script the way a notebook user's kernel would (same RAIDEN_HOME, same folder)."""
-        p = subprocess.run([sys.executable, "-c", code], cwd=self.cwd, env=self.env,
-                           capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run(
+            [sys.executable, "-c", code], cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
         return Ran(p.returncode, p.stdout, p.stderr)
 
 
@@ -58,7 +65,8 @@ def dashboard_html(raiden: Raiden, inventory: Path) -> str:
         "while board.refreshes < 1: time.sleep(0.1)\n"
         "print(board.header.value)\n"
         "for card in board.cards.children: print(card.value)\n"
-        "board.close()\n")
+        "board.close()\n"
+    )
     assert ran.code == 0, ran.err
     return ran.out
 
@@ -106,8 +114,9 @@ def vpi(tmp_path_factory: pytest.TempPathFactory):
     base = tmp_path_factory.mktemp("vpi")
     bare = base / "bare-venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
-    cluster = vcluster.build(base, ["pi1", "pi2", "pi3", "pi4"], subnet="10.77.0",
-                             bare_python={"pi4": str(bare / "bin" / "python")})
+    cluster = vcluster.build(
+        base, ["pi1", "pi2", "pi3", "pi4"], subnet="10.77.0", bare_python={"pi4": str(bare / "bin" / "python")}
+    )
     try:
         yield cluster
     finally:

@@ -43,8 +43,7 @@ class SlurmCluster:
         return {"SLURM_CONF": str(self.conf)}
 
     def run(self, *argv: str) -> str:
-        return subprocess.run(argv, env=dict(os.environ, **self.env), capture_output=True, text=True,
-                              timeout=30).stdout
+        return subprocess.run(argv, env=dict(os.environ, **self.env), capture_output=True, text=True, timeout=30).stdout
 
     def jobs(self) -> list[str]:
         """Job ids squeue still lists, whatever their state."""
@@ -98,9 +97,19 @@ PartitionName={cluster.partition} Nodes=ALL Default=YES MaxTime=INFINITE State=U
 """)
     env = dict(os.environ, SLURM_CONF=str(conf))
     try:
-        subprocess.run(["/usr/sbin/munged", "--force", f"--socket={base}/munge/socket", f"--key-file={key}",
-                        f"--log-file={base}/munge/log", f"--pid-file={base}/munge/pid",
-                        f"--seed-file={base}/munge/seed"], check=True, env=env)
+        subprocess.run(
+            [
+                "/usr/sbin/munged",
+                "--force",
+                f"--socket={base}/munge/socket",
+                f"--key-file={key}",
+                f"--log-file={base}/munge/log",
+                f"--pid-file={base}/munge/pid",
+                f"--seed-file={base}/munge/seed",
+            ],
+            check=True,
+            env=env,
+        )
         subprocess.run(["/usr/sbin/slurmctld", "-f", str(conf)], check=True, env=env)
         subprocess.run(["/usr/sbin/slurmd", "-f", str(conf), "-N", node], check=True, env=env)
         deadline = time.monotonic() + 30

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from raiden_lab.agent import decode_throttled
-from raiden_lab.store import Store
+from raiden_lab.head.store import Store
+from raiden_lab.node.agent import decode_throttled
 
 
 def test_throttled_word_decodes_now_and_since_boot() -> None:
@@ -26,9 +26,25 @@ def test_agent_run_by_hand_prints_samples_from_the_given_sensors(tmp_path: Path)
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         agent = subprocess.Popen(
-            [sys.executable, "-m", "raiden_lab.agent", "--interval", "0.2", "--count", "3", "--work-dir", str(tmp_path),
-             "--thermal", str(tmp_path / "temp"), "--throttled", str(tmp_path / "throttled")],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "raiden_lab.node.agent",
+                "--interval",
+                "0.2",
+                "--count",
+                "3",
+                "--work-dir",
+                str(tmp_path),
+                "--thermal",
+                str(tmp_path / "temp"),
+                "--throttled",
+                str(tmp_path / "throttled"),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         agent.stdin.write(json.dumps({"engines": {"7": sleeper.pid}}) + "\n")
         agent.stdin.flush()
         samples = [json.loads(agent.stdout.readline()) for _ in range(3)]
@@ -46,9 +62,21 @@ def test_agent_run_by_hand_prints_samples_from_the_given_sensors(tmp_path: Path)
 
 def test_agent_without_sensors_reports_null_and_stops_with_its_stdin(tmp_path: Path) -> None:
     agent = subprocess.Popen(
-        [sys.executable, "-m", "raiden_lab.agent", "--interval", "0.1", "--thermal", str(tmp_path / "none"),
-         "--throttled", str(tmp_path / "none")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "raiden_lab.node.agent",
+            "--interval",
+            "0.1",
+            "--thermal",
+            str(tmp_path / "none"),
+            "--throttled",
+            str(tmp_path / "none"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     first = json.loads(agent.stdout.readline())
     assert first["temperature"] is None and first["throttled"] is None
     agent.stdin.close()
@@ -60,9 +88,14 @@ def test_a_day_of_samples_stays_small(tmp_path: Path) -> None:
     now = time.time()
     day = 86400
     with store.db:
-        store.db.executemany("INSERT INTO samples (time, host, data) VALUES (?, ?, ?)",
-                             [(now - day + i, host, json.dumps({"time": now - day + i, "cpu_total": i % 100}))
-                              for host in ("pi1", "pi2") for i in range(day)])
+        store.db.executemany(
+            "INSERT INTO samples (time, host, data) VALUES (?, ?, ?)",
+            [
+                (now - day + i, host, json.dumps({"time": now - day + i, "cpu_total": i % 100}))
+                for host in ("pi1", "pi2")
+                for i in range(day)
+            ],
+        )
     store.compact(now=now)
     per_host = dict(store.db.execute("SELECT host, COUNT(*) FROM samples GROUP BY host").fetchall())
     # the last 10 minutes at full rate, one a minute before that

@@ -33,13 +33,18 @@ def lab(raiden):
         pytest.skip(reason=f"the browser tests need Chromium at {CHROMIUM}")
     pytest.importorskip("playwright", reason="the browser tests need playwright (pip install -e '.[test]')")
     port = _free_port()
-    env = dict(raiden.env, JUPYTER_CONFIG_DIR=str(raiden.cwd / "cfg"), JUPYTER_RUNTIME_DIR=str(raiden.cwd / "rt"),
-               JUPYTERLAB_WORKSPACES_DIR=str(raiden.cwd / "ws"))
+    env = dict(
+        raiden.env,
+        JUPYTER_CONFIG_DIR=str(raiden.cwd / "cfg"),
+        JUPYTER_RUNTIME_DIR=str(raiden.cwd / "rt"),
+        JUPYTERLAB_WORKSPACES_DIR=str(raiden.cwd / "ws"),
+    )
     argv = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.token=t0k"]
     if os.geteuid() == 0:
         argv.append("--allow-root")
-    server = subprocess.Popen(argv, cwd=raiden.cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        argv, cwd=raiden.cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         yield raiden, f"http://127.0.0.1:{port}/lab?token=t0k"
     finally:
@@ -78,8 +83,9 @@ def test_sidebar_starts_and_the_palette_stops_the_cluster(lab) -> None:
         page.keyboard.press("Enter")
         page.wait_for_selector(".raiden-State-stopped", timeout=180000)
         assert raiden("status", "--json").json()["state"] == "stopped"
-        page.wait_for_function("document.querySelector('.raiden-StatusItem').innerText === 'Raiden: local stopped'",
-                               timeout=30000)
+        page.wait_for_function(
+            "document.querySelector('.raiden-StatusItem').innerText === 'Raiden: local stopped'", timeout=30000
+        )
 
         # the launcher: a tile per lesson, in the "Raiden workshop" section; a click copies and opens one
         page.keyboard.press("Control+Shift+c")
@@ -92,16 +98,20 @@ def test_sidebar_starts_and_the_palette_stops_the_cluster(lab) -> None:
         page.screenshot(path=str(_output("launcher.png")))
         tiles.filter(has_text="02 Scatter, gather, reduce: Monte Carlo pi").click()
         page.locator(".lm-TabBar-tab", has_text="02-monte-carlo-pi.ipynb").wait_for(timeout=60000)
-        page.locator(".jp-Notebook .jp-MarkdownOutput h1", has_text="02 · Scatter, gather and reductions").first.wait_for(
-            timeout=60000)
+        page.locator(
+            ".jp-Notebook .jp-MarkdownOutput h1", has_text="02 · Scatter, gather and reductions"
+        ).first.wait_for(timeout=60000)
         assert (raiden.cwd / "raiden-workshop" / "02-monte-carlo-pi.ipynb").is_file()
         page.screenshot(path=str(_output("lesson.png")))
 
         # the refresh interval setting (2 s by default) reaches the panel
         assert page.locator("#raiden-lab-panel").get_attribute("data-interval") == "2000"
         api = url.replace("/lab?token=t0k", "/lab/api/settings/raiden-lab:plugin?token=t0k")
-        put = page.request.put(api, data=json.dumps({"raw": json.dumps({"refreshInterval": 0.5})}),
-                               headers={"Content-Type": "application/json"})
+        put = page.request.put(
+            api,
+            data=json.dumps({"raw": json.dumps({"refreshInterval": 0.5})}),
+            headers={"Content-Type": "application/json"},
+        )
         assert put.ok, put.text()
         page.reload()
         page.wait_for_selector("#raiden-lab-panel[data-interval='500']", state="attached", timeout=90000)
@@ -110,9 +120,17 @@ def test_sidebar_starts_and_the_palette_stops_the_cluster(lab) -> None:
 
 def _open_lab(p, url: str):
     """Chromium on JupyterLab's page, once the server answers."""
-    browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"])
+    browser = p.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    )
     page = browser.new_page(viewport={"width": 1300, "height": 900})
     deadline = time.monotonic() + 120
     while True:
@@ -142,8 +160,9 @@ def test_sidebar_shows_the_mpi_job(lab) -> None:
         if STRICT:
             pytest.fail("RAIDEN_STRICT=1 but mpiexec is missing (apt-get install openmpi-bin)")
         pytest.skip(reason="needs Open MPI's mpiexec")
-    (raiden.cwd / "raiden.toml").write_text('[cluster]\nname = "desk-mpi"\nlauncher = "mpi"\nengines_per_node = 2\n\n'
-                                           '[[nodes]]\nhost = "localhost"\n')
+    (raiden.cwd / "raiden.toml").write_text(
+        '[cluster]\nname = "desk-mpi"\nlauncher = "mpi"\nengines_per_node = 2\n\n[[nodes]]\nhost = "localhost"\n'
+    )
     with sync_playwright() as p:
         browser, page = _open_lab(p, url)
         page.locator(".lm-TabBar-tab[data-id='raiden-lab-panel']").click(timeout=90000)

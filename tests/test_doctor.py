@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import platform
 
-from raiden_lab import doctor
-from raiden_lab.inventory import Node
-from raiden_lab.ssh import remote_command
+from raiden_lab.config.inventory import Node
+from raiden_lab.head import doctor
+from raiden_lab.head.ssh import remote_command
 
 
 def _report(**found) -> doctor.NodeReport:
@@ -14,7 +14,7 @@ def _report(**found) -> doctor.NodeReport:
     report = doctor.NodeReport(host="pi3", python=platform.python_version(), packages=dict(head), clock_skew=0.01)
     for key, value in found.items():
         setattr(report, key, value)
-    doctor._judge(report, {"work_dir_error": None}, Node(host="pi3"))
+    doctor.judge(report, {"work_dir_error": None}, Node(host="pi3"))
     return report
 
 
@@ -55,7 +55,9 @@ def test_table_lists_every_node_and_its_problems() -> None:
 
 
 def test_remote_commands_are_quoted_for_the_shell() -> None:
-    assert remote_command(["/opt/my py/bin/python", "-c", "print('$HOME')"]) == \
-        "'/opt/my py/bin/python' -c 'print('\"'\"'$HOME'\"'\"')'"
+    assert (
+        remote_command(["/opt/my py/bin/python", "-c", "print('$HOME')"])
+        == "'/opt/my py/bin/python' -c 'print('\"'\"'$HOME'\"'\"')'"
+    )
     assert remote_command(["~/venv/bin/python", "-"]) == '"$HOME"/venv/bin/python -'
-    assert remote_command(["~/x;rm -rf /"]) == '"$HOME"/\'x;rm -rf /\''
+    assert remote_command(["~/x;rm -rf /"]) == "\"$HOME\"/'x;rm -rf /'"

@@ -53,22 +53,26 @@ def _send_marker(raiden, inventory) -> str:
         f"c = raiden_lab.connect(inventory={str(inventory)!r})\n"
         f"payload = {MARKER!r} * 50\n"
         "print(sorted(set(c.direct.apply_sync(lambda s: s[::-1][::-1], payload))) == [payload])\n",
-        timeout=120)
+        timeout=120,
+    )
     assert ran.code == 0, ran.err
     return ran.out.strip()
 
 
 def _listening(pid: int) -> set[tuple[str, int]]:
     proc = psutil.Process(pid)
-    return {(c.laddr.ip, c.laddr.port) for p in [proc, *proc.children(recursive=True)]
-            for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN}
+    return {
+        (c.laddr.ip, c.laddr.port)
+        for p in [proc, *proc.children(recursive=True)]
+        for c in p.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+    }
 
 
 @pytest.fixture(scope="module")
 def secure(vpi, tmp_path_factory):
     raiden = _make_raiden(tmp_path_factory.mktemp("secure"))
-    inventory = vpi.inventory("secure", [vpi.node("pi1"), vpi.node("pi2")], engines=1,
-                              extra='ports = "10300-10339"')
+    inventory = vpi.inventory("secure", [vpi.node("pi1"), vpi.node("pi2")], engines=1, extra='ports = "10300-10339"')
     ran = raiden("up", "-i", str(inventory))
     assert ran.code == 0, ran.err
     assert "not encrypted" not in ran.err
@@ -83,7 +87,7 @@ def test_encrypted_by_default_on_the_inventorys_ports(vpi, secure) -> None:
     status = raiden("status", "-i", str(inventory), "--json").json()
     controller = status["controller"]
     assert controller["encrypted"] is True and controller["port_range"] == "10300-10339"
-    assert "(pid %d, CurveZMQ, ports 10300-10339)" % controller["pid"] in raiden("status", "-i", str(inventory)).out
+    assert f"(pid {controller['pid']}, CurveZMQ, ports 10300-10339)" in raiden("status", "-i", str(inventory)).out
     # every port the controller listens on, the nodes' and its own loopback links, is in the range
     ports = {port for _, port in _listening(controller["pid"])}
     assert ports and all(10300 <= port <= 10339 for port in ports), sorted(ports)
@@ -121,7 +125,9 @@ def test_a_client_with_a_wrong_key_is_refused(secure, wrong: str) -> None:
         f"    c = ipp.Client({str(forged)!r}, timeout=8)\n"
         "    print('engines', c[:].apply_sync(lambda: 1))\n"
         "except Exception as e:\n"
-        "    print('refused', type(e).__name__)\n", timeout=120)
+        "    print('refused', type(e).__name__)\n",
+        timeout=120,
+    )
     assert ran.out.startswith("refused"), (ran.out, ran.err)
 
 
@@ -132,8 +138,9 @@ def test_encryption_turned_off_is_warned_about_and_readable_on_the_wire(vpi, tmp
     try:
         assert ran.code == 0, ran.err
         address = vpi.node("pi3").address
-        assert (f"warning: {inventory}:7: encrypt = false: the traffic between the head and {address} is not "
-                "encrypted") in ran.err
+        assert (
+            f"warning: {inventory}:7: encrypt = false: the traffic between the head and {address} is not encrypted"
+        ) in ran.err
         assert raiden("status", "-i", str(inventory), "--json").json()["controller"]["encrypted"] is False
         sniffer = Sniffer(vpi.bridge)
         try:

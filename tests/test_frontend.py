@@ -23,11 +23,11 @@ def test_jest_unit_tests_of_the_lab_extension() -> None:
     # jlpm is JupyterLab's own yarn, installed in the same environment as this Python
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", CI="1")
     if not (EXTENSION / "node_modules" / ".bin" / "jest").exists():
-        installed = subprocess.run(["jlpm", "install", "--immutable"], cwd=EXTENSION, env=env,
-                                   capture_output=True, text=True, timeout=900)
+        installed = subprocess.run(
+            ["jlpm", "install", "--immutable"], cwd=EXTENSION, env=env, capture_output=True, text=True, timeout=900
+        )
         assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
-    ran = subprocess.run(["jlpm", "test", "--ci"], cwd=EXTENSION, env=env, capture_output=True, text=True,
-                         timeout=600)
+    ran = subprocess.run(["jlpm", "test", "--ci"], cwd=EXTENSION, env=env, capture_output=True, text=True, timeout=600)
     report = ran.stdout + ran.stderr
     assert ran.returncode == 0, report[-4000:]
     assert "Tests:" in report and " failed" not in report.split("Tests:")[1].splitlines()[0]

@@ -82,7 +82,9 @@ def _wait_for(what, condition, timeout: float) -> float:
 
 
 def _events(raiden, inventory, kind: str) -> list[dict]:
-    return [e for e in raiden("events", "-i", str(inventory), "--json", "-n", "500").json()["events"] if e["kind"] == kind]
+    return [
+        e for e in raiden("events", "-i", str(inventory), "--json", "-n", "500").json()["events"] if e["kind"] == kind
+    ]
 
 
 def test_every_node_reports_a_sample_a_second(vpi, heal) -> None:
@@ -124,8 +126,14 @@ def test_a_hot_throttled_node_shows_in_status_and_events(vpi, heal) -> None:
 
 def _run_map(raiden, inventory, n: int, action: str, signal_after: int = 100, task_s: float = 0.02):
     script = MAP_SCRIPT.format(inventory=str(inventory), n=n, signal_after=signal_after, task_s=task_s, action=action)
-    return subprocess.Popen([sys.executable, "-c", script], cwd=raiden.cwd, env=raiden.env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=raiden.cwd,
+        env=raiden.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _finish_map(proc: subprocess.Popen, n: int) -> None:
@@ -159,8 +167,9 @@ def test_node_cut_off_mid_map_is_marked_down_and_rejoins(vpi, heal) -> None:
     assert proc.stdout.readline().strip() == "halfway"
     vpi.set_link(pi3, up=False)
     try:
-        took = _wait_for("pi3 marked down",
-                         lambda: _node(_status(raiden, inventory), pi3.address)["state"] == "down", timeout=10)
+        took = _wait_for(
+            "pi3 marked down", lambda: _node(_status(raiden, inventory), pi3.address)["state"] == "down", timeout=10
+        )
         print(f"pi3 marked down {took:.1f} s after its link went down")
         _finish_map(proc, 1500)
         status = _status(raiden, inventory)
@@ -188,12 +197,16 @@ def test_killed_controller_is_restarted_and_engines_register_again(vpi, heal) ->
 
     def recovered() -> bool:
         status = _status(raiden, inventory)
-        return status["controller"]["pid"] != before and status["engines"]["alive"] == 6 and status["state"] == "running"
+        return (
+            status["controller"]["pid"] != before and status["engines"]["alive"] == 6 and status["state"] == "running"
+        )
 
     _wait_for("the cluster's recovery", recovered, timeout=90)
     assert len(_events(raiden, inventory, "controller-restarted")) == 1
-    ran = raiden.python(f"import raiden_lab; c = raiden_lab.connect(inventory={str(inventory)!r}); "
-                        "print(c.map(lambda x: -x, range(12)))")
+    ran = raiden.python(
+        f"import raiden_lab; c = raiden_lab.connect(inventory={str(inventory)!r}); "
+        "print(c.map(lambda x: -x, range(12)))"
+    )
     assert ran.code == 0, ran.err
     assert ran.out.strip() == str([-x for x in range(12)])
 
@@ -201,7 +214,8 @@ def test_killed_controller_is_restarted_and_engines_register_again(vpi, heal) ->
 def test_each_node_compiles_into_its_own_cache(vpi, heal) -> None:
     raiden, inventory, _ = heal
     (raiden.cwd / "kern.py").write_text(
-        "import raiden_lab\n\n@raiden_lab.jit\ndef poly(x):\n    return 3.0 * x * x + 1.0\n")
+        "import raiden_lab\n\n@raiden_lab.jit\ndef poly(x):\n    return 3.0 * x * x + 1.0\n"
+    )
     script = (
         "import json, sys, raiden_lab\nsys.path.insert(0, '.')\nimport kern\n"
         f"c = raiden_lab.connect(inventory={str(inventory)!r})\n"

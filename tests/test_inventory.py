@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from raiden_lab.config.inventory import embedded_default, example, load, parse, resolve
 from raiden_lab.errors import InputError
-from raiden_lab.inventory import embedded_default, example, load, parse, resolve
 
 GOOD = """\
 [cluster]
@@ -72,15 +72,21 @@ def test_embedded_default_is_one_local_node_with_an_engine_per_core(tmp_path: Pa
 def test_encryption_is_on_for_remote_nodes_unless_turned_off_with_a_warning(tmp_path: Path) -> None:
     remote = parse(GOOD, tmp_path / "raiden.toml")
     assert remote.encrypted and remote.plaintext_warning is None and remote.ports is None
-    off = parse(GOOD.replace('name = "raiden"', 'name = "raiden"\nencrypt = false\nports = "10100-10139"'),
-                tmp_path / "raiden.toml")
+    off = parse(
+        GOOD.replace('name = "raiden"', 'name = "raiden"\nencrypt = false\nports = "10100-10139"'),
+        tmp_path / "raiden.toml",
+    )
     assert not off.encrypted and off.ports == (10100, 10139)
-    assert off.plaintext_warning == (f"{tmp_path / 'raiden.toml'}:3: encrypt = false: the traffic between the head "
-                                     "and pi1.local, 10.0.0.12 is not encrypted; anyone on that network can read "
-                                     "it and send commands with the key it carries")
+    assert off.plaintext_warning == (
+        f"{tmp_path / 'raiden.toml'}:3: encrypt = false: the traffic between the head "
+        "and pi1.local, 10.0.0.12 is not encrypted; anyone on that network can read "
+        "it and send commands with the key it carries"
+    )
     local = parse('[cluster]\nname = "laptop"\n[[nodes]]\nhost = "localhost"\n', tmp_path / "r.toml")
     assert not local.encrypted and local.plaintext_warning is None
-    assert parse('[cluster]\nname = "l"\nencrypt = true\n[[nodes]]\nhost = "localhost"\n', tmp_path / "r.toml").encrypted
+    assert parse(
+        '[cluster]\nname = "l"\nencrypt = true\n[[nodes]]\nhost = "localhost"\n', tmp_path / "r.toml"
+    ).encrypted
     assert not embedded_default().encrypted
 
 
@@ -91,61 +97,171 @@ def test_local_only_inventory_needs_no_controller_ip(tmp_path: Path) -> None:
 
 BAD = [
     # (description, file text, line, words the message must contain)
-    ("unknown key with suggestion", '[cluster]\nname = "a"\n[[nodes]]\nhost = "h1"\nengins = 2\n', 5,
-     ["unknown key 'engins'", "did you mean 'engines'"]),
-    ("unknown cluster key", '[cluster]\nname = "a"\ncontroler_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\n', 3,
-     ["'controler_ip'", "did you mean 'controller_ip'"]),
+    (
+        "unknown key with suggestion",
+        '[cluster]\nname = "a"\n[[nodes]]\nhost = "h1"\nengins = 2\n',
+        5,
+        ["unknown key 'engins'", "did you mean 'engines'"],
+    ),
+    (
+        "unknown cluster key",
+        '[cluster]\nname = "a"\ncontroler_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\n',
+        3,
+        ["'controler_ip'", "did you mean 'controller_ip'"],
+    ),
     ("unknown table", '[clusters]\nname = "a"\n[[nodes]]\nhost = "h1"\n', 1, ["unknown key 'clusters'", "'cluster'"]),
-    ("wrong type", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nengines = "4"\n', 6,
-     ["'engines' must be an integer", "a string"]),
-    ("boolean is not a port", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nport = true\n[[nodes]]\nhost = "h1"\n', 4,
-     ["'port' must be an integer"]),
-    ("duplicate host", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\n[[nodes]]\nhost = "h1"\n', 7,
-     ["host 'h1' is listed twice"]),
-    ("missing host", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\n[[nodes]]\nuser = "pi"\n', 6,
-     ["node 2 has no 'host'"]),
-    ("port out of range", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nport = 70000\n', 6,
-     ["port 70000 is out of range"]),
-    ("port zero", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nport = 0\n', 6,
-     ["port 0 is out of range"]),
-    ("zero engines", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nengines = 0\n', 6,
-     ["'engines' must be at least 1"]),
-    ("negative engines per node", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nengines_per_node = -2\n[[nodes]]\nhost = "h1"\n', 4,
-     ["'engines_per_node' must be at least 1"]),
-    ("cluster name with a path", '[cluster]\nname = "../etc"\n[[nodes]]\nhost = "localhost"\n', 2,
-     ["cluster name '../etc' is not a plain name"]),
-    ("cluster name with a space", '[cluster]\nname = "my cluster"\n[[nodes]]\nhost = "localhost"\n', 2,
-     ["is not a plain name"]),
-    ("host with shell characters", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "pi1;rm -rf ~"\n', 5,
-     ["host 'pi1;rm -rf ~' is not a hostname or IP address"]),
-    ("host that is an option", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "-oProxyCommand=x"\n', 5,
-     ["is not a hostname or IP address"]),
-    ("user with shell characters", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nuser = "pi$(id)"\n[[nodes]]\nhost = "h1"\n', 4,
-     ["user 'pi$(id)' is not a plain user name"]),
-    ("controller ip not an address", '[cluster]\nname = "a"\ncontroller_ip = "head.local"\n[[nodes]]\nhost = "h1"\n', 3,
-     ["controller_ip 'head.local' is not an IP address"]),
-    ("remote nodes need a controller ip", '[cluster]\nname = "a"\n[[nodes]]\nhost = "pi1"\n', 1,
-     ["controller_ip is missing", "pi1"]),
-    ("loopback controller for remote nodes", '[cluster]\nname = "a"\ncontroller_ip = "127.0.0.1"\n[[nodes]]\nhost = "pi1"\n', 3,
-     ["loopback", "pi1 cannot reach"]),
+    (
+        "wrong type",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nengines = "4"\n',
+        6,
+        ["'engines' must be an integer", "a string"],
+    ),
+    (
+        "boolean is not a port",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nport = true\n[[nodes]]\nhost = "h1"\n',
+        4,
+        ["'port' must be an integer"],
+    ),
+    (
+        "duplicate host",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\n[[nodes]]\nhost = "h1"\n',
+        7,
+        ["host 'h1' is listed twice"],
+    ),
+    (
+        "missing host",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\n[[nodes]]\nuser = "pi"\n',
+        6,
+        ["node 2 has no 'host'"],
+    ),
+    (
+        "port out of range",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nport = 70000\n',
+        6,
+        ["port 70000 is out of range"],
+    ),
+    (
+        "port zero",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nport = 0\n',
+        6,
+        ["port 0 is out of range"],
+    ),
+    (
+        "zero engines",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nengines = 0\n',
+        6,
+        ["'engines' must be at least 1"],
+    ),
+    (
+        "negative engines per node",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nengines_per_node = -2\n[[nodes]]\nhost = "h1"\n',
+        4,
+        ["'engines_per_node' must be at least 1"],
+    ),
+    (
+        "cluster name with a path",
+        '[cluster]\nname = "../etc"\n[[nodes]]\nhost = "localhost"\n',
+        2,
+        ["cluster name '../etc' is not a plain name"],
+    ),
+    (
+        "cluster name with a space",
+        '[cluster]\nname = "my cluster"\n[[nodes]]\nhost = "localhost"\n',
+        2,
+        ["is not a plain name"],
+    ),
+    (
+        "host with shell characters",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "pi1;rm -rf ~"\n',
+        5,
+        ["host 'pi1;rm -rf ~' is not a hostname or IP address"],
+    ),
+    (
+        "host that is an option",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "-oProxyCommand=x"\n',
+        5,
+        ["is not a hostname or IP address"],
+    ),
+    (
+        "user with shell characters",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nuser = "pi$(id)"\n[[nodes]]\nhost = "h1"\n',
+        4,
+        ["user 'pi$(id)' is not a plain user name"],
+    ),
+    (
+        "controller ip not an address",
+        '[cluster]\nname = "a"\ncontroller_ip = "head.local"\n[[nodes]]\nhost = "h1"\n',
+        3,
+        ["controller_ip 'head.local' is not an IP address"],
+    ),
+    (
+        "remote nodes need a controller ip",
+        '[cluster]\nname = "a"\n[[nodes]]\nhost = "pi1"\n',
+        1,
+        ["controller_ip is missing", "pi1"],
+    ),
+    (
+        "loopback controller for remote nodes",
+        '[cluster]\nname = "a"\ncontroller_ip = "127.0.0.1"\n[[nodes]]\nhost = "pi1"\n',
+        3,
+        ["loopback", "pi1 cannot reach"],
+    ),
     ("no nodes", '[cluster]\nname = "a"\n', 1, ["no nodes"]),
-    ("nodes not an array of tables", 'nodes = ["pi1"]\n[cluster]\nname = "a"\n', 1, ["'nodes' must be an array of tables"]),
-    ("labels not strings", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nlabels = [1]\n', 6,
-     ["label 1 must be"]),
-    ("shared work_dir", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nwork_dir = "/w"\n'
-     '[[nodes]]\nhost = "h2"\nwork_dir = "/w"\n', 9, ["work_dir '/w' is also node 'h1'"]),
-    ("ports not a range", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nports = "10100"\n[[nodes]]\nhost = "h1"\n', 4,
-     ["ports '10100' is not a range", '"FIRST-LAST"']),
-    ("ports as a number", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nports = 10100\n[[nodes]]\nhost = "h1"\n', 4,
-     ["'ports' must be a port range like \"10100-10139\"", "an integer"]),
-    ("ports reversed", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nports = "10139-10100"\n[[nodes]]\nhost = "h1"\n', 4,
-     ["the first no larger than the last"]),
-    ("privileged ports", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nports = "100-200"\n[[nodes]]\nhost = "h1"\n', 4,
-     ["use ports from 1024 to 65535"]),
-    ("too few ports", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nports = "10100-10104"\n[[nodes]]\nhost = "h1"\n', 4,
-     ["gives 5 ports; the controller needs at least 20", '"10100-10119"']),
-    ("encrypt not a boolean", '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nencrypt = "no"\n[[nodes]]\nhost = "h1"\n', 4,
-     ["'encrypt' must be true or false", "a string"]),
+    (
+        "nodes not an array of tables",
+        'nodes = ["pi1"]\n[cluster]\nname = "a"\n',
+        1,
+        ["'nodes' must be an array of tables"],
+    ),
+    (
+        "labels not strings",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nlabels = [1]\n',
+        6,
+        ["label 1 must be"],
+    ),
+    (
+        "shared work_dir",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nwork_dir = "/w"\n'
+        '[[nodes]]\nhost = "h2"\nwork_dir = "/w"\n',
+        9,
+        ["work_dir '/w' is also node 'h1'"],
+    ),
+    (
+        "ports not a range",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nports = "10100"\n[[nodes]]\nhost = "h1"\n',
+        4,
+        ["ports '10100' is not a range", '"FIRST-LAST"'],
+    ),
+    (
+        "ports as a number",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nports = 10100\n[[nodes]]\nhost = "h1"\n',
+        4,
+        ["'ports' must be a port range like \"10100-10139\"", "an integer"],
+    ),
+    (
+        "ports reversed",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nports = "10139-10100"\n[[nodes]]\nhost = "h1"\n',
+        4,
+        ["the first no larger than the last"],
+    ),
+    (
+        "privileged ports",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nports = "100-200"\n[[nodes]]\nhost = "h1"\n',
+        4,
+        ["use ports from 1024 to 65535"],
+    ),
+    (
+        "too few ports",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nports = "10100-10104"\n[[nodes]]\nhost = "h1"\n',
+        4,
+        ["gives 5 ports; the controller needs at least 20", '"10100-10119"'],
+    ),
+    (
+        "encrypt not a boolean",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nencrypt = "no"\n[[nodes]]\nhost = "h1"\n',
+        4,
+        ["'encrypt' must be true or false", "a string"],
+    ),
     ("not TOML", '[cluster\nname = "a"\n', 1, ["not valid TOML"]),
     ("TOML error further down", '[cluster]\nname = "a"\n\n[[nodes]]\nhost = h1\n', 5, ["not valid TOML"]),
 ]
@@ -219,32 +335,56 @@ sbatch_options = ["--mem-per-cpu=2G", "--constraint=avx2"]
 def test_slurm_and_mpi_settings_load_as_written(tmp_path: Path) -> None:
     inv = parse(SLURM, tmp_path / "hpc.toml")
     assert (inv.launcher, inv.nodes, inv.encrypted) == ("slurm", (), True)
-    s = inv.slurm
+    s = inv.settings
     assert (s.partition, s.account, s.time_limit, s.engines) == ("short", "physics101", "2:00:00", 32)
     assert s.sbatch_options == ("--mem-per-cpu=2G", "--constraint=avx2")
-    mpi = parse(GOOD.replace('name = "raiden"', 'name = "raiden"\nlauncher = "mpi"')
-                .replace('user = "alice"\n', 'user = "alice"\npython = "/home/pi/raiden/venv/bin/python"\n')
-                + '\n[mpi]\nmpiexec = "/opt/openmpi/bin/mpiexec"\nargs = ["--mca", "btl_tcp_if_include", "eth0"]\n',
-                tmp_path / "mpi.toml")
-    assert (mpi.launcher, mpi.mpi.mpiexec, mpi.mpi.args) == ("mpi", "/opt/openmpi/bin/mpiexec",
-                                                             ("--mca", "btl_tcp_if_include", "eth0"))
+    mpi = parse(
+        GOOD.replace('name = "raiden"', 'name = "raiden"\nlauncher = "mpi"').replace(
+            'user = "alice"\n', 'user = "alice"\npython = "/home/pi/raiden/venv/bin/python"\n'
+        )
+        + '\n[mpi]\nmpiexec = "/opt/openmpi/bin/mpiexec"\nargs = ["--mca", "btl_tcp_if_include", "eth0"]\n',
+        tmp_path / "mpi.toml",
+    )
+    assert (mpi.launcher, mpi.settings.mpiexec, mpi.settings.args) == (
+        "mpi",
+        "/opt/openmpi/bin/mpiexec",
+        ("--mca", "btl_tcp_if_include", "eth0"),
+    )
     assert parse(GOOD, tmp_path / "ssh.toml").launcher == "ssh"
 
 
-@pytest.mark.parametrize("text, line, message", [
-    (SLURM.replace('partition = "short"', 'partiton = "short"'), 7,
-     "unknown key 'partiton' in [slurm]; did you mean 'partition'?"),
-    (SLURM.replace('controller_ip = "10.1.2.3"\n', ""), 1,
-     'controller_ip is missing in [cluster]; with launcher = "slurm" set it to this login node\'s address'),
-    (SLURM.replace("engines = 32", "engines = 0"), 10, "'engines' must be at least 1, not 0"),
-    (SLURM.replace('"--mem-per-cpu=2G", ', '"", '), 11, "'sbatch_options' must be a list of non-empty strings"),
-    (SLURM.replace('account = "physics101"', 'account = "physics; rm -rf ~"'), 8,
-     "account 'physics; rm -rf ~' is not a plain Slurm name"),
-    (SLURM.replace('launcher = "slurm"', 'launcher = "ssh"'), 6,
-     'a [slurm] table, but launcher is \'ssh\'; set launcher = "slurm" in [cluster] or remove [slurm]'),
-    (SLURM.replace('controller_ip = "10.1.2.3"', 'controller_ip = "10.1.2.3"\nuser = "pi"'), 5,
-     "'user' is for SSH nodes; with launcher = \"slurm\" remove it"),
-])
+@pytest.mark.parametrize(
+    "text, line, message",
+    [
+        (
+            SLURM.replace('partition = "short"', 'partiton = "short"'),
+            7,
+            "unknown key 'partiton' in [slurm]; did you mean 'partition'?",
+        ),
+        (
+            SLURM.replace('controller_ip = "10.1.2.3"\n', ""),
+            1,
+            'controller_ip is missing in [cluster]; with launcher = "slurm" set it to this login node\'s address',
+        ),
+        (SLURM.replace("engines = 32", "engines = 0"), 10, "'engines' must be at least 1, not 0"),
+        (SLURM.replace('"--mem-per-cpu=2G", ', '"", '), 11, "'sbatch_options' must be a list of non-empty strings"),
+        (
+            SLURM.replace('account = "physics101"', 'account = "physics; rm -rf ~"'),
+            8,
+            "account 'physics; rm -rf ~' is not a plain Slurm name",
+        ),
+        (
+            SLURM.replace('launcher = "slurm"', 'launcher = "ssh"'),
+            6,
+            "a [slurm] table, but launcher is 'ssh'; set launcher = \"slurm\" in [cluster] or remove [slurm]",
+        ),
+        (
+            SLURM.replace('controller_ip = "10.1.2.3"', 'controller_ip = "10.1.2.3"\nuser = "pi"'),
+            5,
+            "'user' is for SSH nodes; with launcher = \"slurm\" remove it",
+        ),
+    ],
+)
 def test_launch_mode_mistakes_name_the_line(tmp_path: Path, text: str, line: int, message: str) -> None:
     path = tmp_path / "hpc.toml"
     with pytest.raises(InputError) as e:

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import _make_raiden
 
-KERNELS = '''
+KERNELS = """
 import math
 import raiden_lab
 
@@ -31,7 +31,7 @@ def series_py(n):
     for i in range(n):
         s += i * SCALE + math.sqrt(i)
     return s
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +52,16 @@ def _py(raiden, body: str):
 
 
 def test_jitted_map_equals_plain_python_and_runs_here_too(jitc) -> None:
-    got = _py(jitc, """
+    got = _py(
+        jitc,
+        """
         import kernels
         c = raiden_lab.connect()
         print(json.dumps({"map": c.map(kernels.series, range(300)),
                           "py": [kernels.series_py(n) for n in range(300)],
                           "here": kernels.series(10)}))
-    """)
+    """,
+    )
     assert got["map"] == pytest.approx(got["py"], rel=1e-12)
     assert got["here"] == pytest.approx(got["py"][10])
 
@@ -113,26 +116,31 @@ def test_a_function_numba_cannot_compile_gives_one_clear_error(jitc) -> None:
 
 def test_functions_that_cannot_travel_are_named(jitc) -> None:
     (jitc.cwd / "travel.py").write_text(
-        "import raiden_lab\n\ndef helper(x):\n    return x\n\n@raiden_lab.jit\ndef k(x):\n    return helper(x)\n")
+        "import raiden_lab\n\ndef helper(x):\n    return x\n\n@raiden_lab.jit\ndef k(x):\n    return helper(x)\n"
+    )
     ran = jitc.python("import sys, raiden_lab\nsys.path.insert(0, '.')\nimport travel\ntravel.k(1)\n")
     assert ran.code == 1
-    assert ("k: calls helper, which is not a raiden_lab.jit function; decorate helper with @raiden_lab.jit"
-            in ran.err)
+    assert "k: calls helper, which is not a raiden_lab.jit function; decorate helper with @raiden_lab.jit" in ran.err
 
 
 def test_engines_split_the_cores_for_numba_threads(jitc) -> None:
-    threads = _py(jitc, """
+    threads = _py(
+        jitc,
+        """
         import os
         c = raiden_lab.connect()
         print(json.dumps(c.direct.apply_sync(lambda: __import__("os").environ.get("NUMBA_NUM_THREADS"))))
-    """)
+    """,
+    )
     import os
 
     assert threads == [str(max(1, os.cpu_count() // 2))] * 2
 
 
 def test_chunked_map_keeps_order_and_loses_nothing_when_an_engine_dies(jitc) -> None:
-    got = _py(jitc, """
+    got = _py(
+        jitc,
+        """
         import os, signal
         c = raiden_lab.connect()
         victim = c.nodes[0]["engines"][1]["pid"]
@@ -146,15 +154,19 @@ def test_chunked_map_keeps_order_and_loses_nothing_when_an_engine_dies(jitc) -> 
             if i == 2000:
                 os.kill(victim, signal.SIGKILL)
         print(json.dumps({"ok": out == [x * 3 for x in range(20000)], "n": len(out)}))
-    """)
+    """,
+    )
     assert got == {"ok": True, "n": 20000}
 
 
 def test_map_of_many_tiny_items_in_explicit_chunks(jitc) -> None:
-    got = _py(jitc, """
+    got = _py(
+        jitc,
+        """
         c = raiden_lab.connect()
         a = c.map(lambda x, y: x - y, range(50000), range(0, 100000, 2), chunksize=777)
         b = sorted(c.map(abs, range(-500, 500), ordered=False))
         print(json.dumps({"a": a == [x - 2 * x for x in range(50000)], "b": b == sorted(abs(x) for x in range(-500, 500))}))
-    """)
+    """,
+    )
     assert got == {"a": True, "b": True}

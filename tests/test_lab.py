@@ -8,9 +8,8 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
-
 import urllib.error
+import urllib.request
 
 from conftest import Raiden
 from raiden_lab.workshop import LESSONS
@@ -31,8 +30,21 @@ def test_lab_serves_jupyterlab_with_the_cluster_up_and_stops_it_after(raiden: Ra
     port = _free_port()
     env = dict(raiden.env, JUPYTER_RUNTIME_DIR=str(raiden.cwd / "runtime"), JUPYTER_CONFIG_DIR=str(raiden.cwd / "cfg"))
     lab = subprocess.Popen(
-        [sys.executable, "-m", "raiden_lab", "lab", "--workshop", "--no-browser", f"--port={port}", "--ServerApp.token=t0k"],
-        cwd=raiden.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "raiden_lab",
+            "lab",
+            "--workshop",
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.token=t0k",
+        ],
+        cwd=raiden.cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
     try:
@@ -52,7 +64,9 @@ def test_lab_serves_jupyterlab_with_the_cluster_up_and_stops_it_after(raiden: Ra
             opener.open(f"http://127.0.0.1:{port}/?token=t0k", timeout=10)
             raise AssertionError("the server's front page did not redirect")
         except urllib.error.HTTPError as e:
-            assert e.code == 302 and e.headers["Location"].split("?")[0].endswith("/lab/tree/raiden-workshop/00-tour.ipynb")
+            assert e.code == 302 and e.headers["Location"].split("?")[0].endswith(
+                "/lab/tree/raiden-workshop/00-tour.ipynb"
+            )
         copied = sorted(p.name for p in (raiden.cwd / "raiden-workshop").iterdir())
         assert copied == sorted([name for name, _ in LESSONS] + ["README.md"])
         status = raiden("status", "--json").json()

@@ -119,7 +119,8 @@ def test_controller_listens_on_the_cluster_address_only(local) -> None:
     procs = [controller, *controller.children(recursive=True)]
     listening = [c.laddr for p in procs for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
     assert {("127.0.0.1", port) for port in _status(local)["controller"]["ports"].values()} <= {
-        (a.ip, a.port) for a in listening}
+        (a.ip, a.port) for a in listening
+    }
     assert {addr.ip for addr in listening} == {"127.0.0.1"}
 
 

@@ -30,8 +30,11 @@ ALLREDUCE = (
 
 
 def need_mpi() -> None:
-    missing = [what for what, ok in (("mpiexec (Debian: openmpi-bin)", shutil.which("mpiexec")),
-                                     ("mpi4py", _has_mpi4py())) if not ok]
+    missing = [
+        what
+        for what, ok in (("mpiexec (Debian: openmpi-bin)", shutil.which("mpiexec")), ("mpi4py", _has_mpi4py()))
+        if not ok
+    ]
     need(f"the MPI tests need {', '.join(missing)}" if missing else None)
 
 
@@ -61,8 +64,9 @@ def _job_processes(profile_marker: str) -> list[str]:
 def test_mpi_on_this_machine(raiden):
     need_mpi()
     inventory = raiden.cwd / "raiden.toml"
-    inventory.write_text('[cluster]\nname = "mpi-here"\nlauncher = "mpi"\nengines_per_node = 3\n\n'
-                         '[[nodes]]\nhost = "localhost"\n')
+    inventory.write_text(
+        '[cluster]\nname = "mpi-here"\nlauncher = "mpi"\nengines_per_node = 3\n\n[[nodes]]\nhost = "localhost"\n'
+    )
     ran = raiden("up", "-i", str(inventory))
     assert ran.code == 0, ran.err
     try:
@@ -91,7 +95,8 @@ def test_mpi_on_this_machine(raiden):
             "ip.run_line_magic('load_ext', 'raiden_lab')\n"
             f"ip.run_line_magic('raiden', 'connect -i {inventory}')\n"
             "ip.run_cell_magic('px', '', 'from mpi4py import MPI\\ntotal = MPI.COMM_WORLD.allreduce(10)')\n"
-            "print('TOTALS', ip.user_ns['raiden_lab'].connect(inventory=%r).client[:]['total'])\n" % str(inventory))
+            "print('TOTALS', ip.user_ns['raiden_lab'].connect(inventory=%r).client[:]['total'])\n" % str(inventory)
+        )
         assert px.code == 0, px.err
         assert "TOTALS [30, 30, 30]" in px.out, px.out + px.err
     finally:
@@ -102,20 +107,26 @@ def test_mpi_on_this_machine(raiden):
 
 def test_mpi_inventory_mistakes(raiden):
     inventory = raiden.cwd / "bad.toml"
-    inventory.write_text('[cluster]\nname = "m"\nlauncher = "mpi"\ncontroller_ip = "10.1.0.1"\n\n'
-                         '[[nodes]]\nhost = "10.1.0.2"\npython = "/opt/a/python"\n\n'
-                         '[[nodes]]\nhost = "10.1.0.3"\npython = "/opt/b/python"\n')
+    inventory.write_text(
+        '[cluster]\nname = "m"\nlauncher = "mpi"\ncontroller_ip = "10.1.0.1"\n\n'
+        '[[nodes]]\nhost = "10.1.0.2"\npython = "/opt/a/python"\n\n'
+        '[[nodes]]\nhost = "10.1.0.3"\npython = "/opt/b/python"\n'
+    )
     ran = raiden("doctor", "-i", str(inventory))
     assert ran.code == 2
-    assert ran.err.strip() == (f"{inventory}:12: launcher = \"mpi\" runs one program on every node, but '10.1.0.3' "
-                               "has python '/opt/b/python' and '10.1.0.2' '/opt/a/python'; install it at the same "
-                               "path on every node and set python in [cluster]")
+    assert ran.err.strip() == (
+        f"{inventory}:12: launcher = \"mpi\" runs one program on every node, but '10.1.0.3' "
+        "has python '/opt/b/python' and '10.1.0.2' '/opt/a/python'; install it at the same "
+        "path on every node and set python in [cluster]"
+    )
     inventory.write_text('[cluster]\nname = "m"\nlauncher = "mpj"\n\n[[nodes]]\nhost = "localhost"\n')
     ran = raiden("up", "-i", str(inventory))
     assert ran.code == 2 and "Traceback" not in ran.err
     assert ran.err.strip() == f"{inventory}:3: launcher 'mpj' is not one of 'ssh', 'mpi', 'slurm'; did you mean 'mpi'?"
-    inventory.write_text('[cluster]\nname = "m"\nlauncher = "mpi"\n\n[mpi]\nmpiexec = "/nowhere/mpiexec"\n\n'
-                         '[[nodes]]\nhost = "localhost"\n')
+    inventory.write_text(
+        '[cluster]\nname = "m"\nlauncher = "mpi"\n\n[mpi]\nmpiexec = "/nowhere/mpiexec"\n\n'
+        '[[nodes]]\nhost = "localhost"\n'
+    )
     ran = raiden("up", "-i", str(inventory))
     assert ran.code == 1 and "Traceback" not in ran.err
     assert f"{inventory}:6: '/nowhere/mpiexec' not found on this machine" in ran.err
@@ -157,6 +168,7 @@ def test_mpi_across_the_virtual_cluster(vpi, tmp_path_factory):
         def restarted():
             s = raiden("status", "-i", str(inventory), "--json").json()
             return s if s["engines"]["alive"] == 6 and s["jobs"][0]["id"] != status["jobs"][0]["id"] else None
+
         after = wait_for(restarted, 120)
         assert after is not None and after["state"] == "running", raiden("status", "-i", str(inventory)).out
         kinds = [e["kind"] for e in raiden("events", "-i", str(inventory), "--json").json()["events"]]
@@ -166,10 +178,12 @@ def test_mpi_across_the_virtual_cluster(vpi, tmp_path_factory):
         # a node cut off: the job goes on over the two nodes left, and takes the third back when it answers
         vpi.set_link(nodes[2], up=False)
         try:
+
             def on_two():
                 s = raiden("status", "-i", str(inventory), "--json").json()
                 two = s["jobs"][0]["nodes"] == [nodes[0].address, nodes[1].address]
                 return s if two and s["nodes"][2]["state"] == "down" and s["engines"]["alive"] == 4 else None
+
             degraded = wait_for(on_two, 60)
             assert degraded is not None, raiden("status", "-i", str(inventory)).out
             assert degraded["state"] == "degraded"
@@ -180,7 +194,12 @@ def test_mpi_across_the_virtual_cluster(vpi, tmp_path_factory):
 
         def on_three():
             s = raiden("status", "-i", str(inventory), "--json").json()
-            return s if s["engines"]["alive"] == 6 and s["state"] == "running" and len(s["jobs"][0]["nodes"]) == 3 else None
+            return (
+                s
+                if s["engines"]["alive"] == 6 and s["state"] == "running" and len(s["jobs"][0]["nodes"]) == 3
+                else None
+            )
+
         assert wait_for(on_three, 120) is not None, raiden("status", "-i", str(inventory)).out
         assert {r[2] for r in _allreduce(raiden, inventory)["ranks"]} == {21}
         assert len([p for p in vpi.processes(nodes[2]) if "ipyparallel.engine" in p and "nanny" not in p]) == 2

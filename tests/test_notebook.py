@@ -13,9 +13,9 @@ from nbclient import NotebookClient
 
 from conftest import _make_raiden
 from raiden_lab import plots
-from raiden_lab.inventory import embedded_default
-from raiden_lab.scaling import ScalingTable, amdahl, fit_serial_fraction
-from raiden_lab.store import Store
+from raiden_lab.config.inventory import embedded_default
+from raiden_lab.head.store import Store
+from raiden_lab.notebook.scaling import ScalingTable, amdahl, fit_serial_fraction
 
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
 
@@ -43,7 +43,7 @@ def _wait(condition, timeout: float = 15.0) -> None:
 def test_dashboard_follows_samples_busy_engines_and_a_stopping_cluster(nb, monkeypatch) -> None:
     raiden, sensor = nb
     monkeypatch.setenv("RAIDEN_HOME", str(raiden.home))
-    from raiden_lab.widgets import Dashboard
+    from raiden_lab.notebook.dashboard import Dashboard
 
     board = Dashboard(embedded_default(), interval=0.2)
     try:
@@ -63,8 +63,10 @@ def test_dashboard_follows_samples_busy_engines_and_a_stopping_cluster(nb, monke
         import subprocess
         import sys
 
-        script = ("import raiden_lab, time\nc = raiden_lab.connect()\n"
-                  "c.map(lambda x: __import__('time').sleep(0.05) or x, range(120), chunksize=1, progress=False)\n")
+        script = (
+            "import raiden_lab, time\nc = raiden_lab.connect()\n"
+            "c.map(lambda x: __import__('time').sleep(0.05) or x, range(120), chunksize=1, progress=False)\n"
+        )
         mapper = subprocess.Popen([sys.executable, "-c", script], cwd=raiden.cwd, env=raiden.env)
         _wait(lambda: "raiden-engine-busy" in board.cards.children[0].value)
         before = board.refreshes
@@ -89,8 +91,9 @@ def test_dashboard_follows_samples_busy_engines_and_a_stopping_cluster(nb, monke
 def _run_notebook(raiden, cells: list[str], monkeypatch) -> nbformat.NotebookNode:
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     monkeypatch.setenv("RAIDEN_HOME", str(raiden.home))
-    NotebookClient(notebook, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(raiden.cwd)}}).execute()
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(raiden.cwd)}}
+    ).execute()
     return notebook
 
 
@@ -107,20 +110,24 @@ def _text(cell) -> str:
 def test_magics_in_a_real_kernel(nb, monkeypatch) -> None:
     raiden, _ = nb
     engines = os.cpu_count()
-    notebook = _run_notebook(raiden, [
-        "%load_ext raiden_lab",
-        "%raiden up",
-        "%%px\nimport os\nwho = os.getpid()",
-        "len(set(cluster.direct['who']))",
-        "%%raiden_jit\ndef cube(x):\n    return x * x * x",
-        "cluster.map(cube, range(6))",
-        "%%px\nprint(cube(3))",
-        "table = %raiden scaling cube range(3000) --engines 1,2",
-        "[row['engines'] for row in table], 0.0 <= table.serial_fraction <= 1.0",
-        "board = %raiden dashboard\nboard.refreshes >= 1, board.model['state']",
-        "board.close()\n%raiden status",
-        "%raiden frobnicate",
-    ], monkeypatch)
+    notebook = _run_notebook(
+        raiden,
+        [
+            "%load_ext raiden_lab",
+            "%raiden up",
+            "%%px\nimport os\nwho = os.getpid()",
+            "len(set(cluster.direct['who']))",
+            "%%raiden_jit\ndef cube(x):\n    return x * x * x",
+            "cluster.map(cube, range(6))",
+            "%%px\nprint(cube(3))",
+            "table = %raiden scaling cube range(3000) --engines 1,2",
+            "[row['engines'] for row in table], 0.0 <= table.serial_fraction <= 1.0",
+            "board = %raiden dashboard\nboard.refreshes >= 1, board.model['state']",
+            "board.close()\n%raiden status",
+            "%raiden frobnicate",
+        ],
+        monkeypatch,
+    )
     cells = notebook.cells
     assert "is already running" in _text(cells[1])  # the module's cluster: up changed nothing
     assert _text(cells[3]) == str(engines)
@@ -150,8 +157,14 @@ def test_timeline_draws_a_bar_per_task_on_its_engine_row() -> None:
     m.records = records
     fig = plots.timeline(m)
     ax = fig.axes[0]
-    bars = [(c.get_paths()[0].get_extents().x0, c.get_paths()[0].get_extents().width,
-             c.get_paths()[0].get_extents().y0 + 0.4) for c in ax.collections]
+    bars = [
+        (
+            c.get_paths()[0].get_extents().x0,
+            c.get_paths()[0].get_extents().width,
+            c.get_paths()[0].get_extents().y0 + 0.4,
+        )
+        for c in ax.collections
+    ]
     expected = sorted([(0.0, 1.0, 0.0), (1.5, 0.5, 0.0), (0.2, 0.4, 1.0)])
     assert [v for bar in sorted(bars) for v in bar] == pytest.approx([v for bar in expected for v in bar])
     assert [t.get_text() for t in ax.get_yticklabels()] == ["engine 0", "engine 3"]
@@ -161,8 +174,15 @@ def test_timeline_draws_a_bar_per_task_on_its_engine_row() -> None:
 
 def test_scaling_plot_shows_measured_ideal_and_amdahl() -> None:
     serial = 0.1
-    table = ScalingTable({"engines": n, "seconds": 1 / amdahl(n, serial), "speedup": amdahl(n, serial),
-                          "efficiency": amdahl(n, serial) / n} for n in (1, 2, 4, 8))
+    table = ScalingTable(
+        {
+            "engines": n,
+            "seconds": 1 / amdahl(n, serial),
+            "speedup": amdahl(n, serial),
+            "efficiency": amdahl(n, serial) / n,
+        }
+        for n in (1, 2, 4, 8)
+    )
     table.serial_fraction = fit_serial_fraction([1, 2, 4, 8], [r["speedup"] for r in table])
     assert table.serial_fraction == pytest.approx(serial, abs=1e-9)
     fig = plots.scaling(table)

@@ -11,8 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_wheel_carries_everything_a_user_needs_without_node(tmp_path: Path) -> None:
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
-                           capture_output=True, text=True, timeout=600)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert built.returncode == 0, built.stderr
     (wheel,) = tmp_path.glob("raiden_lab-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -22,9 +26,11 @@ def test_the_wheel_carries_everything_a_user_needs_without_node(tmp_path: Path) 
     assert f"{labext}/install.json" in names
     assert any(n.startswith(f"{labext}/static/remoteEntry.") for n in names)
     assert f"{data}/data/etc/jupyter/jupyter_server_config.d/raiden_lab.json" in names
-    lessons = sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("raiden_lab/workshop/lessons/") and n.endswith(".ipynb"))
+    lessons = sorted(
+        n.rsplit("/", 1)[1] for n in names if n.startswith("raiden_lab/workshop/lessons/") and n.endswith(".ipynb")
+    )
     assert lessons == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
     assert "raiden_lab/workshop/lessons/README.md" in names
     assert "raiden_lab/workshop/corpus/GPL-3.txt" in names
-    assert "raiden_lab/remote/runner.py" in names
-    assert "raiden_lab/example.toml" in names  # what `raiden init` writes
+    assert "raiden_lab/node/runner.py" in names
+    assert "raiden_lab/config/example.toml" in names  # what `raiden init` writes

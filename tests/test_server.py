@@ -33,15 +33,24 @@ async def _json(jp_fetch, *parts, method="GET", **kwargs):
     return json.loads(response.body)
 
 
-async def test_every_route_refuses_an_unauthenticated_request(jp_base_url, jp_http_port, jp_server_config,
-                                                              jp_fetch) -> None:
+async def test_every_route_refuses_an_unauthenticated_request(
+    jp_base_url, jp_http_port, jp_server_config, jp_fetch
+) -> None:
     # the server is up (jp_fetch starts it); now ask without the token
     await jp_fetch("raiden-lab", "inventory")
     client = tornado.httpclient.AsyncHTTPClient()
-    paths = {"clusters": "GET", "clusters/local": "GET", "clusters/local/start": "POST",
-             "clusters/local/stop": "POST", "clusters/local/nodes/localhost/restart": "POST",
-             "clusters/local/events": "GET", "inventory": "GET", "lessons": "GET",
-             "lessons/00-tour.ipynb/copy": "POST"}
+    paths = {
+        "clusters": "GET",
+        "clusters/local": "GET",
+        "clusters/local/start": "POST",
+        "clusters/local/stop": "POST",
+        "clusters/local/nodes/localhost/restart": "POST",
+        "clusters/local/events": "GET",
+        "view": "GET",
+        "inventory": "GET",
+        "lessons": "GET",
+        "lessons/00-tour.ipynb/copy": "POST",
+    }
     assert len(paths) == len(ROUTES)
     for path, method in paths.items():
         url = f"http://localhost:{jp_http_port}{jp_base_url}raiden-lab/{path}"
@@ -49,8 +58,9 @@ async def test_every_route_refuses_an_unauthenticated_request(jp_base_url, jp_ht
         assert response.code == 403, (path, response.code)
 
 
-async def test_a_cookie_authenticated_post_without_xsrf_is_refused(jp_base_url, jp_http_port, jp_serverapp,
-                                                                   jp_fetch, jp_root_dir) -> None:
+async def test_a_cookie_authenticated_post_without_xsrf_is_refused(
+    jp_base_url, jp_http_port, jp_serverapp, jp_fetch, jp_root_dir
+) -> None:
     """A browser's cookie alone must not be enough to start a cluster: a page on another site could send it."""
     await jp_fetch("raiden-lab", "inventory")
     client = tornado.httpclient.AsyncHTTPClient()
@@ -64,17 +74,26 @@ async def test_a_cookie_authenticated_post_without_xsrf_is_refused(jp_base_url, 
     assert got.code == 200
     # ... but no POST without the XSRF token
     assert sum("post" in vars(handler) for _, handler in ROUTES) == 4  # a new POST route must be added below
-    for path in ("clusters/local/start", "clusters/local/stop", "clusters/local/nodes/localhost/restart",
-                 "lessons/00-tour.ipynb/copy"):
-        refused = await client.fetch(f"{base}raiden-lab/{path}", method="POST", body=b"",
-                                     headers={"Cookie": login_cookie}, raise_error=False)
+    for path in (
+        "clusters/local/start",
+        "clusters/local/stop",
+        "clusters/local/nodes/localhost/restart",
+        "lessons/00-tour.ipynb/copy",
+    ):
+        refused = await client.fetch(
+            f"{base}raiden-lab/{path}", method="POST", body=b"", headers={"Cookie": login_cookie}, raise_error=False
+        )
         assert refused.code == 403, (path, refused.code)
     assert not (jp_root_dir / "raiden-workshop").exists()
     # with the XSRF cookie echoed in the header, as JupyterLab sends it, the same POST goes through
     xsrf = "2|00000000|0123456789abcdef0123456789abcdef|1700000000"
-    allowed = await client.fetch(f"{base}raiden-lab/lessons/00-tour.ipynb/copy", method="POST", body=b"",
-                                 headers={"Cookie": f"{login_cookie}; _xsrf={xsrf}", "X-XSRFToken": xsrf},
-                                 raise_error=False)
+    allowed = await client.fetch(
+        f"{base}raiden-lab/lessons/00-tour.ipynb/copy",
+        method="POST",
+        body=b"",
+        headers={"Cookie": f"{login_cookie}; _xsrf={xsrf}", "X-XSRFToken": xsrf},
+        raise_error=False,
+    )
     assert allowed.code == 200, allowed.code
     assert (jp_root_dir / "raiden-workshop" / "00-tour.ipynb").is_file()
 
@@ -82,8 +101,12 @@ async def test_a_cookie_authenticated_post_without_xsrf_is_refused(jp_base_url, 
 async def test_lessons_are_listed_and_copied_into_the_workshop_folder(jp_fetch, jp_root_dir) -> None:
     lessons = await _json(jp_fetch, "lessons")
     assert [lesson["number"] for lesson in lessons] == [f"{i:02d}" for i in range(9)]
-    assert lessons[2] == {"file": "02-monte-carlo-pi.ipynb", "number": "02",
-                          "title": "Scatter, gather, reduce: Monte Carlo pi", "copy": None}
+    assert lessons[2] == {
+        "file": "02-monte-carlo-pi.ipynb",
+        "number": "02",
+        "title": "Scatter, gather, reduce: Monte Carlo pi",
+        "copy": None,
+    }
     copied = await _json(jp_fetch, "lessons", "02-monte-carlo-pi.ipynb", "copy", method="POST")
     assert copied["copy"] == "raiden-workshop/02-monte-carlo-pi.ipynb"
     target = jp_root_dir / copied["copy"]
@@ -94,7 +117,7 @@ async def test_lessons_are_listed_and_copied_into_the_workshop_folder(jp_fetch, 
     assert (await _json(jp_fetch, "lessons"))[2]["copy"] == copied["copy"]
     with pytest.raises(tornado.httpclient.HTTPClientError) as info:
         await jp_fetch("raiden-lab", "lessons", "42-nope.ipynb", "copy", method="POST", body=b"")
-    assert info.value.code == 404 and "no lesson named '42-nope.ipynb'" in info.value.response.reason
+    assert info.value.code == 404 and "no lesson named '42-nope.ipynb'" in json.loads(info.value.response.body)["message"]
 
 
 async def test_clusters_and_inventory_of_a_stopped_default_cluster(jp_fetch) -> None:
@@ -110,11 +133,11 @@ async def test_unknown_cluster_and_node_are_404_with_a_sentence(jp_fetch) -> Non
     with pytest.raises(tornado.httpclient.HTTPClientError) as info:
         await jp_fetch("raiden-lab", "clusters", "nope")
     assert info.value.code == 404
-    assert "no cluster named 'nope'" in info.value.response.reason
+    assert "no cluster named 'nope'" in json.loads(info.value.response.body)["message"]
     assert "Traceback" not in info.value.response.body.decode()
     with pytest.raises(tornado.httpclient.HTTPClientError) as info:
         await jp_fetch("raiden-lab", "clusters", "local", "nodes", "pi9", "restart", method="POST", body=b"")
-    assert info.value.code == 404 and "has no node 'pi9'" in info.value.response.reason
+    assert info.value.code == 404 and "has no node 'pi9'" in json.loads(info.value.response.body)["message"]
 
 
 async def test_a_bad_inventory_is_reported_not_raised(jp_fetch, jp_root_dir) -> None:
@@ -159,8 +182,12 @@ async def test_start_status_restart_stop_through_rest(jp_fetch) -> None:
         assert_mirrors("ISample", model["nodes"][0]["sample"])
         assert_mirrors("IEvent", (await _json(jp_fetch, "clusters", "local", "events"))[0])
         assert_mirrors("ILesson", (await _json(jp_fetch, "lessons"))[0])
-        restarted = await _json(jp_fetch, "clusters", "local", "nodes", "localhost", "restart", method="POST",
-                                request_timeout=300)
+        view = await _json(jp_fetch, "view", params={"cluster": "local", "events": "3"})
+        assert_mirrors("IView", view)
+        assert view["cluster"]["name"] == "local" and len(view["events"]) == 3 and "local" in view["clusters"]
+        restarted = await _json(
+            jp_fetch, "clusters", "local", "nodes", "localhost", "restart", method="POST", request_timeout=300
+        )
         assert restarted["ok"], restarted
         kinds = [e["kind"] for e in await _json(jp_fetch, "clusters", "local", "events")]
         assert "cluster-running" in kinds and "node-restarting" in kinds

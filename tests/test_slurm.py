@@ -29,8 +29,9 @@ def _raiden(slurm, tmp_path_factory, name: str, slurm_table: str):
     raiden = _make_raiden(tmp_path_factory.mktemp(name))
     raiden.env.update(slurm.env)
     inventory = raiden.cwd / "raiden.toml"
-    inventory.write_text(f'[cluster]\nname = "{name}"\nlauncher = "slurm"\ncontroller_ip = "127.0.0.1"\n\n'
-                         f"[slurm]\n{slurm_table}\n")
+    inventory.write_text(
+        f'[cluster]\nname = "{name}"\nlauncher = "slurm"\ncontroller_ip = "127.0.0.1"\n\n[slurm]\n{slurm_table}\n'
+    )
     return raiden, inventory
 
 
@@ -44,9 +45,12 @@ def _engine_processes(home) -> list[int]:
 
 
 def test_engines_arrive_through_sbatch_and_down_cancels(slurm, tmp_path_factory):
-    raiden, inventory = _raiden(slurm, tmp_path_factory, "hpc",
-                                f'partition = "{slurm.partition}"\nengines = 3\ntime_limit = "30"\n'
-                                'sbatch_options = ["--mem-per-cpu=100M"]')
+    raiden, inventory = _raiden(
+        slurm,
+        tmp_path_factory,
+        "hpc",
+        f'partition = "{slurm.partition}"\nengines = 3\ntime_limit = "30"\nsbatch_options = ["--mem-per-cpu=100M"]',
+    )
     doctor = raiden("doctor", "-i", str(inventory), "--json")
     assert doctor.code == 0, doctor.err
     assert [(n["host"], n["ok"]) for n in doctor.json()["nodes"]] == [(slurm.node, True)]
@@ -75,7 +79,8 @@ def test_engines_arrive_through_sbatch_and_down_cancels(slurm, tmp_path_factory)
             "import raiden_lab, json\n"
             f"c = raiden_lab.connect(inventory={str(inventory)!r})\n"
             "where = c.direct.apply_sync(lambda: __import__('os').environ['RAIDEN_NODE'])\n"
-            "print(json.dumps({'squares': c.map(lambda x: x * x, range(10)), 'where': where}))\n")
+            "print(json.dumps({'squares': c.map(lambda x: x * x, range(10)), 'where': where}))\n"
+        )
         assert work.code == 0, work.err
         result = json.loads(work.out.strip().splitlines()[-1])
         assert result["squares"] == [x * x for x in range(10)]
@@ -85,6 +90,7 @@ def test_engines_arrive_through_sbatch_and_down_cancels(slurm, tmp_path_factory)
         def sampled():
             n = raiden("status", "-i", str(inventory), "--json").json()["nodes"][0]
             return n["sample"] if n["sample"] and len(n["sample"].get("engines", {})) == 3 else None
+
         sample = wait_for(sampled, 30)
         assert sample is not None and sample["memory"]["total"] > 0
         kinds = [e["kind"] for e in raiden("events", "-i", str(inventory), "--json").json()["events"]]
@@ -106,8 +112,11 @@ def test_a_job_slurm_ends_is_shown_as_ended(slurm, tmp_path_factory):
 
         def ended():
             s = raiden("status", "-i", str(inventory), "--json").json()
-            done = s["jobs"][0]["state"] == "CANCELLED" and s["nodes"][0]["state"] == "down" and s["state"] == "degraded"
+            done = (
+                s["jobs"][0]["state"] == "CANCELLED" and s["nodes"][0]["state"] == "down" and s["state"] == "degraded"
+            )
             return s if done else None
+
         status = wait_for(ended, 30)
         assert status is not None, raiden("status", "-i", str(inventory)).out
         assert status["engines"]["alive"] == 0
@@ -127,21 +136,27 @@ def test_slurm_mistakes_are_named(slurm, tmp_path_factory):
     assert f"{inventory}:7: partition 'gpu-huge' has no nodes; check the name with `sinfo`" in ran.err
     assert slurm.jobs() == []
     # what only sbatch can judge: its refusal, in its own words, and nothing left queued
-    inventory.write_text('[cluster]\nname = "hpc-bad"\nlauncher = "slurm"\ncontroller_ip = "127.0.0.1"\n\n'
-                         '[slurm]\nengines = 2\nsbatch_options = ["--mem-per-cpu=900G"]\n')
+    inventory.write_text(
+        '[cluster]\nname = "hpc-bad"\nlauncher = "slurm"\ncontroller_ip = "127.0.0.1"\n\n'
+        '[slurm]\nengines = 2\nsbatch_options = ["--mem-per-cpu=900G"]\n'
+    )
     ran = raiden("up", "-i", str(inventory), "--timeout", "60")
     assert ran.code == 1 and "Traceback" not in ran.err
     assert "raiden: Slurm job (refused) is FAILED: Memory specification can not be satisfied" in ran.err
     assert slurm.jobs() == []
     assert raiden("down", "-i", str(inventory)).code == 0
-    inventory.write_text('[cluster]\nname = "x"\nlauncher = "slurm"\ncontroller_ip = "127.0.0.1"\n\n'
-                         '[[nodes]]\nhost = "pi1"\n')
+    inventory.write_text(
+        '[cluster]\nname = "x"\nlauncher = "slurm"\ncontroller_ip = "127.0.0.1"\n\n[[nodes]]\nhost = "pi1"\n'
+    )
     ran = raiden("up", "-i", str(inventory))
     assert ran.code == 2
-    assert ran.err.strip() == (f"{inventory}:6: launcher = \"slurm\": Slurm decides which nodes the engines land "
-                               "on; remove the [[nodes]] tables and set [slurm] engines (and partition) instead")
-    inventory.write_text('[cluster]\nname = "x"\nlauncher = "slurm"\ncontroller_ip = "127.0.0.1"\n\n'
-                         '[slurm]\ntime_limit = "soon"\n')
+    assert ran.err.strip() == (
+        f'{inventory}:6: launcher = "slurm": Slurm decides which nodes the engines land '
+        "on; remove the [[nodes]] tables and set [slurm] engines (and partition) instead"
+    )
+    inventory.write_text(
+        '[cluster]\nname = "x"\nlauncher = "slurm"\ncontroller_ip = "127.0.0.1"\n\n[slurm]\ntime_limit = "soon"\n'
+    )
     ran = raiden("up", "-i", str(inventory))
     assert ran.code == 2
     assert ran.err.strip().startswith(f"{inventory}:7: time_limit 'soon' is not a Slurm time")

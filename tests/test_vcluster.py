@@ -44,8 +44,10 @@ def test_doctor_checks_every_node_and_names_the_broken_ones(vpi, vraiden) -> Non
         assert node["packages"]["ipyparallel"] == ran.json()["head"]["packages"]["ipyparallel"]
     pi4 = nodes[vpi.node("pi4").address]
     assert not pi4["ok"]
-    assert any(p.startswith(f"{vpi.node('pi4').address}: ipyparallel is not installed there") and "install ipyparallel==" in p
-               for p in pi4["problems"]), pi4["problems"]
+    assert any(
+        p.startswith(f"{vpi.node('pi4').address}: ipyparallel is not installed there") and "install ipyparallel==" in p
+        for p in pi4["problems"]
+    ), pi4["problems"]
     lost = nodes[UNREACHABLE]
     assert not lost["ok"] and lost["problems"][0].startswith(f"{UNREACHABLE}: unreachable over SSH")
 
@@ -54,7 +56,8 @@ def test_doctor_checks_every_node_and_names_the_broken_ones(vpi, vraiden) -> Non
     assert f"problem: {UNREACHABLE}: unreachable" in table.out
     known_hosts = raiden.home / "vpi" / "known_hosts"
     assert {line.split()[0] for line in known_hosts.read_text().splitlines()} == {
-        vpi.node(n).address for n in ("pi1", "pi2", "pi3", "pi4")}
+        vpi.node(n).address for n in ("pi1", "pi2", "pi3", "pi4")
+    }
 
 
 def test_up_starts_the_nodes_that_pass_and_names_the_rest(vpi, vraiden) -> None:
@@ -71,8 +74,13 @@ def test_up_starts_the_nodes_that_pass_and_names_the_rest(vpi, vraiden) -> None:
     model = status.json()
     assert model["state"] == "degraded"
     states = {n["host"]: n["state"] for n in model["nodes"]}
-    assert states == {vpi.node("pi1").address: "up", vpi.node("pi2").address: "up", vpi.node("pi3").address: "up",
-                      vpi.node("pi4").address: "failed", UNREACHABLE: "failed"}
+    assert states == {
+        vpi.node("pi1").address: "up",
+        vpi.node("pi2").address: "up",
+        vpi.node("pi3").address: "up",
+        vpi.node("pi4").address: "failed",
+        UNREACHABLE: "failed",
+    }
     assert model["engines"] == {"alive": 6, "total": 6}
 
 
@@ -129,8 +137,12 @@ def test_controller_listens_on_the_cluster_address_only(vpi, vraiden) -> None:
     controller = raiden("status", "-i", str(inventory), "--json").json()["controller"]
     proc = psutil.Process(controller["pid"])
     procs = [proc, *proc.children(recursive=True)]
-    listening = {(c.laddr.ip, c.laddr.port) for p in procs for c in p.net_connections(kind="inet")
-                 if c.status == psutil.CONN_LISTEN}
+    listening = {
+        (c.laddr.ip, c.laddr.port)
+        for p in procs
+        for c in p.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+    }
     # Every port that engines and clients use is bound to the cluster's address; the rest are
     # ipyparallel's internal scheduler links on loopback, which no other machine can reach.
     assert {(vpi.head, port) for port in controller["ports"].values()} <= listening
@@ -236,11 +248,24 @@ def test_paths_from_the_inventory_never_reach_a_shell_unquoted(vpi, raiden) -> N
 
 def test_provision_creates_a_missing_environment_from_a_wheelhouse(vpi, raiden, tmp_path) -> None:
     """A new Pi without internet: its venv does not exist; wheels travel over SSH; doctor passes after."""
-    from raiden_lab.provision import head_requirements
+    from raiden_lab.head.provision import head_requirements
 
     wheelhouse = tmp_path / "wheelhouse"
-    got = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-                          "-d", str(wheelhouse), *head_requirements()], capture_output=True, text=True)
+    got = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-d",
+            str(wheelhouse),
+            *head_requirements(),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert got.returncode == 0, got.stderr[-2000:]
     pi1 = vpi.node("pi1")
     venv = vpi.base / "fresh-pi" / "venv"

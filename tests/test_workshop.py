@@ -39,6 +39,7 @@ def _text(cell) -> str:
 
 # -- the lessons as files ----------------------------------------------------------------------------
 
+
 def test_nine_lessons_in_order_each_with_goals_checked_exercises_and_hidden_solutions() -> None:
     on_disk = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
     assert on_disk == LESSON_FILES
@@ -48,8 +49,9 @@ def test_nine_lessons_in_order_each_with_goals_checked_exercises_and_hidden_solu
         nb = nbformat.read(NOTEBOOKS / name, as_version=4)
         assert nb.cells[0].source.startswith(f"# {name[:2]} · "), name  # one title, then prose
         assert "**Goals.**" in nb.cells[0].source, name
-        assert not any(line.startswith("# # ") for c in nb.cells if c.cell_type == "markdown"
-                       for line in c.source.splitlines()), name
+        assert not any(
+            line.startswith("# # ") for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+        ), name
         exercises = [c for c in nb.cells if "exercise" in c.metadata.get("tags", [])]
         solutions = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
         assert len(exercises) >= 2, name
@@ -87,6 +89,7 @@ def test_the_corpus_ships_with_the_package() -> None:
 
 # -- checks that need no cluster: the solution passes, typical mistakes fail with a hint -----------
 
+
 def _interleave(rows, n):
     return [rows[k::n] for k in range(n)]
 
@@ -105,29 +108,69 @@ def _mapper(text):
 
 
 SOLVED = {
-    "02.estimate": (lambda h, s: 4 * h / s, [(lambda h, s: h / s, "quarter circle's share"),
-                                             (lambda h, s: 4 * h // s, "returned 3")]),
-    "02.pi": (4 * sum(workshop.checks.count_hits(50_000, s) for s in range(16)) / 800_000,
-              [(3.141592653589793, "that is math.pi"), (3.14, "is not the estimate")]),
-    "03.interleave": (_interleave, [(lambda rows, n: [rows[k * len(rows) // n:(k + 1) * len(rows) // n] for k in range(n)],
-                                     "every row is there, but engine k should get rows k, k+n")]),
-    "03.image": ([workshop.checks.mandel_row(y, 160, 120, 100) for y in range(120)],
-                 [([workshop.checks.mandel_row(y, 160, 120, 100) for y in reversed(range(120))], "not in order"),
-                  ([[0] * 160] * 100, "100 rows; the image has 120")]),
+    "02.estimate": (
+        lambda h, s: 4 * h / s,
+        [(lambda h, s: h / s, "quarter circle's share"), (lambda h, s: 4 * h // s, "returned 3")],
+    ),
+    "02.pi": (
+        4 * sum(workshop.checks.count_hits(50_000, s) for s in range(16)) / 800_000,
+        [(3.141592653589793, "that is math.pi"), (3.14, "is not the estimate")],
+    ),
+    "03.interleave": (
+        _interleave,
+        [
+            (
+                lambda rows, n: [rows[k * len(rows) // n : (k + 1) * len(rows) // n] for k in range(n)],
+                "every row is there, but engine k should get rows k, k+n",
+            )
+        ],
+    ),
+    "03.image": (
+        [workshop.checks.mandel_row(y, 160, 120, 100) for y in range(120)],
+        [
+            ([workshop.checks.mandel_row(y, 160, 120, 100) for y in reversed(range(120))], "not in order"),
+            ([[0] * 160] * 100, "100 rows; the image has 120"),
+        ],
+    ),
     "05.amdahl": (lambda n, s: 1 / (s + (1 - s) / n), [(lambda n, s: n - s * (n - 1), "amdahl(4, 0.1) returned")]),
     "05.limit": (20.0, [(float("inf"), "is not the limit"), (0.05, "is not the limit")]),
-    "05.gustafson": (lambda n, s: n - s * (n - 1), [(lambda n, s: 1 / (s + (1 - s) / n), "gustafson(4, 0.1) returned")]),
-    "06.split": (_split, [(lambda c, p: [(k * (c // p), (k + 1) * (c // p)) for k in range(p)], "must cover 0..10"),
-                          (lambda c, p: [(0, c - p + 1)] + [(c - p + k, c - p + k + 1) for k in range(1, p)],
-                           "differ by more than one cell")]),
-    "06.ring": (lambda e: [(e[k - 1][1], e[(k + 1) % len(e)][0]) for k in range(len(e))],
-                [(lambda e: [(e[k - 1][1] if k else None, e[k + 1][0] if k < len(e) - 1 else None) for k in range(len(e))],
-                  "in a ring no block is at an end"),
-                 (lambda e: [(e[(k + 1) % len(e)][0], e[k - 1][1]) for k in range(len(e))], "left and right are swapped")]),
-    "08.mapper": (_mapper, [(lambda t: Counter(re.findall(r"[A-Za-z]+", t)), "keeps capitals"),
-                            (lambda t: t.split(), "returned list, not a Counter")]),
-    "08.reducer": (lambda cs: sum(cs, Counter()), [(lambda cs: cs[0], "returned {'a': 2, 'b': 1}"),
-                                                   (lambda cs: Counter(), "returned {}")]),
+    "05.gustafson": (
+        lambda n, s: n - s * (n - 1),
+        [(lambda n, s: 1 / (s + (1 - s) / n), "gustafson(4, 0.1) returned")],
+    ),
+    "06.split": (
+        _split,
+        [
+            (lambda c, p: [(k * (c // p), (k + 1) * (c // p)) for k in range(p)], "must cover 0..10"),
+            (
+                lambda c, p: [(0, c - p + 1)] + [(c - p + k, c - p + k + 1) for k in range(1, p)],
+                "differ by more than one cell",
+            ),
+        ],
+    ),
+    "06.ring": (
+        lambda e: [(e[k - 1][1], e[(k + 1) % len(e)][0]) for k in range(len(e))],
+        [
+            (
+                lambda e: [
+                    (e[k - 1][1] if k else None, e[k + 1][0] if k < len(e) - 1 else None) for k in range(len(e))
+                ],
+                "in a ring no block is at an end",
+            ),
+            (lambda e: [(e[(k + 1) % len(e)][0], e[k - 1][1]) for k in range(len(e))], "left and right are swapped"),
+        ],
+    ),
+    "08.mapper": (
+        _mapper,
+        [
+            (lambda t: Counter(re.findall(r"[A-Za-z]+", t)), "keeps capitals"),
+            (lambda t: t.split(), "returned list, not a Counter"),
+        ],
+    ),
+    "08.reducer": (
+        lambda cs: sum(cs, Counter()),
+        [(lambda cs: cs[0], "returned {'a': 2, 'b': 1}"), (lambda cs: Counter(), "returned {}")],
+    ),
     "08.patent": ("GPL-3", [("Apache-2.0", "another licence says it more"), ("GPL", "is not one of the corpus")]),
 }
 
@@ -175,6 +218,7 @@ def _sum_of_squares(n):
 
 # -- the lessons, run end to end on the local cluster --------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def local(tmp_path_factory):
     raiden = _make_raiden(tmp_path_factory.mktemp("workshop"))
@@ -209,12 +253,21 @@ def test_checks_that_ask_the_cluster(local, monkeypatch) -> None:
         assert "not in the table" in workshop.check("04.warmup", type(table)(table[:0]), cluster=cluster).message
         items = 100 * n
         assert workshop.check("07.results", [x * x for x in range(items)], cluster=cluster).ok
-        assert f"{items - 1} results for {items} items" in workshop.check(
-            "07.results", [x * x for x in range(items - 1)], cluster=cluster).message
-        assert "not the squares" in workshop.check("07.results", [x * x for x in range(1, items + 1)],
-                                                   cluster=cluster).message
-        assert "no event of kind 'engine-rebooted'" in workshop.check("07.event", "engine-rebooted", cluster=cluster).message
-        assert "not the one about the new engine" in workshop.check("07.event", "cluster-running", cluster=cluster).message
+        assert (
+            f"{items - 1} results for {items} items"
+            in workshop.check("07.results", [x * x for x in range(items - 1)], cluster=cluster).message
+        )
+        assert (
+            "not the squares"
+            in workshop.check("07.results", [x * x for x in range(1, items + 1)], cluster=cluster).message
+        )
+        assert (
+            "no event of kind 'engine-rebooted'"
+            in workshop.check("07.event", "engine-rebooted", cluster=cluster).message
+        )
+        assert (
+            "not the one about the new engine" in workshop.check("07.event", "cluster-running", cluster=cluster).message
+        )
 
 
 def run_lesson(raiden, name: str, cwd: Path) -> tuple[nbformat.NotebookNode, float]:
@@ -271,8 +324,11 @@ def test_lesson_runs_end_to_end_on_the_local_cluster(local, name: str, monkeypat
 
 # -- the lessons that need several nodes, on the virtual Pi cluster ---------------------------------
 
+
 @pytest.mark.vcluster
-@pytest.mark.parametrize("name", ["00-tour.ipynb", "04-numba.ipynb", "06-heat-equation.ipynb", "07-fault-tolerance.ipynb"])
+@pytest.mark.parametrize(
+    "name", ["00-tour.ipynb", "04-numba.ipynb", "06-heat-equation.ipynb", "07-fault-tolerance.ipynb"]
+)
 def test_lesson_runs_on_the_virtual_pi_cluster(vpi, pis, name: str, monkeypatch) -> None:
     monkeypatch.setenv("RAIDEN_HOME", str(pis.home))
     nb, seconds = run_lesson(pis, name, pis.cwd)
@@ -296,8 +352,9 @@ def test_lesson_runs_on_the_virtual_pi_cluster(vpi, pis, name: str, monkeypatch)
 @pytest.fixture(scope="module")
 def pis(vpi, tmp_path_factory):
     raiden = _make_raiden(tmp_path_factory.mktemp("pis"))
-    vpi.inventory("pis", [vpi.node("pi1"), vpi.node("pi2"), vpi.node("pi3")], engines=2,
-                  filename=str(raiden.cwd / "raiden.toml"))
+    vpi.inventory(
+        "pis", [vpi.node("pi1"), vpi.node("pi2"), vpi.node("pi3")], engines=2, filename=str(raiden.cwd / "raiden.toml")
+    )
     assert raiden("up").code == 0
     try:
         yield raiden
@@ -309,8 +366,13 @@ def pis(vpi, tmp_path_factory):
 def test_heat_lesson_on_an_mpi_cluster(vpi, tmp_path_factory, monkeypatch) -> None:
     """On a cluster started with launcher = "mpi", the lesson's MPI variant uses its ranks across the nodes."""
     raiden = _make_raiden(tmp_path_factory.mktemp("pis-mpi"))
-    vpi.inventory("pis-mpi", [vpi.node("pi1"), vpi.node("pi2"), vpi.node("pi3")], engines=2,
-                  extra='launcher = "mpi"', filename=str(raiden.cwd / "raiden.toml"))
+    vpi.inventory(
+        "pis-mpi",
+        [vpi.node("pi1"), vpi.node("pi2"), vpi.node("pi3")],
+        engines=2,
+        extra='launcher = "mpi"',
+        filename=str(raiden.cwd / "raiden.toml"),
+    )
     assert raiden("up").code == 0
     try:
         monkeypatch.setenv("RAIDEN_HOME", str(raiden.home))

@@ -54,8 +54,15 @@ class VirtualCluster:
     def node(self, name: str) -> VNode:
         return next(n for n in self.nodes if n.name == name)
 
-    def inventory(self, name: str, nodes: list[VNode | str], engines: int = 2, extra: str = "",
-                  controller_ip: str | None = None, filename: str | None = None) -> Path:
+    def inventory(
+        self,
+        name: str,
+        nodes: list[VNode | str],
+        engines: int = 2,
+        extra: str = "",
+        controller_ip: str | None = None,
+        filename: str | None = None,
+    ) -> Path:
         """Write a raiden.toml naming ``nodes`` (a VNode, or an address with no host behind it)."""
         lines = [
             "[cluster]",
@@ -138,7 +145,9 @@ def teardown(cluster: VirtualCluster) -> None:
     for node in cluster.nodes:
         # a process can start in the namespace while we kill (an sshd session, a restarted engine): repeat
         for _ in range(20):
-            pids = subprocess.run(["ip", "netns", "pids", node.namespace], capture_output=True, text=True).stdout.split()
+            pids = subprocess.run(
+                ["ip", "netns", "pids", node.namespace], capture_output=True, text=True
+            ).stdout.split()
             if not pids:
                 break
             for pid in pids:
@@ -172,8 +181,10 @@ def _start_sshd(node: VNode, keys: Path, authorized: Path) -> None:
         "PermitRootLogin prohibit-password\nMaxSessions 100\nMaxStartups 100:30:200\n"
         "ClientAliveInterval 2\nClientAliveCountMax 3\nSubsystem sftp internal-sftp\n"
     )
-    subprocess.run(["ip", "netns", "exec", node.namespace, SSHD, "-f", str(config),
-                    "-E", str(keys / f"sshd_{node.name}.log")], check=True)
+    subprocess.run(
+        ["ip", "netns", "exec", node.namespace, SSHD, "-f", str(config), "-E", str(keys / f"sshd_{node.name}.log")],
+        check=True,
+    )
 
 
 def _keygen(path: Path) -> None:

@@ -1,12 +1,60 @@
 /**
- * The JSON the server sends, mirroring raiden_lab.models.make_cluster_model and make_event_model.
+ * The JSON the server sends, mirroring raiden_lab.head.models and raiden_lab.vocabulary
+ * (tests/test_server.py checks them key for key and word for word).
  */
+
+/** raiden_lab.vocabulary.ClusterState */
+export const CLUSTER_STATES = ['starting', 'running', 'degraded', 'stopped'] as const;
+/** raiden_lab.vocabulary.NodeState */
+export const NODE_STATES = ['starting', 'up', 'down', 'failed'] as const;
+/** raiden_lab.vocabulary.EngineState */
+export const ENGINE_STATES = ['starting', 'idle', 'busy', 'dead'] as const;
+/** raiden_lab.vocabulary.Event */
+export const EVENT_KINDS = [
+  'cluster-starting',
+  'cluster-running',
+  'cluster-stopped',
+  'controller-started',
+  'controller-died',
+  'controller-restarted',
+  'node-skipped',
+  'node-up',
+  'node-down',
+  'node-back',
+  'node-failed',
+  'node-joined',
+  'node-silent',
+  'node-restarting',
+  'engine-died',
+  'engine-restarted',
+  'leftovers-killed',
+  'job-started',
+  'job-submitted',
+  'job-restarted',
+  'job-ended',
+  'job-failed',
+  'job-cancelled',
+  'temperature-high',
+  'temperature-normal',
+  'throttling-began',
+  'throttling-ended'
+] as const;
+/** raiden_lab.vocabulary.temperature_band */
+export const TEMPERATURE_BANDS = ['unknown', 'fine', 'warm', 'hot'] as const;
+
+export type ClusterState = (typeof CLUSTER_STATES)[number];
+export type NodeState = (typeof NODE_STATES)[number];
+export type EngineState = (typeof ENGINE_STATES)[number];
+export type EventKind = (typeof EVENT_KINDS)[number];
+export type TemperatureBand = (typeof TEMPERATURE_BANDS)[number];
+
 export interface IEngine {
   id: number;
-  state: 'starting' | 'idle' | 'busy' | 'dead';
+  state: EngineState;
   pid: number | null;
 }
 
+/** The Pi firmware's throttle flags as the node's agent decoded them (raiden_lab.vocabulary.THROTTLE_FLAGS) */
 export interface IThrottled {
   raw: number;
   under_voltage: boolean;
@@ -31,7 +79,7 @@ export interface ISample {
 
 export interface INode {
   host: string;
-  state: 'starting' | 'up' | 'down' | 'failed';
+  state: NodeState;
   arch: string | null;
   cores: number | null;
   labels: string[];
@@ -39,23 +87,30 @@ export interface INode {
   problem: string | null;
   work_dir: string | null;
   sample: ISample | null;
+  /** the colour band of the latest temperature */
+  temperature_band: TemperatureBand;
+  /** the throttle flags set now, as words; null when the node has no such sensor */
+  throttling: string[] | null;
 }
 
 export interface IJob {
-  kind: 'mpi' | 'slurm';
+  /** the launcher that runs it: 'mpi', 'slurm' or another installed one */
+  kind: string;
   /** mpiexec's pid, or Slurm's job id (null when sbatch refused the job) */
   id: string | null;
   /** Slurm's word (PENDING, RUNNING, CANCELLED, TIMEOUT ...), or RUNNING / ENDED for mpiexec */
   state: string;
   nodes: string[];
   engines: number;
+  /** one line for people, as `raiden status` prints it */
+  text: string;
   reason?: string;
   exit_code?: number | null;
 }
 
 export interface ICluster {
   name: string;
-  state: 'starting' | 'running' | 'degraded' | 'stopped';
+  state: ClusterState;
   inventory: string;
   controller: {
     ip: string;
@@ -66,14 +121,16 @@ export interface ICluster {
     /** the inventory's port range, "FIRST-LAST", or null for any free port */
     port_range: string | null;
   };
-  /** how engines start: over SSH per node, one mpiexec across the nodes, or a Slurm job */
-  launcher: 'ssh' | 'mpi' | 'slurm';
-  /** the MPI or Slurm job that runs the engines (empty for SSH) */
+  /** how engines start: 'ssh', 'mpi', 'slurm' or another installed launcher */
+  launcher: string;
+  /** the job that runs the engines (empty for SSH) */
   jobs: IJob[];
   supervisor_pid: number | null;
   started: number | null;
   engines: { alive: number; total: number };
   tasks: { queued: number; running: number; done: number };
+  /** the hottest node with a sensor */
+  hottest: { host: string; celsius: number } | null;
   nodes: INode[];
 }
 
@@ -81,8 +138,15 @@ export interface IEvent {
   id: number;
   time: number;
   host: string | null;
-  kind: string;
+  kind: EventKind;
   message: string;
+}
+
+/** GET view: what the sidebar and the status bar need in one poll. */
+export interface IView {
+  clusters: string[];
+  cluster: ICluster | null;
+  events: IEvent[];
 }
 
 export interface ICommandResult {
@@ -93,7 +157,7 @@ export interface ICommandResult {
   cluster: ICluster;
 }
 
-/** A workshop lesson, mirroring raiden_lab.models.make_lesson_model. */
+/** A workshop lesson, mirroring raiden_lab.head.models.make_lesson_model. */
 export interface ILesson {
   file: string;
   number: string;

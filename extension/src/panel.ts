@@ -1,15 +1,7 @@
 import { Widget } from '@lumino/widgets';
 
-import { backoff, jobText, standby, temperatureBand } from './logic';
-import { ICluster, ICommandResult, IEvent, INode, IThrottled } from './models';
-import { requestAPI } from './request';
-
-const THROTTLE_FLAGS: Array<[keyof IThrottled, string]> = [
-  ['under_voltage', 'under-voltage'],
-  ['freq_capped', 'frequency capped'],
-  ['throttled', 'throttled'],
-  ['soft_temp_limit', 'soft temperature limit']
-];
+import { RaidenModel } from './model';
+import { ICluster, IEvent, INode } from './models';
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', text = ''): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -22,75 +14,27 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', text 
   return node;
 }
 
-/**
- * The Raiden sidebar: the cluster, Start and Stop, a card per node, the latest events.
- * It polls the server, backs off while the server does not answer, and stands by while hidden.
- */
+/** The Raiden sidebar: the cluster, Start and Stop, a card per node, the latest events. */
 export class RaidenPanel extends Widget {
-  constructor(options: { insertConnect: (name: string) => void; onUpdate?: (cluster: ICluster) => void }) {
+  constructor(options: { model: RaidenModel; insertConnect: (name: string) => void }) {
     super();
     this.id = 'raiden-lab-panel';
     this.addClass('raiden-Panel');
     this.title.caption = 'Raiden Lab';
+    this._model = options.model;
     this._insertConnect = options.insertConnect;
-    this._onUpdate = options.onUpdate;
     this._build();
-    this.node.dataset.interval = String(this._interval);
-    void this.refresh();
-  }
-
-  insertConnect(): void {
-    this._insertConnect(this._name || 'local');
-  }
-
-  /** How often to ask the server while shown (the refreshInterval setting), in milliseconds. */
-  setInterval(ms: number): void {
-    const changed = ms !== this._interval;
-    this._interval = ms;
-    this._delay = ms;
-    this.node.dataset.interval = String(ms);
-    if (changed) {
-      void this.refresh();
-    }
-  }
-
-  get interval(): number {
-    return this._interval;
-  }
-
-  get cluster(): ICluster | null {
-    return this._cluster;
+    this._model.changed.connect(this._update, this);
+    this._update();
   }
 
   dispose(): void {
-    window.clearTimeout(this._timer);
+    this._model.changed.disconnect(this._update, this);
     super.dispose();
   }
 
-  async refresh(): Promise<void> {
-    window.clearTimeout(this._timer);
-    let ok = false;
-    try {
-      const clusters = await requestAPI<ICluster[]>('clusters');
-      this._cluster = clusters.find(c => c.name === this._name) ?? clusters[0] ?? null;
-      if (this._cluster) {
-        this._name = this._cluster.name;
-        const events = await requestAPI<IEvent[]>(`clusters/${this._cluster.name}/events?limit=8`);
-        this._render(this._cluster, events);
-        this._onUpdate?.(this._cluster);
-      }
-      this._error.textContent = '';
-      ok = true;
-    } catch (error) {
-      this._error.textContent = `Raiden Lab: ${(error as Error).message}`;
-    }
-    // back off while the server does not answer; stand by (poll slowly) while hidden
-    this._delay = backoff(this._interval, this._delay, ok);
-    this._timer = window.setTimeout(() => void this.refresh(), standby(this._delay, this.isVisible));
-  }
-
   protected onAfterShow(): void {
-    void this.refresh();
+    void this._model.refresh();
   }
 
   private _build(): void {
@@ -99,29 +43,37 @@ export class RaidenPanel extends Widget {
     this._start = el('button', 'jp-mod-styled jp-mod-accept raiden-Start', 'Start');
     this._stop = el('button', 'jp-mod-styled jp-mod-warn raiden-Stop', 'Stop');
     const connect = el('button', 'jp-mod-styled raiden-Connect', 'Insert connect code');
-    this._start.onclick = () => void this.command('start');
-    this._stop.onclick = () => void this.command('stop');
-    connect.onclick = () => this.insertConnect();
+    this._start.onclick = () => void this._model.command('start');
+    this._stop.onclick = () => void this._model.command('stop');
+    connect.onclick = () => this._insertConnect(this._model.cluster?.name ?? 'local');
     buttons.append(this._start, this._stop, connect);
     this._message = el('div', 'raiden-Message');
     this._error = el('div', 'raiden-Error');
     this._nodes = el('div', 'raiden-Nodes');
     this._events = el('ul', 'raiden-Events');
-    this.node.append(this._header, buttons, this._message, this._error, this._nodes, el('h3', '', 'Events'), this._events);
+    this.node.append(
+      this._header,
+      buttons,
+      this._message,
+      this._error,
+      this._nodes,
+      el('h3', '', 'Events'),
+      this._events
+    );
   }
 
-  /** Start or stop the cluster shown (the buttons and the command palette both come here). */
-  async command(verb: 'start' | 'stop'): Promise<void> {
-    const name = this._name || 'local';
-    this._start.disabled = this._stop.disabled = true;
-    this._message.textContent = verb === 'start' ? `Starting ${name}…` : `Stopping ${name}…`;
-    try {
-      const result = await requestAPI<ICommandResult>(`clusters/${name}/${verb}`, { method: 'POST' });
-      this._message.textContent = [result.output, ...result.problems].filter(Boolean).join('\n');
-    } catch (error) {
-      this._message.textContent = (error as Error).message;
+  private _update(): void {
+    const model = this._model;
+    this.node.dataset.interval = String(model.interval);
+    this._message.textContent = model.message;
+    this._error.textContent = model.error;
+    const cluster = model.cluster;
+    if (cluster) {
+      this._render(cluster, model.view?.events ?? []);
     }
-    await this.refresh();
+    if (model.busy) {
+      this._start.disabled = this._stop.disabled = true;
+    }
   }
 
   private _render(cluster: ICluster, events: IEvent[]): void {
@@ -133,7 +85,7 @@ export class RaidenPanel extends Widget {
       el('span', 'raiden-Count', `${cluster.engines.alive}/${cluster.engines.total} engines`)
     );
     for (const job of running ? cluster.jobs : []) {
-      this._header.append(el('div', `raiden-Job raiden-Job-${job.kind}`, jobText(job)));
+      this._header.append(el('div', `raiden-Job raiden-Job-${job.kind}`, job.text));
     }
     this._start.disabled = running;
     this._stop.disabled = !running;
@@ -144,7 +96,13 @@ export class RaidenPanel extends Widget {
     this._events.textContent = '';
     for (const event of [...events].reverse()) {
       const when = new Date(event.time * 1000).toLocaleTimeString();
-      this._events.append(el('li', `raiden-Event raiden-Event-${event.kind}`, `${when} ${event.host ?? ''} ${event.kind}: ${event.message}`));
+      this._events.append(
+        el(
+          'li',
+          `raiden-Event raiden-Event-${event.kind}`,
+          `${when} ${event.host ?? ''} ${event.kind}: ${event.message}`
+        )
+      );
     }
   }
 
@@ -154,11 +112,17 @@ export class RaidenPanel extends Widget {
     card.append(el('div', 'raiden-NodeTitle', `${node.host} · ${node.state}${node.arch ? ' · ' + node.arch : ''}`));
     const sample = node.sample;
     const temp = sample?.temperature ?? null;
-    card.append(el('div', `raiden-Temp raiden-Temp-${temperatureBand(temp)}`, temp === null ? 'no sensor' : `${temp.toFixed(1)} °C`));
-    const flags = sample?.throttled;
-    if (flags) {
-      const now = THROTTLE_FLAGS.filter(([key]) => Boolean(flags[key])).map(([, label]) => label);
-      card.append(el('div', now.length ? 'raiden-Throttled raiden-Throttled-now' : 'raiden-Throttled', now.length ? now.join(', ') : 'not throttled'));
+    card.append(
+      el(
+        'div',
+        `raiden-Temp raiden-Temp-${node.temperature_band}`,
+        temp === null ? 'no sensor' : `${temp.toFixed(1)} °C`
+      )
+    );
+    const now = node.throttling;
+    if (now !== null) {
+      const className = now.length ? 'raiden-Throttled raiden-Throttled-now' : 'raiden-Throttled';
+      card.append(el('div', className, now.length ? now.join(', ') : 'not throttled'));
     }
     if (sample) {
       card.append(el('div', 'raiden-Cpu', `CPU ${sample.cpu.map(c => Math.round(c) + '%').join(' ')}`));
@@ -179,13 +143,8 @@ export class RaidenPanel extends Widget {
     return card;
   }
 
-  private _cluster: ICluster | null = null;
-  private _name = '';
-  private _interval = 2000;
-  private _delay = 2000;
-  private _timer = 0;
+  private _model: RaidenModel;
   private _insertConnect: (name: string) => void;
-  private _onUpdate?: (cluster: ICluster) => void;
   private _header!: HTMLElement;
   private _start!: HTMLButtonElement;
   private _stop!: HTMLButtonElement;

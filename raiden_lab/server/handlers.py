@@ -22,17 +22,25 @@ class BaseHandler(APIHandler):
         self.manager = manager
 
     async def answer(self, work: Any) -> None:
-        """Expected failures become a 4xx with a sentence; nothing else about the server leaks."""
+        """Expected failures become a 4xx with the sentence in the JSON body's ``message``.
+
+        Not in the HTTP reason phrase: HTTP/2 carries none. Nothing else about the server leaks.
+        """
         try:
             model = await work
         except NotFound as e:
-            raise tornado.web.HTTPError(404, reason=str(e).splitlines()[0]) from None
+            return self.refuse(404, str(e))
         except InputError as e:
-            raise tornado.web.HTTPError(400, reason=str(e).splitlines()[0]) from None
+            return self.refuse(400, str(e))
         except RaidenError as e:
-            raise tornado.web.HTTPError(409, reason=str(e).splitlines()[0]) from None
+            return self.refuse(409, str(e))
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(model))
+
+    def refuse(self, status: int, sentence: str) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": sentence.splitlines()[0]}))
 
 
 class ClustersHandler(BaseHandler):
@@ -71,8 +79,19 @@ class EventsHandler(BaseHandler):
         try:
             limit = int(self.get_query_argument("limit", "50"))
         except ValueError:
-            raise tornado.web.HTTPError(400, reason="limit must be a whole number") from None
+            return self.refuse(400, "limit must be a whole number")
         await self.answer(self.manager.events(name, max(1, min(limit, 1000))))
+
+
+class ViewHandler(BaseHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        try:
+            events = int(self.get_query_argument("events", "8"))
+        except ValueError:
+            return self.refuse(400, "events must be a whole number")
+        name = self.get_query_argument("cluster", None) or None
+        await self.answer(self.manager.view(name, max(0, min(events, 1000))))
 
 
 class InventoryHandler(BaseHandler):
@@ -106,6 +125,7 @@ ROUTES = [
     (rf"clusters/{NAME}/stop", StopHandler),
     (rf"clusters/{NAME}/nodes/{HOST}/restart", RestartNodeHandler),
     (rf"clusters/{NAME}/events", EventsHandler),
+    (r"view", ViewHandler),
     (r"inventory", InventoryHandler),
     (r"lessons", LessonsHandler),
     (rf"lessons/{LESSON}/copy", CopyLessonHandler),
@@ -114,5 +134,6 @@ ROUTES = [
 
 def setup_handlers(web_app: Any, manager: ClusterManager) -> None:
     base = url_path_join(web_app.settings["base_url"], "raiden-lab")
-    web_app.add_handlers(".*$", [(url_path_join(base, path) + "/?$", handler, {"manager": manager})
-                                 for path, handler in ROUTES])
+    web_app.add_handlers(
+        ".*$", [(url_path_join(base, path) + "/?$", handler, {"manager": manager}) for path, handler in ROUTES]
+    )

@@ -1,22 +1,22 @@
 """What the REST handlers ask for, kept apart from them so it is tested without a server.
 
-Starting and stopping run the ``raiden`` command in a subprocess, as a person
-would: the cluster outlives the server, and nothing blocks the event loop.
+Starting and stopping go through the lifecycle API, as the CLI's do: the
+cluster's supervisor is a daemon of its own that outlives the server, and
+nothing blocks the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from typing import Any
 
+from ..config.inventory import DEFAULT_PATH, Inventory, embedded_default, load
+from ..config.paths import ClusterPaths
 from ..errors import InputError, RaidenError
-from ..inventory import DEFAULT_PATH, Inventory, embedded_default, load
-from ..models import make_event_model, make_lesson_model
-from ..client import _running_inventories
-from ..paths import ClusterPaths
-from ..status import cluster_events, cluster_status
+from ..head import lifecycle
+from ..head.models import make_event_model, make_lesson_model, make_view_model
+from ..head.status import cluster_events, running_inventories
 from ..workshop import LESSONS, WORKSHOP_DIR, copy_lesson
 
 COMMAND_TIMEOUT_S = 180.0
@@ -35,7 +35,8 @@ def make_inventory_model(path: Path, inventory: Inventory | None, error: str | N
         "name": inventory.name if inventory else None,
         "controller_ip": inventory.controller_ip if inventory else None,
         "nodes": [{"host": n.host, "engines": n.engines, "labels": list(n.labels)} for n in inventory.nodes]
-        if inventory else [],
+        if inventory
+        else [],
     }
 
 
@@ -58,7 +59,7 @@ class ClusterManager:
                 pass
         if not found:
             found["local"] = embedded_default()
-        for name, inventory in _running_inventories().items():
+        for name, inventory in running_inventories().items():
             found.setdefault(name, inventory)
         return found
 
@@ -79,8 +80,10 @@ class ClusterManager:
 
     def lessons(self) -> list[dict[str, Any]]:
         folder = self.root / WORKSHOP_DIR
-        return [make_lesson_model(file, title, f"{WORKSHOP_DIR}/{file}" if (folder / file).exists() else None)
-                for file, title in LESSONS]
+        return [
+            make_lesson_model(file, title, f"{WORKSHOP_DIR}/{file}" if (folder / file).exists() else None)
+            for file, title in LESSONS
+        ]
 
     async def copy_lesson(self, file: str) -> dict[str, Any]:
         """Copy a lesson into the workshop folder under the server's root (a copy there is kept as it is)."""
@@ -95,43 +98,50 @@ class ClusterManager:
 
     async def cluster(self, name: str) -> dict[str, Any]:
         inv = self.inventory(name)
-        return await asyncio.to_thread(cluster_status, inv, ClusterPaths(inv.name))
+        return await lifecycle.status(inv, ClusterPaths(inv.name))
 
     async def events(self, name: str, limit: int = 50) -> list[dict[str, Any]]:
         inv = self.inventory(name)
         events = await asyncio.to_thread(cluster_events, ClusterPaths(inv.name), limit)
         return [make_event_model(e) for e in events]
 
+    async def view(self, name: str | None, events: int) -> dict[str, Any]:
+        """One cluster (``name``, else the first known) with its latest events: one request per poll."""
+        names = list(self.inventories())
+        if name is not None and name not in names:
+            raise NotFound(f"no cluster named '{name}'; known: {', '.join(names) or 'none'}")
+        chosen = name or (names[0] if names else None)
+        if chosen is None:
+            return make_view_model([], None, [])
+        latest = await self.events(chosen, events) if events > 0 else []
+        return make_view_model(names, await self.cluster(chosen), latest)
+
     async def start(self, name: str) -> dict[str, Any]:
-        return await self._command(name, "up")
+        inv = self.inventory(name)
+        return await self._lifecycle(inv, lifecycle.up(inv, ClusterPaths(inv.name).ensure()))
 
     async def stop(self, name: str) -> dict[str, Any]:
-        return await self._command(name, "down")
+        inv = self.inventory(name)
+        return await self._lifecycle(inv, lifecycle.down(inv, ClusterPaths(inv.name).ensure()))
 
     async def restart(self, name: str, host: str) -> dict[str, Any]:
         inv = self.inventory(name)
         if host not in [n.host for n in inv.nodes]:
             raise NotFound(f"cluster '{name}' has no node '{host}'")
-        return await self._command(name, "restart", host)
+        return await self._lifecycle(inv, lifecycle.restart_node(inv, ClusterPaths(inv.name), host))
 
-    async def _command(self, name: str, *args: str) -> dict[str, Any]:
-        inv = self.inventory(name)
-        argv = [sys.executable, "-m", "raiden_lab", *args]
-        if inv.path is not None:
-            argv += ["-i", str(inv.path)]
-        proc = await asyncio.create_subprocess_exec(*argv, cwd=self.root, stdout=asyncio.subprocess.PIPE,
-                                                    stderr=asyncio.subprocess.PIPE)
+    async def _lifecycle(self, inv: Inventory, work: Any) -> dict[str, Any]:
+        """A lifecycle call's outcome as the command model: what it said, its problems, the cluster after."""
         try:
-            out, err = await asyncio.wait_for(proc.communicate(), COMMAND_TIMEOUT_S)
-        except asyncio.TimeoutError:
-            proc.kill()
-            raise RaidenError(f"raiden {args[0]} did not finish within {COMMAND_TIMEOUT_S:g} s") from None
-        if proc.returncode == 2:
-            raise InputError(err.decode(errors="replace").strip())
+            outcome: lifecycle.Outcome = await asyncio.wait_for(work, COMMAND_TIMEOUT_S)
+        except TimeoutError:
+            raise RaidenError(
+                f"cluster '{inv.name}': no answer within {COMMAND_TIMEOUT_S:g} s; `raiden events` tells what happened"
+            ) from None
         return {
-            "ok": proc.returncode == 0,
-            "exit_code": proc.returncode,
-            "output": out.decode(errors="replace").strip(),
-            "problems": [line for line in err.decode(errors="replace").splitlines() if line.strip()],
-            "cluster": await self.cluster(name),
+            "ok": outcome.ok,
+            "exit_code": outcome.exit_code,
+            "output": "\n".join(outcome.said),
+            "problems": outcome.messages(),
+            "cluster": await self.cluster(inv.name),
         }

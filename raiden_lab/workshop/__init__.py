@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from .reference import corpus
+
+__all__ = ["LESSONS", "WORKSHOP_DIR", "Result", "check", "copy_lesson", "corpus", "kill_engine", "lessons_dir"]
 
 HERE = Path(__file__).resolve().parent
-CORPUS_DIR = HERE / "corpus"
 WORKSHOP_DIR = "raiden-workshop"  # where `raiden lab --workshop` and the launcher tiles put copies of lessons
 
 # (file, title): the launcher shows one tile per lesson, in this order
@@ -56,8 +58,10 @@ class Result:
     def _repr_html_(self) -> str:
         colour = "var(--jp-success-color1, #2e7d32)" if self.ok else "var(--jp-error-color1, #c62828)"
         mark = "✔" if self.ok else "✘"
-        return (f"<div class='raiden-check' style='color:{colour};font-weight:600'>{mark} "
-                f"{html.escape(self.exercise)}: <span style='font-weight:400'>{html.escape(self.message)}</span></div>")
+        return (
+            f"<div class='raiden-check' style='color:{colour};font-weight:600'>{mark} "
+            f"{html.escape(self.exercise)}: <span style='font-weight:400'>{html.escape(self.message)}</span></div>"
+        )
 
 
 def check(exercise: str, answer: Any = None, cluster: Any = None) -> Result:
@@ -90,16 +94,11 @@ def _cluster(cluster: Any) -> Any:
         shell = get_ipython()
     except ImportError:
         shell = None
-    from ..client import RaidenCluster, connect
+    from ..notebook.client import RaidenCluster, connect
 
     if shell is not None and isinstance(shell.user_ns.get("cluster"), RaidenCluster):
         return shell.user_ns["cluster"]
     return connect()
-
-
-def corpus() -> dict[str, str]:
-    """The workshop's text corpus (free-software licences), by name: no downloads needed."""
-    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(CORPUS_DIR.glob("*.txt"))}
 
 
 def lessons_dir() -> Path:
@@ -134,7 +133,7 @@ def kill_engine(cluster: Any, engine_id: int, after: float = 0.0) -> dict[str, A
     goodbye to the controller; the supervisor notices and starts a new engine.
     Returns the engine's node and pid.
     """
-    from ..doctor import target_for
+    from ..head.nodes import target_for
 
     if engine_id not in cluster.ids:
         raise InputError(f"engine {engine_id} is not registered; the engines are {cluster.ids}")

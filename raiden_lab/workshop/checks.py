@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 import os
-import random
-import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+
+from .reference import MANDEL, PI_SAMPLES, PI_SEEDS, SAMPLE, corpus, count_hits, mandel_row, reference_ring, words
 
 
 class StudentError(Exception):
@@ -34,8 +35,9 @@ def _call(fn: Any, *args: Any) -> Any:
         return fn(*args)
     except Exception as e:
         shown = ", ".join(repr(a) if len(repr(a)) < 40 else type(a).__name__ for a in args)
-        raise StudentError(f"{getattr(fn, '__name__', 'your function')}({shown}) raised "
-                           f"{type(e).__name__}: {e}") from None
+        raise StudentError(
+            f"{getattr(fn, '__name__', 'your function')}({shown}) raised {type(e).__name__}: {e}"
+        ) from None
 
 
 def _close(a: Any, b: float, rel: float = 1e-9) -> bool:
@@ -46,6 +48,7 @@ def _close(a: Any, b: float, rel: float = 1e-9) -> bool:
 
 
 # -- 00 the tour -----------------------------------------------------------------------------------
+
 
 def _engines(answer: Any, cluster: Any) -> tuple[bool, str]:
     n = len(cluster.ids)
@@ -67,6 +70,7 @@ def _engines_per_node(answer: Any, cluster: Any) -> tuple[bool, str]:
 
 
 # -- 01 %px ----------------------------------------------------------------------------------------
+
 
 def _totals(answer: Any, cluster: Any) -> tuple[bool, str]:
     want = [sum(range(i * 1000)) for i in sorted(cluster.ids)]
@@ -91,21 +95,6 @@ def _pids(answer: Any, cluster: Any) -> tuple[bool, str]:
 
 # -- 02 Monte Carlo pi -----------------------------------------------------------------------------
 
-def count_hits(samples: int, seed: int) -> int:
-    """The lesson's generator: points in the unit square that fall inside the quarter circle."""
-    rng = random.Random(seed)
-    hits = 0
-    for _ in range(samples):
-        x = rng.random()
-        y = rng.random()
-        if x * x + y * y <= 1.0:
-            hits += 1
-    return hits
-
-
-PI_SEEDS = range(16)
-PI_SAMPLES = 50_000
-
 
 def _estimate(answer: Any, _: Any) -> tuple[bool, str]:
     for hits, samples in ((785, 1000), (3, 4), (0, 10), (7853982, 10**7)):
@@ -128,24 +117,7 @@ def _pi(answer: Any, _: Any) -> tuple[bool, str]:
     return False, f"{answer!r} is not the estimate from seeds 0-15 with {PI_SAMPLES:,} samples each."
 
 
-# -- 03 load balancing -----------------------------------------------------------------------------
-
-MANDEL = {"width": 160, "height": 120, "maxiter": 100}
-
-
-def mandel_row(y: int, width: int, height: int, maxiter: int) -> list[int]:
-    """Iterations before escape for each pixel of row ``y`` (the lesson's pure-Python kernel)."""
-    ci = 1.2 * y / (height - 1)  # the upper half: rows near the axis cost far more than those above
-    row = []
-    for x in range(width):
-        cr = -2.2 + 3.2 * x / (width - 1)
-        zr = zi = 0.0
-        n = 0
-        while n < maxiter and zr * zr + zi * zi <= 4.0:
-            zr, zi = zr * zr - zi * zi + cr, 2.0 * zr * zi + ci
-            n += 1
-        row.append(n)
-    return row
+# -- 03 load balancing ---------------------------------------------------------------------------------
 
 
 def _interleave(answer: Any, _: Any) -> tuple[bool, str]:
@@ -158,8 +130,10 @@ def _interleave(answer: Any, _: Any) -> tuple[bool, str]:
             return False, f"interleave({rows}, {n}) returned {got!r}, not a list of lists."
         if got != want:
             if sorted(sum(got, [])) == rows and len(got) == n:
-                return False, (f"interleave({rows}, {n}) returned {got}: every row is there, but engine k "
-                               "should get rows k, k+n, k+2n, ...")
+                return False, (
+                    f"interleave({rows}, {n}) returned {got}: every row is there, but engine k "
+                    "should get rows k, k+n, k+2n, ..."
+                )
             return False, f"interleave({rows}, {n}) returned {got}."
     return True, "right: neighbouring rows, which cost about the same, now go to different engines."
 
@@ -181,8 +155,9 @@ def _image(answer: Any, _: Any) -> tuple[bool, str]:
 
 # -- 04 numba --------------------------------------------------------------------------------------
 
+
 def _sum_of_squares(answer: Any, _: Any) -> tuple[bool, str]:
-    from ..jit import JitFunction
+    from ..notebook.jit import JitFunction
 
     if not isinstance(answer, JitFunction):
         return False, "this is a plain Python function: decorate it with @raiden_lab.jit."
@@ -195,7 +170,7 @@ def _sum_of_squares(answer: Any, _: Any) -> tuple[bool, str]:
 
 
 def _warmup(answer: Any, cluster: Any) -> tuple[bool, str]:
-    from ..jit import WarmupTable
+    from ..notebook.jit import WarmupTable
 
     if not isinstance(answer, WarmupTable):
         return False, f"expected the table that cluster.warmup(...) returns, got {type(answer).__name__}."
@@ -208,6 +183,7 @@ def _warmup(answer: Any, cluster: Any) -> tuple[bool, str]:
 
 
 # -- 05 scaling laws -------------------------------------------------------------------------------
+
 
 def _amdahl(answer: Any, _: Any) -> tuple[bool, str]:
     for n, s in ((1, 0.3), (2, 0.0), (4, 0.1), (16, 0.05), (1000, 0.25), (8, 1.0)):
@@ -235,6 +211,7 @@ def _gustafson(answer: Any, _: Any) -> tuple[bool, str]:
 
 # -- 06 the heat equation --------------------------------------------------------------------------
 
+
 def _split(answer: Any, _: Any) -> tuple[bool, str]:
     for cells, parts in ((10, 3), (12, 4), (7, 7), (100, 16), (5, 2)):
         got = _call(answer, cells, parts)
@@ -244,22 +221,28 @@ def _split(answer: Any, _: Any) -> tuple[bool, str]:
             return False, f"split({cells}, {parts}) returned {got!r}, not a list of (start, stop) pairs."
         if len(blocks) != parts:
             return False, f"split({cells}, {parts}) gave {len(blocks)} blocks."
-        if blocks[0][0] != 0 or blocks[-1][1] != cells or any(a[1] != b[0] for a, b in zip(blocks, blocks[1:], strict=False)):
-            return False, f"split({cells}, {parts}) = {blocks}: the blocks must cover 0..{cells} with no gap or overlap."
+        if (
+            blocks[0][0] != 0
+            or blocks[-1][1] != cells
+            or any(a[1] != b[0] for a, b in zip(blocks, blocks[1:], strict=False))
+        ):
+            return (
+                False,
+                f"split({cells}, {parts}) = {blocks}: the blocks must cover 0..{cells} with no gap or overlap.",
+            )
         sizes = [b - a for a, b in blocks]
         if max(sizes) - min(sizes) > 1:
             return False, f"split({cells}, {parts}) = {blocks}: sizes {sizes} differ by more than one cell."
     return True, "right: contiguous blocks, as even as they can be."
 
 
-def reference_ring(edges: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    n = len(edges)
-    return [(edges[(k - 1) % n][1], edges[(k + 1) % n][0]) for k in range(n)]
-
-
 def _ring(answer: Any, _: Any) -> tuple[bool, str]:
-    for edges in ([(1.0, 2.0), (3.0, 4.0), (5.0, 6.0)], [(1.0, 9.0), (7.0, 8.0)], [(0.5, 0.25)],
-                  [(float(i), float(i) + 0.5) for i in range(16)]):
+    for edges in (
+        [(1.0, 2.0), (3.0, 4.0), (5.0, 6.0)],
+        [(1.0, 9.0), (7.0, 8.0)],
+        [(0.5, 0.25)],
+        [(float(i), float(i) + 0.5) for i in range(16)],
+    ):
         got = _call(answer, edges)
         want = reference_ring(edges)
         try:
@@ -272,10 +255,14 @@ def _ring(answer: Any, _: Any) -> tuple[bool, str]:
             if None in sum(got, ()):
                 return False, f"halos_ring({edges}) = {got}: in a ring no block is at an end."
             return False, f"halos_ring({edges}) returned {got}."
-    return True, "right: in a ring every block has two neighbours, and heat that leaves one end comes back in the other."
+    return (
+        True,
+        "right: in a ring every block has two neighbours, and heat that leaves one end comes back in the other.",
+    )
 
 
 # -- 07 fault tolerance ----------------------------------------------------------------------------
+
 
 def _fault_results(answer: Any, cluster: Any) -> tuple[bool, str]:
     # the lesson's ITEMS: 100 per engine of the cluster (counting one that is being restarted right now)
@@ -293,7 +280,7 @@ def _fault_results(answer: Any, cluster: Any) -> tuple[bool, str]:
 
 
 def _restart_event(answer: Any, cluster: Any) -> tuple[bool, str]:
-    from ..status import cluster_events
+    from ..head.status import cluster_events
 
     kinds = {e["kind"] for e in cluster_events(cluster.paths, limit=500)}
     if answer == "engine-restarted" and answer in kinds:
@@ -304,12 +291,6 @@ def _restart_event(answer: Any, cluster: Any) -> tuple[bool, str]:
 
 
 # -- 08 map-reduce ---------------------------------------------------------------------------------
-
-def words(text: str) -> list[str]:
-    return re.findall(r"[a-z]+", text.lower())
-
-
-SAMPLE = "The Program, the program's code; and THE Licensee: 2 licensees."
 
 
 def _mapper(answer: Any, _: Any) -> tuple[bool, str]:
@@ -339,8 +320,6 @@ def _reducer(answer: Any, _: Any) -> tuple[bool, str]:
 
 
 def _patent(answer: Any, _: Any) -> tuple[bool, str]:
-    from . import corpus
-
     counts = {name: words(text).count("patent") for name, text in corpus().items()}
     best = max(counts, key=counts.get)
     if answer == best:
@@ -352,36 +331,58 @@ def _patent(answer: Any, _: Any) -> tuple[bool, str]:
 
 CHECKS: dict[str, Exercise] = {
     "00.engines": Exercise(_engines, "the dashboard's header says it, and so does len(cluster.ids).", True),
-    "00.per_node": Exercise(_engines_per_node, "cluster.nodes is a list of dicts; each has a 'host' and a "
-                            "list of 'engines'.", True),
-    "01.totals": Exercise(_totals, "run the computation in a %%px cell, then bring the variable back with "
-                          "cluster.direct.pull('total').", True),
+    "00.per_node": Exercise(
+        _engines_per_node, "cluster.nodes is a list of dicts; each has a 'host' and a list of 'engines'.", True
+    ),
+    "01.totals": Exercise(
+        _totals,
+        "run the computation in a %%px cell, then bring the variable back with cluster.direct.pull('total').",
+        True,
+    ),
     "01.pids": Exercise(_pids, "`%px pid = os.getpid()` runs on the engines; pull brings the values back.", True),
-    "02.estimate": Exercise(_estimate, "the points fall in a square of area 1; the quarter circle's area is "
-                            "pi / 4."),
-    "02.pi": Exercise(_pi, "map count_hits over the seeds with the same number of samples each, add the hits, "
-                      "then use estimate_pi on the totals."),
+    "02.estimate": Exercise(_estimate, "the points fall in a square of area 1; the quarter circle's area is pi / 4."),
+    "02.pi": Exercise(
+        _pi,
+        "map count_hits over the seeds with the same number of samples each, add the hits, "
+        "then use estimate_pi on the totals.",
+    ),
     "03.interleave": Exercise(_interleave, "Python slices take a step: rows[start::step]."),
-    "03.image": Exercise(_image, "cluster.map(mandel_row, ys, ...) with one y per row; the other arguments are "
-                         "repeated for every row."),
+    "03.image": Exercise(
+        _image, "cluster.map(mandel_row, ys, ...) with one y per row; the other arguments are repeated for every row."
+    ),
     "04.jit": Exercise(_sum_of_squares, "a plain loop with an accumulator is what numba compiles best."),
-    "04.warmup": Exercise(_warmup, "cluster.warmup(fn, 'int64(int64)') compiles on every engine and returns a "
-                          "table.", True),
-    "05.amdahl": Exercise(_amdahl, "the time on n engines is the serial part plus the parallel part divided "
-                          "by n; the speedup is 1 / that time."),
+    "04.warmup": Exercise(
+        _warmup, "cluster.warmup(fn, 'int64(int64)') compiles on every engine and returns a table.", True
+    ),
+    "05.amdahl": Exercise(
+        _amdahl,
+        "the time on n engines is the serial part plus the parallel part divided by n; the speedup is 1 / that time.",
+    ),
     "05.limit": Exercise(_limit, "let n grow without bound in amdahl(n, s): what is left of the time?"),
-    "05.gustafson": Exercise(_gustafson, "keep the time fixed and let the parallel work grow with n: the "
-                             "serial part stays, the rest is done n times over."),
+    "05.gustafson": Exercise(
+        _gustafson,
+        "keep the time fixed and let the parallel work grow with n: the "
+        "serial part stays, the rest is done n times over.",
+    ),
     "06.split": Exercise(_split, "divmod(cells, parts) gives the base size and how many blocks get one more."),
-    "06.ring": Exercise(_ring, "a block's left ghost is its left neighbour's last cell, its right ghost its "
-                        "right neighbour's first cell; in a ring the first block's left neighbour is the last "
-                        "block, and the last block's right neighbour is the first."),
-    "07.results": Exercise(_fault_results, "run the map in the cell that kills the engine, and keep what "
-                           "cluster.map returns.", True),
+    "06.ring": Exercise(
+        _ring,
+        "a block's left ghost is its left neighbour's last cell, its right ghost its "
+        "right neighbour's first cell; in a ring the first block's left neighbour is the last "
+        "block, and the last block's right neighbour is the first.",
+    ),
+    "07.results": Exercise(
+        _fault_results, "run the map in the cell that kills the engine, and keep what cluster.map returns.", True
+    ),
     "07.event": Exercise(_restart_event, "%raiden events lists what the supervisor did and when.", True),
-    "08.mapper": Exercise(_mapper, "a regular expression can find the runs of letters in a lower-cased text; "
-                          "collections.Counter counts what is in a list."),
+    "08.mapper": Exercise(
+        _mapper,
+        "a regular expression can find the runs of letters in a lower-cased text; "
+        "collections.Counter counts what is in a list.",
+    ),
     "08.reducer": Exercise(_reducer, "Counters can be added together; start from an empty Counter()."),
-    "08.patent": Exercise(_patent, "your reduced counts are per corpus; count per document instead "
-                          "(the mapper's output, one per document)."),
+    "08.patent": Exercise(
+        _patent,
+        "your reduced counts are per corpus; count per document instead (the mapper's output, one per document).",
+    ),
 }

@@ -1,0 +1,124 @@
+import { ServerConnection } from '@jupyterlab/services';
+import { IDisposable } from '@lumino/disposable';
+import { Poll } from '@lumino/polling';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { pollFrequency } from './logic';
+import { ICluster, ICommandResult, IView } from './models';
+import { apiPath, requestAPI } from './request';
+
+/**
+ * The cluster shown on this page, polled from the server: one request per poll, backing off
+ * while the server does not answer, standing by while the page is hidden.
+ */
+export class RaidenModel implements IDisposable {
+  constructor(options: { serverSettings?: ServerConnection.ISettings; intervalMs?: number } = {}) {
+    this._serverSettings = options.serverSettings ?? ServerConnection.makeSettings();
+    this._interval = options.intervalMs ?? 2000;
+    this._poll = new Poll({
+      factory: () => this._fetch(),
+      frequency: pollFrequency(this._interval),
+      standby: 'when-hidden',
+      name: 'raiden-lab:view'
+    });
+  }
+
+  /** Emitted after every poll and command, whatever came of it. */
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  get view(): IView | null {
+    return this._view;
+  }
+
+  get cluster(): ICluster | null {
+    return this._view?.cluster ?? null;
+  }
+
+  /** The server's sentence when the last poll failed; empty when it answered. */
+  get error(): string {
+    return this._error;
+  }
+
+  /** What the last start or stop said. */
+  get message(): string {
+    return this._message;
+  }
+
+  get busy(): boolean {
+    return this._busy;
+  }
+
+  get interval(): number {
+    return this._interval;
+  }
+
+  get isDisposed(): boolean {
+    return this._poll.isDisposed;
+  }
+
+  /** How often to ask the server (the refreshInterval setting), in milliseconds. */
+  setInterval(ms: number): void {
+    if (ms !== this._interval) {
+      this._interval = ms;
+      this._poll.frequency = pollFrequency(ms);
+    }
+    this._changed.emit();
+  }
+
+  /** Ask now, and wait for the answer. */
+  async refresh(): Promise<void> {
+    await this._poll.refresh();
+    await this._poll.tick;
+  }
+
+  /** Start or stop the cluster shown; the sentence it ends with becomes `message`. */
+  async command(verb: 'start' | 'stop'): Promise<void> {
+    const name = this.cluster?.name ?? 'local';
+    this._busy = true;
+    this._message = verb === 'start' ? `Starting ${name}…` : `Stopping ${name}…`;
+    this._changed.emit();
+    try {
+      const result = await requestAPI<ICommandResult>(
+        apiPath('clusters', name, verb),
+        { method: 'POST' },
+        this._serverSettings
+      );
+      this._message = [result.output, ...result.problems].filter(Boolean).join('\n');
+    } catch (error) {
+      this._message = (error as Error).message;
+    } finally {
+      this._busy = false;
+    }
+    await this.refresh();
+  }
+
+  dispose(): void {
+    this._poll.dispose();
+    Signal.clearData(this);
+  }
+
+  private async _fetch(): Promise<void> {
+    const name = this._view?.cluster?.name;
+    const query = `view?events=8${name ? `&cluster=${encodeURIComponent(name)}` : ''}`;
+    try {
+      this._view = await requestAPI<IView>(query, {}, this._serverSettings);
+      this._error = '';
+    } catch (error) {
+      this._error = `Raiden Lab: ${(error as Error).message}`;
+      throw error; // the poll backs off
+    } finally {
+      this._changed.emit();
+    }
+  }
+
+  private _serverSettings: ServerConnection.ISettings;
+  private _poll: Poll;
+  private _interval: number;
+  private _view: IView | null = null;
+  private _error = '';
+  private _message = '';
+  private _busy = false;
+  private _changed = new Signal<this, void>(this);
+}

@@ -1,0 +1,90 @@
+"""The ``raiden`` command: init, doctor, up, status, down, provision, restart, events, lab.
+
+Exit codes: 0 success; 1 the cluster runs but some node failed (named);
+2 bad input, as one line naming the file, node or value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from ..errors import InputError, RaidenError
+from ..head.lifecycle import UP_TIMEOUT_S
+from ..workshop import WORKSHOP_DIR
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="raiden", description="Run a Raiden Lab cluster: IPython Parallel engines on every node.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, required=True)
+
+    def command(name: str, help: str, json_flag: bool = False) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.add_argument(
+            "-i", "--inventory", metavar="PATH", help="inventory file (default: ./raiden.toml, else one local node)"
+        )
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="print JSON for programs")
+        return p
+
+    p = sub.add_parser(
+        "init", help="write a commented example raiden.toml", description="Write a commented example inventory."
+    )
+    p.add_argument("path", nargs="?", default="raiden.toml")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    command("doctor", "check every node before engines fail on it", json_flag=True)
+    p = command("up", "start the cluster (preflight, controller, engines on every node)")
+    p.add_argument("--timeout", type=float, default=UP_TIMEOUT_S, help="seconds to wait for engines (default 60)")
+    command("status", "show every node and engine", json_flag=True)
+    command("down", "stop every engine, the controller and the supervisor")
+    p = command("provision", "give nodes the head's Python packages (creating their environment if missing)")
+    p.add_argument("nodes", nargs="*", metavar="NODE", help="hosts to provision (default: every node)")
+    p.add_argument(
+        "--wheelhouse", metavar="DIR", help="install from these wheels, copied over SSH (nodes without internet)"
+    )
+    p = command("restart", "restart the engines of one node")
+    p.add_argument("node", help="host of the node, as in the inventory")
+    p.add_argument("--timeout", type=float, default=UP_TIMEOUT_S)
+    p = command("events", "list what happened to the cluster", json_flag=True)
+    p.add_argument("-n", "--limit", type=int, default=50, help="how many of the latest events (default 50)")
+    p.add_argument("--node", help="only this node's events")
+    p = command("lab", "start JupyterLab with the cluster up (other arguments go to jupyter lab)")
+    p.add_argument(
+        "--workshop",
+        action="store_true",
+        help=f"copy the workshop's lessons into ./{WORKSHOP_DIR}/ (keeping any copy there) and open it",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code; expected failures print one line, no traceback."""
+    try:
+        parser = _parser()
+        args, extra = parser.parse_known_args(argv)
+        if args.command == "lab":
+            args.lab_args = extra  # everything raiden does not know goes to jupyter lab
+        elif extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        from .commands import COMMANDS
+
+        return COMMANDS[args.command](args)
+    except InputError as e:
+        print(str(e), file=sys.stderr)
+        return e.exit_code
+    except RaidenError as e:
+        print(f"raiden: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def run() -> NoReturn:
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""The ``raiden`` command's verbs: each parses nothing, calls the lifecycle API or a tool, prints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from ..aio import run_sync
+from ..config.inventory import Inventory, example, resolve
+from ..config.paths import ClusterPaths
+from ..errors import InputError
+from ..head import control, doctor, lifecycle
+from ..head.status import cluster_events
+from ..workshop import LESSONS, WORKSHOP_DIR, copy_lesson, lessons_dir
+from .format import format_events, format_status
+
+
+def _inventory(args: argparse.Namespace) -> tuple[Inventory, ClusterPaths]:
+    inventory = resolve(args.inventory)
+    return inventory, ClusterPaths(inventory.name).ensure()
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        raise InputError(f"{path}: already exists; pass --force to overwrite it")
+    path.write_text(example())
+    print(f"wrote {path}; edit the hosts, then run `raiden doctor -i {path}`")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    inventory, paths = _inventory(args)
+    if warning := inventory.plaintext_warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    reports = run_sync(lifecycle.preflight(inventory, paths))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "name": inventory.name,
+                    "head": {"python": sys.version.split()[0], "packages": doctor.head_versions()},
+                    "nodes": [r.to_dict() for r in reports],
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(doctor.format_table(reports))
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def _tell(outcome: lifecycle.Outcome) -> int:
+    """Print what a lifecycle call did, as the command's output; its exit code."""
+    for line in outcome.said:
+        print(line, flush=True)
+    for line in outcome.messages():
+        print(line, file=sys.stderr)
+    return outcome.exit_code
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    inventory, paths = _inventory(args)
+    return _tell(lifecycle.up_sync(inventory, paths, args.timeout))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    inventory, paths = _inventory(args)
+    status = lifecycle.status_sync(inventory, paths)
+    print(json.dumps(status, indent=2) if args.json else format_status(status))
+    return 1 if lifecycle.status_problem(status, inventory) else 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    inventory, paths = _inventory(args)
+    return _tell(lifecycle.down_sync(inventory, paths))
+
+
+def cmd_provision(args: argparse.Namespace) -> int:
+    from ..head.provision import provision
+
+    inventory, paths = _inventory(args)
+    for host in args.nodes:
+        inventory.node(host)
+    wheelhouse = Path(args.wheelhouse) if args.wheelhouse else None
+    if wheelhouse is not None and not wheelhouse.is_dir():
+        raise InputError(f"{wheelhouse}: no such folder; fill one with `pip download -d {wheelhouse} ...`")
+    reports = run_sync(provision(inventory, paths, args.nodes, wheelhouse, lambda m: print(m, flush=True)))
+    if reports:
+        print(doctor.format_table(reports))
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def cmd_restart(args: argparse.Namespace) -> int:
+    inventory, paths = _inventory(args)
+    return _tell(lifecycle.restart_node_sync(inventory, paths, args.node, args.timeout))
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    inventory, paths = _inventory(args)
+    if args.node and inventory.nodes:  # a launcher that finds its nodes (Slurm) lists none
+        inventory.node(args.node)
+    events = cluster_events(paths, limit=args.limit, host=args.node)
+    if args.json:
+        print(json.dumps({"name": inventory.name, "events": events}, indent=2))
+        return 0
+    for line in format_events(events):
+        print(line)
+    if not events:
+        print(f"no events for cluster '{inventory.name}' yet")
+    return 0
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    inventory, paths = _inventory(args)
+    started = False
+    if not control.is_running(paths):
+        code = _tell(lifecycle.up_sync(inventory, paths))
+        if code == 0 or control.is_running(paths):
+            started = True
+        else:
+            return code
+    lab_args = [a for a in args.lab_args if a != "--"]
+    if args.workshop:
+        for name, _ in LESSONS:
+            copy_lesson(name, WORKSHOP_DIR)
+        guide = Path(WORKSHOP_DIR) / "README.md"
+        if not guide.exists():
+            shutil.copyfile(lessons_dir() / "README.md", guide)
+        print(f"the workshop's lessons are in ./{WORKSHOP_DIR}/", flush=True)
+        if not any(a.startswith(("--ServerApp.default_url", "--LabApp.default_url")) for a in lab_args):
+            lab_args.append(f"--LabApp.default_url=/lab/tree/{WORKSHOP_DIR}/{LESSONS[0][0]}")
+    if os.geteuid() == 0 and "--allow-root" not in lab_args:
+        lab_args.append("--allow-root")  # CI machines and fresh Pi images often run as root
+    print(
+        "starting JupyterLab; the cluster stops when JupyterLab does"
+        if started
+        else f"starting JupyterLab on the running cluster '{inventory.name}'",
+        flush=True,
+    )
+    try:
+        return subprocess.call([sys.executable, "-m", "jupyterlab", *lab_args])
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if started:
+            _tell(lifecycle.down_sync(inventory, paths))
+
+
+COMMANDS = {
+    "init": cmd_init,
+    "doctor": cmd_doctor,
+    "up": cmd_up,
+    "status": cmd_status,
+    "down": cmd_down,
+    "provision": cmd_provision,
+    "restart": cmd_restart,
+    "events": cmd_events,
+    "lab": cmd_lab,
+}

@@ -1,0 +1,54 @@
+"""How the ``raiden`` command shows models to people: the status table and the events list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..vocabulary import ALIVE, ClusterState
+
+
+def format_status(status: dict[str, Any]) -> str:
+    ctl = status["controller"]
+    lines = [f"cluster '{status['name']}': {status['state']}"]
+    if status["state"] == ClusterState.STOPPED:
+        where = "" if status["inventory"].startswith("(") else " -i " + status["inventory"]
+        lines.append(f"  start it with `raiden up`{where}")
+        return "\n".join(lines)
+    security = "CurveZMQ" if ctl.get("encrypted") else "not encrypted"
+    span = f", ports {ctl['port_range']}" if ctl.get("port_range") else ""
+    lines.append(
+        f"  controller {ctl['ip']} (pid {ctl['pid']}, {security}{span}), "
+        f"engines {status['engines']['alive']}/{status['engines']['total']} alive"
+    )
+    lines += [f"  {job.get('text') or job.get('id')}" for job in status["jobs"]]
+    rows = [("NODE", "STATE", "ARCH", "TEMP", "THROTTLING", "CPU", "MEMORY", "ENGINES", "IDS")]
+    for n in status["nodes"]:
+        alive = sum(1 for e in n["engines"] if e["state"] in ALIVE)
+        ids = " ".join(f"{e['id']}:{e['state']}" for e in n["engines"]) or "-"
+        rows.append((n["host"], n["state"], n["arch"] or "-", *_sample_cells(n), f"{alive}/{len(n['engines'])}", ids))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines += [f"  problem: {n['problem']}" for n in status["nodes"] if n["problem"]]
+    return "\n".join(lines)
+
+
+def _sample_cells(node: dict[str, Any]) -> tuple[str, str, str, str]:
+    """Temperature, throttling, CPU and memory of a node's latest sample, as table cells."""
+    sample = node["sample"]
+    if not sample:
+        return ("-", "-", "-", "-")
+    temp = f"{sample['temperature']:.0f}°C" if sample.get("temperature") is not None else "-"
+    now = node["throttling"]
+    throttling = "-" if now is None else ", ".join(now) or "none"
+    cpu = f"{sample['cpu_total']:.0f}%" if sample.get("cpu_total") is not None else "-"
+    memory = f"{sample['memory']['percent']:.0f}%" if sample.get("memory") else "-"
+    return (temp, throttling, cpu, memory)
+
+
+def format_events(events: list[dict[str, Any]]) -> list[str]:
+    return [
+        f"{datetime.fromtimestamp(e['time']).strftime('%Y-%m-%d %H:%M:%S')}  {(e['host'] or '-'):<16}  "
+        f"{e['kind']:<18}  {e['message']}"
+        for e in events
+    ]

@@ -1,0 +1,42 @@
+"""Sending the programs of ``raiden_lab/node/`` to a node as source over SSH, so it needs no Raiden install.
+
+Each of them uses the standard library (the agent also psutil) and runs as
+``python -`` (one-shot probes) or ``python -c BOOTSTRAP`` (long-lived: the
+runner and the agent, which keep reading stdin after their source).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from importlib.resources import files
+
+from . import ssh
+
+# Reads a program's source as one JSON line from stdin, byte by byte so that no
+# buffer swallows the lines (configuration, commands) that follow it.
+BOOTSTRAP = (
+    "import os,sys,json\n"
+    "b=b''\n"
+    "while not b.endswith(b'\\n'):\n"
+    " c=os.read(0,1)\n"
+    " if not c: raise SystemExit('raiden: no program received')\n"
+    " b+=c\n"
+    "p=json.loads(b)\n"
+    "exec(compile(p['source'],p['name'],'exec'),{'__name__':'__main__','__file__':p['name']})\n"
+)
+
+
+def source(name: str) -> bytes:
+    """The source of a node-side program: ``"probe"`` is ``node/probe.py``."""
+    return files("raiden_lab.node").joinpath(f"{name}.py").read_bytes()
+
+
+async def launch(
+    target: ssh.Target, python: str, name: str, args: list[str] | None = None
+) -> asyncio.subprocess.Process:
+    """Start a long-lived node-side program; its stdin stays open for further lines."""
+    proc = await ssh.spawn(target, [python, "-u", "-c", BOOTSTRAP, *(args or [])])
+    assert proc.stdin is not None
+    proc.stdin.write(json.dumps({"name": f"raiden-{name}", "source": source(name).decode()}).encode() + b"\n")
+    return proc

@@ -1,0 +1,281 @@
+"""The launcher protocol: what the supervisor and the health loop ask of a launch mode.
+
+A launcher gets a narrow :class:`LaunchContext` (the store, the hub, the node
+registry, the listener for what engines do), never the supervisor. Its class
+side answers before anything runs (the inventory table it reads, what the
+preflight checks, what ``raiden up`` waits for); an instance runs the engines
+of one cluster inside the supervisor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from ..config.inventory import Inventory, Node
+from ..config.paths import ClusterPaths
+from ..errors import RaidenError
+from ..head import doctor
+from ..head.monitor import NodeMonitor
+from ..head.nodes import NodeReport, engine_set_marker, sweep_nodes, target_for, work_dir_for
+from ..vocabulary import ALIVE, GONE, EngineState, Event, NodeState
+
+if TYPE_CHECKING:
+    from ..config.inventory import Validator
+    from ..head import ssh
+    from ..head.hub import Hub
+    from ..head.store import Store
+
+
+class Listener(Protocol):
+    """What the health loop hears from a node's engines."""
+
+    def engines_changed(self, node: NodeEngines) -> None: ...
+
+    def engine_exited(self, node: NodeEngines, engine_id: int) -> None: ...
+
+    def connection_lost(self, node: NodeEngines, message: str) -> None: ...
+
+
+@dataclass
+class LaunchContext:
+    """All a launcher may touch: the cluster's settings, store, hub and nodes."""
+
+    inventory: Inventory
+    paths: ClusterPaths
+    plan: dict[str, Any]
+    store: Store
+    hub: Hub
+    nodes: dict[str, NodeEngines] = field(default_factory=dict)
+    listener: Listener | None = None
+
+    def event(self, kind: Event, message: str, host: str | None = None) -> None:
+        self.store.add_event(kind, message, host)
+
+
+class NodeEngines:
+    """One node's engines as the head sees them: their states, pids and the node's own state."""
+
+    def __init__(
+        self,
+        ctx: LaunchContext,
+        node: Node,
+        target: ssh.Target | None,
+        work_dir: str,
+        marker: str,
+        engine_ids: list[int],
+        cores: int | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.node = node
+        self.target = target
+        self.work_dir = work_dir
+        self.marker = marker
+        self.engine_ids = engine_ids
+        self.cores = cores
+        self.monitor: NodeMonitor | None = None
+        self.pids: dict[int, int] = {}
+        self.exited: dict[int, int | None] = {}
+        self.engine_states: dict[int, str] = {}
+        self.state: str = NodeState.STARTING
+
+    @property
+    def host(self) -> str:
+        return self.node.host
+
+    def update_engine_states(self, registered: set[int], queues: dict) -> list[str]:
+        """Fold the controller's view and the launcher's into one state per engine."""
+        if self.state in GONE:
+            return [self.engine_states.get(i, EngineState.DEAD) for i in self.engine_ids]
+        for engine_id in self.engine_ids:
+            if engine_id in self.exited:
+                state = EngineState.DEAD
+            elif engine_id in registered:
+                q = queues.get(engine_id, {})
+                state = EngineState.BUSY if q.get("queue", 0) + q.get("tasks", 0) > 0 else EngineState.IDLE
+            else:
+                state = EngineState.STARTING
+            self.set_engine(engine_id, state)
+        return [self.engine_states[i] for i in self.engine_ids]
+
+    def node_state(self, engine_states: list[str]) -> str:
+        if self.state in GONE:
+            return self.state
+        if self.state == NodeState.STARTING and engine_states and all(s == EngineState.DEAD for s in engine_states):
+            self.fail(
+                f"{self.host}: every engine exited before registering with the controller; is controller_ip "
+                f"reachable from {self.host}? see the engine logs in {self.work_dir}/logs there"
+            )
+            return self.state
+        alive = any(s in ALIVE for s in engine_states) and EngineState.STARTING not in engine_states
+        if alive and self.state != NodeState.UP:
+            self.set_state(NodeState.UP, problem=None)
+            self.store.add_event(Event.NODE_UP, f"{len(engine_states)} engines registered", self.host)
+        return self.state
+
+    def set_engine(self, engine_id: int, state: str) -> None:
+        if self.engine_states.get(engine_id) != state:
+            self.engine_states[engine_id] = state
+            self.store.set_engine(engine_id, self.host, state, pid=self.pids.get(engine_id))
+
+    def set_state(self, state: str, problem: str | None = None) -> None:
+        self.state = state
+        self.store.set_node(self.host, state=state, problem=problem)
+
+    def fail(self, problem: str) -> None:
+        for engine_id in self.engine_ids:
+            self.set_engine(engine_id, EngineState.DEAD)
+        self.set_state(NodeState.FAILED, problem=problem)
+        self.store.add_event(Event.NODE_FAILED, problem, self.host)
+
+    def reset_engines(self) -> None:
+        """Forget the engines' pids and exits before they start again."""
+        self.pids.clear()
+        self.exited.clear()
+        self.engine_states.clear()
+        self.set_state(NodeState.STARTING)
+        for engine_id in self.engine_ids:
+            self.set_engine(engine_id, EngineState.STARTING)
+
+
+class Launcher:
+    """A launch mode. Subclasses set ``name`` and override what differs from one engine set per node."""
+
+    name: ClassVar[str] = ""
+    # True: the inventory lists no nodes; the launcher learns them as engines land (Slurm)
+    finds_nodes: ClassVar[bool] = False
+    node_class: ClassVar[type[NodeEngines]] = NodeEngines
+
+    # -- the inventory ---------------------------------------------------------------
+
+    @classmethod
+    def settings_keys(cls) -> dict[str, tuple[tuple[type, ...], str]] | None:
+        """Keys of the launcher's own ``[NAME]`` table, as the validator checks them; None: no table."""
+        return None
+
+    @classmethod
+    def validate(cls, v: Validator, data: dict[str, Any], cluster: dict[str, Any], nodes: list[Node]) -> Any:
+        """Check what only this launcher knows (``v.fail`` names the line); return its settings."""
+        return None
+
+    # -- before anything runs (CLI, doctor, provision) ------------------------------------
+
+    @classmethod
+    def check_head(cls, inventory: Inventory) -> str | None:
+        """A sentence when the head lacks what the launcher runs (a missing ``mpiexec``)."""
+        return None
+
+    @classmethod
+    def node_packages(cls, inventory: Inventory) -> tuple[str, ...]:
+        """Python packages every node needs beyond the engines' own (checked and provisioned)."""
+        return ()
+
+    @classmethod
+    def judge(cls, report: NodeReport, found: dict[str, Any], node: Node) -> None:
+        """Add the launcher's problems to a node's preflight report."""
+
+    @classmethod
+    async def preflight(cls, inventory: Inventory, paths: ClusterPaths) -> list[NodeReport]:
+        """Every node's check (``raiden doctor``, ``raiden up``)."""
+        return await doctor.check(inventory, paths)
+
+    @classmethod
+    def blocking_problem(cls, reports: list[NodeReport]) -> str | None:
+        """For launchers that find their nodes: a problem that stops ``up`` before anything starts."""
+        return None
+
+    @classmethod
+    def engines_wanted(cls, inventory: Inventory) -> int | None:
+        """Engines ``raiden up`` waits for when the inventory cannot tell (None: the nodes' engines)."""
+        return None
+
+    @classmethod
+    def restart_refusal(cls, inventory: Inventory, host: str) -> str | None:
+        """Why one node cannot be restarted alone, or None when it can."""
+        return None
+
+    @classmethod
+    def job_text(cls, job: dict[str, Any]) -> str:
+        """One line for a job this launcher runs (``status``, the sidebar, the dashboard)."""
+        return f"{cls.name} job {job.get('id')}: {job.get('state')}"
+
+    @classmethod
+    def job_problem(cls, job: dict[str, Any]) -> str | None:
+        """A job that ended or was refused before its engines came up: ``raiden up`` stops waiting."""
+        return None
+
+    # -- in the supervisor -----------------------------------------------------------------
+
+    def __init__(self, ctx: LaunchContext) -> None:
+        self.ctx = ctx
+        self.generation = 0  # counts (re)starts of a job, so the health loop can tell its answer predates one
+
+    def add_node(self, host: str, engine_ids: list[int], cores: int | None) -> NodeEngines:
+        ctx = self.ctx
+        node = ctx.inventory.node(host)
+        target = target_for(node, ctx.paths)
+        work_dir = work_dir_for(ctx.inventory, node, ctx.paths)
+        engines = self.node_class(
+            ctx, node, target, work_dir, engine_set_marker(ctx.inventory, host, ctx.paths), engine_ids, cores=cores
+        )
+        engines.monitor = NodeMonitor(node, target, work_dir, ctx.store)
+        ctx.nodes[host] = engines
+        return engines
+
+    async def start(self) -> None:
+        """Start engines on every node added (the controller is up)."""
+        await asyncio.gather(*(self.start_node(h) for h in list(self.ctx.nodes)))
+
+    async def start_node(self, host: str) -> None:
+        """Start (or start again) one node's engines and its metrics agent."""
+        raise NotImplementedError
+
+    async def stop_node(self, host: str, reachable: bool = True) -> None:
+        """Stop one node's engines and agent; an unreachable node's connection is just closed."""
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        """Stop every engine and agent, then kill what is left on the nodes that answer."""
+        ctx = self.ctx
+        reachable = [h for h, n in ctx.nodes.items() if n.state != NodeState.DOWN]
+        await asyncio.gather(*(self.stop_node(h, h in reachable) for h in list(ctx.nodes)))
+        if ctx.inventory.nodes:
+            nodes = [ctx.inventory.node(h) for h in reachable if h in {n.host for n in ctx.inventory.nodes}]
+            left = await sweep_nodes(ctx.inventory, ctx.paths, nodes, kill=True)
+            for host, procs in left.items():
+                ctx.event(Event.LEFTOVERS_KILLED, f"killed {len(procs)} leftover engine processes", host)
+
+    async def suspend(self, hosts: list[str]) -> None:
+        """The controller is about to restart (new keys, new ports): stop the engines of these nodes."""
+        await asyncio.gather(*(self.stop_node(h) for h in hosts))
+
+    async def resume(self, hosts: list[str]) -> None:
+        """The controller restarted: start the engines of these nodes again."""
+        await asyncio.gather(*(self.start_node(h) for h in hosts))
+
+    async def restart_node(self, host: str) -> None:
+        """Stop one node's engines and start them again with the same ids."""
+        node = self.ctx.nodes[host]
+        self.ctx.event(Event.NODE_RESTARTING, f"restarting {len(node.engine_ids)} engines", host)
+        await self.stop_node(host)
+        await self.ctx.hub.wait_unregistered(node.engine_ids)
+        await self.start_node(host)
+
+    async def restart_engine(self, host: str, engine_id: int) -> bool:
+        """Start one dead engine again; False when this launcher cannot (the health loop then leaves it)."""
+        return False
+
+    async def node_lost(self, host: str) -> bool:
+        """A node's agent fell silent: stop what runs there; True when the health loop should wait for it."""
+        await self.stop_node(host, reachable=False)
+        return True
+
+    def state_hint(self, alive: int) -> str | None:
+        """The cluster's state when the launcher, not the nodes, decides it (None: the nodes decide)."""
+        return None
+
+
+class LauncherError(RaidenError):
+    """A launcher that cannot do what was asked; the sentence says what to do instead."""

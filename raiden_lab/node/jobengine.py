@@ -1,0 +1,101 @@
+"""One engine of an MPI or Slurm job: finds its node, then becomes an ipyparallel engine.
+
+``mpiexec`` and ``srun`` run the same command line for every rank, but each
+engine needs its own node's settings: its work folder (numba's cache and logs
+stay on the node), its node name for the dashboard, its share of the cores, and
+the connection file with the cluster's key. ipyparallel's launchers have no
+per-node settings, so this small step in front of ``ipyparallel.engine`` fills
+that gap: it reads its rank from the launcher's environment, picks its node
+from the plan it is given, and ``exec``s the engine (same process, so MPI and
+Slurm keep tracking it).
+
+Usage: ``python -m raiden_lab.node.jobengine PLAN [engine options...]`` where PLAN
+is the base64 of a JSON object made by :func:`encode_plan`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import sys
+from typing import Any
+
+RANK_VARIABLES = ("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID")
+
+
+def encode_plan(plan: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(plan, separators=(",", ":")).encode()).decode()
+
+
+def decode_plan(text: str) -> dict[str, Any]:
+    return json.loads(base64.urlsafe_b64decode(text.encode()))
+
+
+def rank() -> int:
+    for name in RANK_VARIABLES:
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    raise SystemExit(f"raiden jobengine: none of {', '.join(RANK_VARIABLES)} is set; start it with mpiexec or srun")
+
+
+def node_for(plan: dict[str, Any], engine_rank: int) -> dict[str, Any]:
+    """This engine's node: by rank for MPI (ranks fill the hosts file in order), by host name for Slurm."""
+    if plan["kind"] == "mpi":
+        first = 0
+        for node in plan["nodes"]:
+            if engine_rank < first + node["engines"]:
+                return node
+            first += node["engines"]
+        raise SystemExit(f"raiden jobengine: rank {engine_rank} is past the {first} engines of the plan")
+    host = os.environ.get("SLURMD_NODENAME") or socket.gethostname()
+    return {
+        "host": host,
+        "work_dir": os.path.join(plan["work_dir"], host),
+        "connection_file": plan["connection_file"],
+        "marker": f"{plan['marker']}@{host}",
+        "threads": plan.get("threads"),
+    }
+
+
+def engine_argv(plan: dict[str, Any], node: dict[str, Any], engine_rank: int, options: list[str]) -> list[str]:
+    work_dir = os.path.abspath(os.path.expanduser(node["work_dir"]))
+    argv = [
+        sys.executable,
+        "-m",
+        "ipyparallel.engine",
+        f"--file={node.get('connection_file') or os.path.join(work_dir, 'engine-connection.json')}",
+        f"--profile-dir={os.path.join(work_dir, 'profile')}",
+    ]
+    if plan["kind"] == "slurm":
+        argv.append(f"--IPEngine.id={engine_rank}")  # under MPI, --mpi asks for the rank itself
+    return argv + options
+
+
+def main() -> None:
+    plan = decode_plan(sys.argv[1])
+    engine_rank = rank()
+    node = node_for(plan, engine_rank)
+    work_dir = os.path.abspath(os.path.expanduser(node["work_dir"]))
+    for sub in ("logs", "profile", "ipython"):
+        os.makedirs(os.path.join(work_dir, sub), mode=0o700, exist_ok=True)
+    os.environ.update(
+        {
+            "RAIDEN_NODE": node["host"],
+            "RAIDEN_WORK_DIR": work_dir,
+            "RAIDEN_ENGINE_SET": node["marker"],
+            "RAIDEN_ENGINE_ID": str(engine_rank),
+            "IPYTHONDIR": os.path.join(work_dir, "ipython"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if node.get("threads"):
+        os.environ["NUMBA_NUM_THREADS"] = str(node["threads"])
+    os.chdir(work_dir)
+    argv = engine_argv(plan, node, engine_rank, sys.argv[2:])
+    os.execv(argv[0], argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""The engine set of one node: starts its ipyparallel engines and ties their life to ours.
+
+ipyparallel's SSH launcher copies connection files to the node and leaves the
+engines detached (``nohup``), so a lost head leaves orphans behind. This runner
+fills that gap: the connection info (with its key) arrives on stdin, never in a
+file or on a command line; events go out as JSON lines on stdout; when stdin
+closes (the head stopped us, or the SSH connection died) every engine is
+stopped. Standard library only: it runs as ``python -c BOOTSTRAP`` on the node.
+
+Protocol. In, one JSON object per line: first the configuration
+``{"engines": [ids], "work_dir", "env", "engine_args", "marker"}``, then
+commands ``{"cmd": "start" | "stop" | "signal", "id", "sig"}`` or
+``{"cmd": "exit"}``. Out: ``{"event": "ready" | "started" | "exited" | "stopped", ...}``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+
+GRACE_S = 5.0
+
+
+def _emit(**event) -> None:
+    event.setdefault("time", time.time())
+    try:
+        sys.stdout.write(json.dumps(event) + "\n")
+        sys.stdout.flush()
+    except OSError:
+        pass  # the head is gone; stopping the engines still matters
+
+
+def _exit(*_: object) -> None:
+    raise SystemExit(0)
+
+
+def _die_with_parent() -> None:
+    """Kill the engine if this runner dies without cleaning up (Linux only)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class EngineSet:
+    def __init__(self, config: dict) -> None:
+        self.work_dir = os.path.abspath(os.path.expanduser(config["work_dir"]))
+        self.engine_args = list(config.get("engine_args", []))
+        self.env = dict(os.environ)
+        self.env.update(config.get("env", {}))
+        self.env["RAIDEN_ENGINE_SET"] = config["marker"]
+        self.env["IPYTHONDIR"] = os.path.join(self.work_dir, "ipython")
+        self.env["RAIDEN_WORK_DIR"] = self.work_dir
+        self.env.setdefault("PYTHONUNBUFFERED", "1")
+        self.procs: dict[int, subprocess.Popen] = {}
+        for sub in ("logs", "profile", "ipython"):
+            os.makedirs(os.path.join(self.work_dir, sub), mode=0o700, exist_ok=True)
+
+    def start(self, engine_id: int) -> None:
+        if engine_id in self.procs and self.procs[engine_id].poll() is None:
+            return
+        log = open(os.path.join(self.work_dir, "logs", f"engine-{engine_id}.log"), "ab")  # noqa: SIM115 (the engine's for life)
+        argv = [
+            sys.executable,
+            "-m",
+            "ipyparallel.engine",
+            f"--IPEngine.id={engine_id}",
+            f"--profile-dir={os.path.join(self.work_dir, 'profile')}",
+            *self.engine_args,
+        ]
+        env = dict(self.env, RAIDEN_ENGINE_ID=str(engine_id))
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=self.work_dir,
+                preexec_fn=_die_with_parent,
+            )
+        except OSError as e:
+            _emit(event="exited", id=engine_id, pid=None, code=None, error=str(e))
+            return
+        finally:
+            log.close()
+        self.procs[engine_id] = proc
+        _emit(event="started", id=engine_id, pid=proc.pid)
+
+    def signal(self, engine_id: int, sig: int) -> None:
+        proc = self.procs.get(engine_id)
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(sig)
+
+    def stop(self, ids: list[int]) -> None:
+        live = [self.procs[i] for i in ids if i in self.procs and self.procs[i].poll() is None]
+        for proc in live:
+            proc.terminate()
+        deadline = time.monotonic() + GRACE_S
+        for proc in live:
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.reap()
+
+    def reap(self) -> None:
+        for engine_id, proc in list(self.procs.items()):
+            code = proc.poll()
+            if code is not None:
+                del self.procs[engine_id]
+                _emit(event="exited", id=engine_id, pid=proc.pid, code=code)
+
+
+def _lines(fd: int):
+    """Yield complete lines from ``fd`` as they arrive, None on each idle tick, and stop at EOF."""
+    buf = b""
+    while True:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if not ready:
+            yield None
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            if line.strip():
+                yield json.loads(line)
+
+
+def _replace_previous(work_dir: str) -> None:
+    """Stop a runner of this engine set that lost its head (a network cut) but still runs.
+
+    Its SIGTERM handler stops its engines, so old and new engines never mix.
+    """
+    pidfile = os.path.join(work_dir, "runner.pid")
+    try:
+        with open(pidfile) as f:
+            old = int(f.read().strip())
+        with open(f"/proc/{old}/cmdline", "rb") as f:
+            is_runner = b"raiden: no program received" in f.read()
+    except (OSError, ValueError):
+        is_runner = False
+    if is_runner and old != os.getpid():
+        try:
+            os.kill(old, signal.SIGTERM)
+            deadline = time.monotonic() + GRACE_S + 2
+            while os.path.exists(f"/proc/{old}") and time.monotonic() < deadline:
+                time.sleep(0.05)
+        except OSError:
+            pass
+    with open(pidfile, "w") as f:
+        f.write(f"{os.getpid()}\n")
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGHUP, _exit)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    stream = _lines(sys.stdin.fileno())
+    config = next(stream)
+    while config is None:
+        config = next(stream)
+    engines = EngineSet(config)
+    _replace_previous(engines.work_dir)
+    _emit(event="ready", pid=os.getpid(), work_dir=engines.work_dir, python=sys.executable)
+    try:
+        for engine_id in config["engines"]:
+            engines.start(engine_id)
+        for message in stream:
+            engines.reap()
+            if message is None:
+                continue
+            cmd = message.get("cmd")
+            if cmd == "exit":
+                break
+            if cmd == "start":
+                engines.start(int(message["id"]))
+            elif cmd == "stop":
+                engines.stop([int(message["id"])])
+            elif cmd == "signal":
+                engines.signal(int(message["id"]), int(message["sig"]))
+    finally:
+        engines.stop(list(engines.procs))
+        _emit(event="stopped")
+
+
+if __name__ == "__main__":
+    main()

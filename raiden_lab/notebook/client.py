@@ -1,0 +1,161 @@
+"""Attaching to a running cluster from a notebook or a script.
+
+``connect()`` wraps a plain ipyparallel ``Client``; anything written for
+ipyparallel keeps working through ``.client``, ``.direct`` and ``.balanced``
+(both views block, as ``%px`` does; ``*_async`` methods or ``block=False``
+still return AsyncResults).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import ipyparallel as ipp
+
+from ..config.inventory import Inventory
+from ..config.paths import ClusterPaths
+from ..errors import RaidenError
+from ..head import control
+from ..head.status import cluster_status, find_inventory
+from .jit import JitFunction, WarmupTable, warmup
+from .mapping import ChunkedMap
+
+
+class RaidenCluster:
+    """A running Raiden cluster, seen from a notebook or script."""
+
+    def __init__(self, inventory: Inventory, paths: ClusterPaths, client: ipp.Client) -> None:
+        self.inventory = inventory
+        self.paths = paths
+        self.client = client
+        # blocking, as in a notebook one expects `cluster.direct.pull("x")` to be the values
+        self.direct = client[:]
+        self.direct.block = True
+        self.balanced = client.load_balanced_view()
+        self.balanced.block = True
+        self.last_map: ChunkedMap | None = None  # the latest map, for plots.timeline
+
+    @property
+    def name(self) -> str:
+        return self.inventory.name
+
+    @property
+    def ids(self) -> list[int]:
+        return list(self.client.ids)
+
+    @property
+    def nodes(self) -> list[dict[str, Any]]:
+        """Every node with its state and engines, as the supervisor last saw them."""
+        return cluster_status(self.inventory, self.paths)["nodes"]
+
+    def engines_on(self, host: str) -> ipp.DirectView:
+        """A view of the engines of one node."""
+        for node in self.nodes:
+            if node["host"] == host:
+                return self.client[[e["id"] for e in node["engines"] if e["id"] in self.client.ids]]
+        raise RaidenError(f"cluster '{self.name}' has no node '{host}'")
+
+    def activate(self, suffix: str = "") -> None:
+        """Make ``%px`` and ``%%px`` run on every engine of this cluster (and wait for them)."""
+        view = self.client[:]
+        view.block = True
+        view.activate(suffix=suffix)
+
+    def map(
+        self,
+        fn: Callable,
+        *iterables: Iterable,
+        chunksize: int | None = None,
+        ordered: bool = True,
+        retries: int | None = None,
+        progress: bool | None = None,
+        targets: list[int] | None = None,
+    ) -> list:
+        """``fn`` over the iterables on every engine: every result once, in order.
+
+        Chunks are sized from measured task times unless ``chunksize`` is given.
+        A chunk whose engine dies, or whose node is lost, runs again elsewhere (up
+        to ``retries`` times; default: the number of engines, at least 3). A
+        progress bar appears for maps that run longer than two seconds
+        (``progress=False`` hides it, ``True`` shows it at once). ``targets``
+        limits it to some engine ids.
+        """
+        return list(
+            self.imap(
+                fn,
+                *iterables,
+                chunksize=chunksize,
+                ordered=ordered,
+                retries=retries,
+                progress=progress,
+                targets=targets,
+            )
+        )
+
+    def imap(
+        self,
+        fn: Callable,
+        *iterables: Iterable,
+        chunksize: int | None = None,
+        ordered: bool = True,
+        retries: int | None = None,
+        progress: bool | None = None,
+        targets: list[int] | None = None,
+    ) -> Iterator:
+        """Like ``map`` but yields results as they arrive (in order unless ``ordered=False``)."""
+        self.last_map = ChunkedMap(
+            self.client,
+            fn,
+            iterables,
+            chunksize=chunksize,
+            ordered=ordered,
+            retries=retries,
+            progress=progress,
+            targets=targets,
+        )
+        return iter(self.last_map)
+
+    def warmup(self, fn: JitFunction, *signatures: str) -> WarmupTable:
+        """Compile a ``raiden_lab.jit`` function on every engine at once, for each signature.
+
+        Returns one row per engine (engine, node, arch, seconds, cache_hit). A
+        function numba cannot compile raises one error naming the nodes.
+        """
+        return warmup(self.client, fn, *signatures)
+
+    def wait_for_engines(self, n: int | None = None, timeout: float = 60) -> None:
+        wanted = n if n is not None else sum(len(node["engines"]) for node in self.nodes)
+        self.client.wait_for_engines(wanted, timeout=timeout)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> RaidenCluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        hosts = len(self.inventory.nodes)
+        return f"<RaidenCluster {self.name!r}: {len(self.client.ids)} engines, {hosts} nodes>"
+
+
+def connect(
+    name: str | None = None, inventory: str | os.PathLike[str] | None = None, timeout: float = 10
+) -> RaidenCluster:
+    """Attach to a running cluster by name.
+
+    With no name: the cluster of ``./raiden.toml``, else the only running
+    cluster, else the embedded default (``local``).
+    """
+    inv = find_inventory(name, inventory)
+    paths = ClusterPaths(inv.name)
+    if not control.is_running(paths) or not paths.client_file.exists():
+        raise RaidenError(
+            f"cluster '{inv.name}' is not running; start it with `raiden up`" + (f" -i {inv.path}" if inv.path else "")
+        )
+    client = ipp.Client(str(paths.client_file), timeout=timeout)
+    return RaidenCluster(inv, paths, client)

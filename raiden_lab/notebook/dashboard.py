@@ -1,0 +1,170 @@
+"""The live dashboard: every node's health and every engine's state, about once a second.
+
+It reads the state store only (never asks the engines), from a thread of its
+own, so it keeps moving while a long map keeps the kernel and the engines busy.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from datetime import datetime
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..config.inventory import Inventory, resolve
+from ..config.paths import ClusterPaths
+from ..head.status import cluster_events, cluster_status, find_inventory
+from ..vocabulary import temperature_band
+
+ENGINE_COLOURS = {"idle": "#2e7d32", "busy": "#f9a825", "starting": "#90a4ae", "dead": "#c62828"}
+NODE_COLOURS = {"up": "#2e7d32", "starting": "#90a4ae", "down": "#c62828", "failed": "#c62828"}
+
+
+BAND_COLOURS = {"unknown": "#90a4ae", "fine": "#2e7d32", "warm": "#ef6c00", "hot": "#c62828"}
+
+
+class Dashboard(widgets.VBox):
+    """A widget showing one cluster; ``close()`` (or closing its output) stops its updates."""
+
+    def __init__(self, inventory: Inventory, interval: float = 1.0, events: int = 8, start: bool = True) -> None:
+        self.inventory = inventory
+        self.paths = ClusterPaths(inventory.name)
+        self.interval = interval
+        self.event_count = events
+        self.header = widgets.HTML()
+        self.cards = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
+        self.events = widgets.HTML()
+        self.model: dict[str, Any] = {}
+        self.refreshes = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        super().__init__([self.header, self.cards, self.events])
+        self.refresh()
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="raiden-dashboard", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.refresh()
+            except Exception as e:  # a store being rewritten under us: show it, try again
+                self.header.value = (
+                    f"<b>{html.escape(self.inventory.name)}</b>: cannot read its state ({html.escape(str(e))})"
+                )
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=self.interval + 5)
+        super().close()
+
+    def refresh(self) -> None:
+        """Read the store once and redraw."""
+        model = cluster_status(self.inventory, self.paths)
+        model["events"] = cluster_events(self.paths, limit=self.event_count)
+        self.model = model
+        self.header.value = _header(model)
+        cards = [_card(node) for node in model["nodes"]]
+        if len(self.cards.children) != len(cards):
+            self.cards.children = [widgets.HTML(layout=widgets.Layout(margin="4px")) for _ in cards]
+        for child, value in zip(self.cards.children, cards, strict=True):
+            if child.value != value:
+                child.value = value
+        self.events.value = _events(model["events"])
+        self.refreshes += 1
+
+
+def dashboard(name: str | None = None, inventory: str | None = None, interval: float = 1.0) -> Dashboard:
+    """A live dashboard of the cluster ``name`` (default: this folder's inventory, else ``local``)."""
+    inv = resolve(inventory) if inventory else find_inventory(name, None)
+    return Dashboard(inv, interval=interval)
+
+
+def _header(model: dict[str, Any]) -> str:
+    state = model["state"]
+    colour = {"running": "#2e7d32", "degraded": "#ef6c00", "starting": "#90a4ae"}.get(state, "#c62828")
+    engines, tasks, ctl = model["engines"], model["tasks"], model["controller"]
+    parts = [
+        f"<b>{html.escape(model['name'])}</b>",
+        f"<span class='raiden-state' style='color:{colour}'>{state}</span>",
+        f"controller {html.escape(ctl['ip'])}" + (f" (pid {ctl['pid']})" if ctl["pid"] else ""),
+        f"engines <span class='raiden-engines'>{engines['alive']}/{engines['total']}</span> alive",
+        f"tasks: {tasks['queued']} queued, {tasks['running']} running, {tasks['done']} done",
+    ]
+    jobs = "".join(
+        f"<br><span class='raiden-job'>{html.escape(job['text'])}</span>"
+        for job in (model["jobs"] if state != "stopped" else [])
+    )
+    return " &middot; ".join(parts) + jobs
+
+
+def _bar(fraction: float, colour: str, width: int = 60) -> str:
+    filled = max(0, min(width, round(fraction * width)))
+    return (
+        f"<span style='display:inline-block;width:{width}px;height:8px;background:#eceff1'>"
+        f"<span style='display:block;width:{filled}px;height:8px;background:{colour}'></span></span>"
+    )
+
+
+def _card(node: dict[str, Any]) -> str:
+    sample = node["sample"] or {}
+    temp = sample.get("temperature")
+    band = node["temperature_band"]
+    lines = [
+        f"<b>{html.escape(node['host'])}</b> <span style='color:{NODE_COLOURS.get(node['state'], '#90a4ae')}'>"
+        f"{node['state']}</span> {html.escape(node['arch'] or '')}",
+        f"<span class='raiden-temp raiden-temp-{band}' style='color:{BAND_COLOURS[band]}'>"
+        + (f"{temp:.1f} °C" if temp is not None else "no sensor")
+        + "</span>",
+    ]
+    now = node["throttling"]
+    if now is not None:
+        lines.append(
+            "<span class='raiden-throttled' style='color:#c62828'>" + html.escape(", ".join(now)) + "</span>"
+            if now
+            else "<span class='raiden-throttled'>not throttled</span>"
+        )
+    for i, pct in enumerate(sample.get("cpu") or []):
+        lines.append(f"cpu{i} {_bar(pct / 100, '#1565c0')} {pct:.0f}%")
+    memory = sample.get("memory")
+    if memory:
+        lines.append(f"mem&nbsp; {_bar(memory['percent'] / 100, '#6a1b9a')} {memory['percent']:.0f}%")
+    squares = "".join(
+        f"<span class='raiden-engine raiden-engine-{e['state']}' title='engine {e['id']}: {e['state']}' "
+        f"style='display:inline-block;width:12px;height:12px;margin:1px;background:{ENGINE_COLOURS.get(e['state'], '#90a4ae')}'>"
+        f"</span>"
+        for e in node["engines"]
+    )
+    lines.append(f"engines {squares or '-'}")
+    if node["problem"]:
+        lines.append(f"<span style='color:#c62828'>{html.escape(node['problem'])}</span>")
+    return (
+        "<div class='raiden-node' style='border:1px solid #cfd8dc;border-radius:4px;padding:6px;"
+        "min-width:180px;font-family:monospace;font-size:12px'>" + "<br>".join(lines) + "</div>"
+    )
+
+
+def _events(events: list[dict[str, Any]]) -> str:
+    if not events:
+        return "<i>no events yet</i>"
+    rows = "".join(
+        f"<tr><td>{datetime.fromtimestamp(e['time']).strftime('%H:%M:%S')}</td><td>{html.escape(e['host'] or '')}</td>"
+        f"<td>{html.escape(e['kind'])}</td><td>{html.escape(e['message'])}</td></tr>"
+        for e in reversed(events)
+    )
+    return f"<table class='raiden-events' style='font-size:12px'>{rows}</table>"
+
+
+__all__ = ["Dashboard", "dashboard", "temperature_band"]

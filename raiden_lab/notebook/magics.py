@@ -1,0 +1,151 @@
+"""``%raiden`` and ``%%raiden_jit``: the cluster from inside a notebook.
+
+``%load_ext raiden_lab`` registers them. ``%raiden up`` (or ``connect``) also
+makes the client that ipyparallel's ``%px`` and ``%%px`` run through.
+"""
+
+from __future__ import annotations
+
+import shlex
+import types
+from typing import Any
+
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from ..errors import RaidenError
+
+LIFECYCLE_COMMANDS = ("up", "down", "restart")
+CLI_COMMANDS = ("status", "doctor", "events")
+
+
+@magics_class
+class RaidenMagics(Magics):
+    cluster: Any = None
+
+    @magic_arguments()
+    @argument("command", help="up, down, status, doctor, events, restart, connect, dashboard or scaling")
+    @argument("args", nargs="*", help="a node for restart; a name for connect; FUNC ARGS... for scaling")
+    @argument("-i", "--inventory", help="inventory file (default ./raiden.toml, else the local default)")
+    @argument("--engines", default="1,2,4", help="scaling: engine counts to measure, e.g. 1,2,4,8")
+    @line_magic
+    def raiden(self, line: str) -> Any:
+        """Run the cluster from a notebook: ``%raiden up``, ``%raiden dashboard``, ``%raiden scaling f xs``."""
+        args = parse_argstring(self.raiden, line)
+        try:
+            if args.command in LIFECYCLE_COMMANDS:
+                return self._lifecycle(args)
+            if args.command in CLI_COMMANDS:
+                return self._cli(args)
+            if args.command == "connect":
+                return self._connect(args.args[0] if args.args else None, args.inventory)
+            if args.command == "dashboard":
+                from .dashboard import dashboard
+
+                return dashboard(args.args[0] if args.args else None, inventory=args.inventory)
+            if args.command == "scaling":
+                return self._scaling(args)
+        except RaidenError as e:
+            print(f"raiden: {e}")
+            return None
+        print(
+            f"raiden: unknown command {args.command!r}; use one of {', '.join(LIFECYCLE_COMMANDS + CLI_COMMANDS)}, connect, dashboard, scaling"
+        )
+        return None
+
+    def _lifecycle(self, args: Any) -> Any:
+        """``up``, ``down`` and ``restart NODE`` through the same lifecycle API as the CLI and the sidebar."""
+        from ..config.inventory import resolve
+        from ..config.paths import ClusterPaths
+        from ..head import lifecycle
+
+        inventory = resolve(args.inventory)
+        paths = ClusterPaths(inventory.name).ensure()
+        if args.command == "up":
+            outcome = lifecycle.up_sync(inventory, paths)
+        elif args.command == "down":
+            outcome = lifecycle.down_sync(inventory, paths)
+        else:
+            if len(args.args) != 1:
+                raise RaidenError("usage: %raiden restart NODE")
+            outcome = lifecycle.restart_node_sync(inventory, paths, args.args[0])
+        print("\n".join(outcome.said + outcome.messages()))
+        if args.command == "up" and outcome.status and outcome.status["engines"]["alive"]:
+            return self._connect(None, args.inventory)
+        if args.command == "down" and self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
+        return None
+
+    def _cli(self, args: Any) -> Any:
+        from ..cli import main
+
+        main([args.command, *args.args] + (["-i", args.inventory] if args.inventory else []))
+        return None
+
+    def _connect(self, name: str | None, inventory: str | None) -> Any:
+        from .client import connect
+
+        self.cluster = connect(name, inventory=inventory)
+        self.cluster.wait_for_engines(timeout=60)
+        self.cluster.activate()
+        self.shell.user_ns["cluster"] = self.cluster
+        return self.cluster
+
+    def _scaling(self, args: Any) -> Any:
+        from IPython.display import display
+
+        from . import plots
+        from .scaling import measure
+
+        if self.cluster is None:
+            raise RaidenError("no cluster yet; run %raiden up or %raiden connect first")
+        if not args.args:
+            raise RaidenError("usage: %raiden scaling FUNC ARGS... [--engines 1,2,4]")
+        fn = self.shell.ev(args.args[0])
+        iterables = [self.shell.ev(expr) for expr in args.args[1:]]
+        try:
+            engines = [int(n) for n in args.engines.split(",")]
+        except ValueError:
+            raise RaidenError(f"--engines {args.engines!r}: give whole numbers like 1,2,4") from None
+        table = measure(self.cluster, fn, *iterables, engines=engines)
+        print(table)
+        display(plots.scaling(table, title=f"scaling of {args.args[0]}"))
+        return table
+
+    @cell_magic
+    def raiden_jit(self, line: str, cell: str) -> None:
+        """Run the cell, make each function it defines a ``raiden_lab.jit`` function, and send it to every engine.
+
+        The line takes numba's options: ``%%raiden_jit parallel=True fastmath=True``.
+        """
+        from .jit import jit
+
+        options = {}
+        for item in shlex.split(line):
+            key, _, value = item.partition("=")
+            options[key] = self.shell.ev(value) if value else True
+        ns = self.shell.user_ns
+        before = {k: v for k, v in ns.items() if isinstance(v, types.FunctionType)}
+        result = self.shell.run_cell(cell)
+        if not result.success:
+            return
+        made = {}
+        for name, value in list(ns.items()):
+            if isinstance(value, types.FunctionType) and before.get(name) is not value and not name.startswith("_"):
+                made[name] = ns[name] = jit(value, **options)
+        if not made:
+            print("raiden_jit: the cell defined no function")
+            return
+        where = "here"
+        if self.cluster is not None:
+            self.cluster.direct.push(made, block=True)
+            where = f"here and on {len(self.cluster.ids)} engines"
+        print(f"jit functions {where}: {', '.join(made)}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    import raiden_lab
+
+    ipython.register_magics(RaidenMagics)
+    ipython.user_ns.setdefault("raiden_lab", raiden_lab)  # so `raiden_lab.dashboard()` works right after

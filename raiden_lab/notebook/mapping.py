@@ -1,0 +1,216 @@
+"""A map that is fast without a chunk size and loses nothing when engines or nodes are lost.
+
+ipyparallel's ``LoadBalancedView.map`` sends one task per item unless told a
+chunk size; with 100k tiny items the messages cost far more than the work.
+Here chunks are sized from the work itself, the way joblib sizes its batches:
+each chunk reports how long its items took on the engine, and the next chunks
+aim at about half a second. A chunk whose engine dies, or whose node is lost,
+is retried elsewhere by the scheduler (``retries``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent import futures
+from typing import Any
+
+import ipyparallel as ipp
+
+TARGET_CHUNK_S = 0.5  # joblib aims its batches at 0.2-2 s
+PROGRESS_AFTER_S = 2.0
+BALANCE_ABOVE_S = 0.05
+PROBE_ITEMS = 8  # chunks shorter than this are not split further for balance      # maps shorter than this never show a progress bar
+
+
+def run_chunk(fn: Callable, items: Iterable, star: bool) -> tuple[list, float]:
+    """On the engine: the results of one chunk and the seconds its items took."""
+    start = time.perf_counter()
+    results = list(itertools.starmap(fn, items)) if star else list(map(fn, items))
+    return results, time.perf_counter() - start
+
+
+class ChunkedMap:
+    def __init__(
+        self,
+        client: ipp.Client,
+        fn: Callable,
+        iterables: tuple[Iterable, ...],
+        *,
+        chunksize: int | None = None,
+        ordered: bool = True,
+        retries: int | None = None,
+        progress: bool | None = None,
+        targets: list[int] | None = None,
+    ) -> None:
+        if chunksize is not None and chunksize < 1:
+            raise ValueError(f"chunksize must be at least 1, not {chunksize}")
+        self.client = client
+        self.fn = fn
+        self.engines = max(1, len(targets) if targets is not None else len(client.ids))
+        self.total = _common_length(iterables)
+        self.star = len(iterables) != 1
+        # A range or list is cut into slices (a slice of a range pickles in a few bytes);
+        # anything else is consumed as it goes.
+        self.sequence = iterables[0] if not self.star and isinstance(iterables[0], (range, list, tuple)) else None
+        self.items = iter(
+            zip(*iterables, strict=False)
+        )  # as map(): the shortest ends it if self.star else iter(iterables[0])
+        self.offset = 0
+        self.fixed = chunksize
+        self.ordered = ordered
+        self.view = client.load_balanced_view(targets=targets)
+        self.view.retries = max(3, self.engines) if retries is None else retries
+        self.progress = progress
+        self.per_item_s: float | None = None
+        # The first chunks only measure: a few items each, so timer noise does not swamp them.
+        self.size = chunksize or (min(PROBE_ITEMS, max(1, self.total // (self.engines * 8))) if self.total else 1)
+        self.done = 0
+        self.submitted = 0
+        # one record per chunk, for plots.timeline: engine, when it started and finished, how many items
+        self.records: list[dict[str, Any]] = []
+
+    def _next_size(self) -> int:
+        if self.fixed:
+            return self.fixed
+        if self.per_item_s is None:
+            return self.size
+        per_item = max(self.per_item_s, 1e-9)
+        wanted = int(TARGET_CHUNK_S / per_item)
+        if self.total is not None:
+            remaining = max(1, self.total - self.done)
+            # every engine gets a share; and, where chunks are long enough for it to matter,
+            # about four each, so the last ones balance out
+            balance = max(-(-self.total // (self.engines * 4)), int(BALANCE_ABOVE_S / per_item))
+            wanted = min(wanted, balance, -(-remaining // self.engines))
+        return max(1, wanted)
+
+    def _submit(self, inflight: dict) -> bool:
+        size = self._next_size()
+        if self.sequence is not None:
+            chunk = self.sequence[self.offset : self.offset + size]
+            self.offset += len(chunk)
+        else:
+            chunk = list(itertools.islice(self.items, size))
+        if not len(chunk):
+            return False
+        self.size = size
+        ar = self.view.apply_async(run_chunk, self.fn, chunk, self.star)
+        inflight[ar] = (self.submitted, len(chunk))
+        self.submitted += 1
+        return True
+
+    def __iter__(self) -> Iterator[Any]:
+        return itertools.chain.from_iterable(self.chunks())
+
+    def chunks(self) -> Iterator[list]:
+        """The results chunk by chunk (in order unless ``ordered=False``)."""
+        inflight: dict[ipp.AsyncResult, tuple[int, int]] = {}
+        finished: dict[int, list] = {}
+        next_index = 0
+        exhausted = False
+        bar = _Progress(self.total, self.progress)
+        try:
+            while True:
+                depth = self.engines if self.per_item_s is None and not self.fixed else 2 * self.engines
+                while not exhausted and len(inflight) < depth:
+                    exhausted = not self._submit(inflight)
+                if not inflight:
+                    break
+                done, _ = futures.wait(list(inflight), timeout=0.5, return_when=futures.FIRST_COMPLETED)
+                for ar in done:
+                    index, count = inflight.pop(ar)
+                    results, seconds = ar.get()
+                    md = ar.metadata
+                    self.records.append(
+                        {
+                            "engine_id": md.get("engine_id"),
+                            "started": md.get("started"),
+                            "completed": md.get("completed"),
+                            "items": count,
+                            "chunk": index,
+                        }
+                    )
+                    item_s = seconds / max(1, count)
+                    self.per_item_s = item_s if self.per_item_s is None else 0.5 * (self.per_item_s + item_s)
+                    self.done += count
+                    if self.ordered:
+                        finished[index] = results
+                    else:
+                        yield results
+                bar.update(self.done)
+                while self.ordered and next_index in finished:
+                    yield finished.pop(next_index)
+                    next_index += 1
+        finally:
+            for ar in inflight:
+                if not ar.done():
+                    ar.abort()
+            bar.close(self.done)
+
+
+def _common_length(iterables: tuple[Iterable, ...]) -> int | None:
+    try:
+        return min(len(it) for it in iterables)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+class _Progress:
+    """A progress bar that appears only for long maps: a widget in notebooks, a line in terminals."""
+
+    def __init__(self, total: int | None, enabled: bool | None) -> None:
+        self.total = total
+        self.enabled = enabled
+        self.start = time.monotonic()
+        self.widget: Any = None
+        self.shown = False
+
+    def update(self, done: int) -> None:
+        if self.enabled is False:
+            return
+        if not self.shown and (self.enabled or time.monotonic() - self.start > PROGRESS_AFTER_S):
+            self._show()
+        if self.shown:
+            self._draw(done)
+
+    def _show(self) -> None:
+        self.shown = True
+        if _in_notebook():
+            import ipywidgets
+            from IPython.display import display
+
+            self.widget = ipywidgets.IntProgress(min=0, max=self.total or 1, description="map")
+            display(self.widget)
+
+    def _draw(self, done: int) -> None:
+        elapsed = time.monotonic() - self.start
+        if self.widget is not None:
+            self.widget.value = done
+            self.widget.description = f"{done}/{self.total}" if self.total else str(done)
+        elif self.total:
+            sys.stderr.write(f"\rmap: {100 * done / self.total:5.1f}% ({done}/{self.total}) {elapsed:.1f} s")
+            sys.stderr.flush()
+        else:
+            sys.stderr.write(f"\rmap: {done} done {elapsed:.1f} s")
+            sys.stderr.flush()
+
+    def close(self, done: int) -> None:
+        if self.shown:
+            self._draw(done)
+            if self.widget is not None:
+                self.widget.bar_style = "success" if done == self.total else ""
+            else:
+                sys.stderr.write("\n")
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        return False
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"

@@ -1,0 +1,157 @@
+"""The architecture holds: no import cycles, node code is standard library only, modules stay small,
+and the front end's models mirror every word of the vocabulary."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from pathlib import Path
+
+from raiden_lab import vocabulary
+
+PACKAGE = Path(__file__).resolve().parent.parent / "raiden_lab"
+MODELS_TS = PACKAGE.parent / "extension" / "src" / "models.ts"
+MAX_LINES = 400
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _type_checking_only(tree: ast.Module) -> set[int]:
+    """Line numbers of imports under ``if TYPE_CHECKING:`` (they never run)."""
+    lines = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for inner in ast.walk(node):
+                if isinstance(inner, (ast.Import, ast.ImportFrom)):
+                    lines.add(inner.lineno)
+    return lines
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every module of raiden_lab and the raiden_lab modules it imports, at top level or inside functions."""
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text())
+        skip = _type_checking_only(tree)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found: set[str] = set()
+        for node in ast.walk(tree):
+            if getattr(node, "lineno", None) in skip:
+                continue
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parent = package.split(".")
+                    parent = parent[: len(parent) - node.level + 1]
+                    base = ".".join(parent + ([node.module] if node.module else []))
+                submodules = {f"{base}.{a.name}" for a in node.names} & set(modules)
+                found |= submodules
+                if len(submodules) < len(node.names):  # names defined in ``base`` itself
+                    found.add(base)
+        graph[name] = {m for m in found if m in modules and m != name}
+    # The package itself is the public facade (``raiden_lab.connect``, ``jit``, ...): it imports lazily,
+    # on first use of a name, never at import time; what it reaches is not a cycle of the layers.
+    graph["raiden_lab"] = set()
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    cycles, state = [], {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = "open"
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                cycles.append(path[path.index(nxt) :] + [nxt])
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return cycles
+
+
+def test_no_module_of_raiden_lab_imports_itself_back() -> None:
+    graph = import_graph()
+    assert len(graph) > 40 and "raiden_lab.head.supervisor" in graph
+    assert _cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def test_node_code_imports_only_the_standard_library_and_itself() -> None:
+    """What runs on a node (sent as source, or as an engine's first step) must not drag the head in."""
+    allowed = set(sys.stdlib_module_names) | {"psutil", "numba"}  # psutil: the agent; numba: the jit runtime
+    for path in (PACKAGE / "node").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 1, f"{path.name}: imports from outside raiden_lab/node ({ast.unparse(node)})"
+            for name in names:
+                top = name.split(".")[0]
+                # the probe asks which raiden_lab the node has (a copy from `provision` has no metadata)
+                probing = path.name == "probe.py" and name == "raiden_lab"
+                assert top in allowed or name.startswith("raiden_lab.node") or probing, f"{path.name} imports {name}"
+
+
+def test_no_module_is_over_400_lines() -> None:
+    long = {
+        str(p.relative_to(PACKAGE)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}
+
+
+def _ts_words(const: str) -> list[str]:
+    match = re.search(rf"export const {const} = \[(.*?)\] as const;", MODELS_TS.read_text(), re.S)
+    assert match, f"models.ts has no {const}"
+    return re.findall(r"'([^']+)'", match.group(1))
+
+
+def test_models_ts_mirrors_every_state_and_event_kind() -> None:
+    assert _ts_words("CLUSTER_STATES") == [s.value for s in vocabulary.ClusterState]
+    assert _ts_words("NODE_STATES") == [s.value for s in vocabulary.NodeState]
+    assert _ts_words("ENGINE_STATES") == [s.value for s in vocabulary.EngineState]
+    assert _ts_words("EVENT_KINDS") == [e.value for e in vocabulary.Event]
+    assert _ts_words("TEMPERATURE_BANDS") == ["unknown", "fine", "warm", "hot"]
+    throttled = re.search(r"export interface IThrottled \{(.*?)\}", MODELS_TS.read_text(), re.S)
+    assert throttled and re.findall(r"^  (\w+):", throttled.group(1), re.M) == ["raw", *vocabulary.THROTTLE_FLAGS]
+
+
+def test_every_event_the_code_records_is_in_the_vocabulary() -> None:
+    """No bare event strings: each ``add_event``/``event`` call names an ``Event``."""
+    for path in PACKAGE.rglob("*.py"):
+        for call in re.findall(r"(?<!def )\b(?:add_event|event)\(\s*([^,]+),", path.read_text()):
+            assert call.startswith(("Event.", "kind")), f"{path.relative_to(PACKAGE)}: event {call}"
+
+
+def test_temperature_bands_and_throttling_words() -> None:
+    assert [vocabulary.temperature_band(t) for t in (None, 52, 59.9, 60, 74.9, 75)] == [
+        "unknown",
+        "fine",
+        "fine",
+        "warm",
+        "warm",
+        "hot",
+    ]
+    assert vocabulary.throttling_now(None) is None
+    assert vocabulary.throttling_now({"under_voltage": True, "throttled": True, "freq_capped": False}) == [
+        "under voltage",
+        "throttled",
+    ]
