@@ -1,11 +1,18 @@
 # `make lab`: set everything up and start JupyterLab with a local cluster, on the workshop's lessons.
 # `make test`: set everything up and run the whole suite.
+# `make lint`: ruff (Python) and eslint + prettier (TypeScript); CI fails on any finding.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.raiden-installed
 
-.PHONY: lab test bench clean extension
+.PHONY: lab test lint format bench clean extension node-deps
+
+# The front end's packages live in a cache outside the clone (a later clone reuses them);
+# extension/node_modules is a link to it.
+NODE_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/raiden-lab/node_modules
+JLPM := PATH="$(CURDIR)/$(BIN):$$PATH" jlpm
+NODE_STAMP := extension/node_modules/.raiden-installed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +23,29 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(BIN)/raiden lab --workshop
 
-test: $(STAMP)
+$(NODE_STAMP): extension/package.json extension/yarn.lock | $(STAMP)
+	mkdir -p "$(NODE_CACHE)"
+	[ -L extension/node_modules ] || { rm -rf extension/node_modules; ln -s "$(NODE_CACHE)" extension/node_modules; }
+	cd extension && $(JLPM) install --immutable
+	touch $@
+
+node-deps: $(NODE_STAMP)
+
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
+
+PY_SOURCES := raiden_lab tests benchmarks
+
+lint: $(STAMP) $(NODE_STAMP)
+	$(BIN)/ruff check $(PY_SOURCES)
+	$(BIN)/ruff format --check $(PY_SOURCES)
+	cd extension && $(JLPM) lint:check
+
+# Fix what the linters can fix by themselves.
+format: $(STAMP) $(NODE_STAMP)
+	$(BIN)/ruff check --fix $(PY_SOURCES)
+	$(BIN)/ruff format $(PY_SOURCES)
+	cd extension && $(JLPM) lint
 
 BENCH_STAMP := $(VENV)/.raiden-bench-installed
 
@@ -35,8 +63,8 @@ bench: $(BENCH_STAMP)
 	else echo "bench_startup, bench_launchers: need root for the virtual Pi cluster and Slurm; skipped"; fi
 
 # Rebuild the JupyterLab extension (needs Node.js; its output in raiden_lab/labextension is committed).
-extension: $(STAMP)
-	cd extension && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm install && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm run build
+extension: $(STAMP) $(NODE_STAMP)
+	cd extension && $(JLPM) run build
 	cp extension/install.json raiden_lab/labextension/install.json
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 

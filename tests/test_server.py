@@ -117,7 +117,9 @@ async def test_lessons_are_listed_and_copied_into_the_workshop_folder(jp_fetch, 
     assert (await _json(jp_fetch, "lessons"))[2]["copy"] == copied["copy"]
     with pytest.raises(tornado.httpclient.HTTPClientError) as info:
         await jp_fetch("raiden-lab", "lessons", "42-nope.ipynb", "copy", method="POST", body=b"")
-    assert info.value.code == 404 and "no lesson named '42-nope.ipynb'" in json.loads(info.value.response.body)["message"]
+    assert (
+        info.value.code == 404 and "no lesson named '42-nope.ipynb'" in json.loads(info.value.response.body)["message"]
+    )
 
 
 async def test_clusters_and_inventory_of_a_stopped_default_cluster(jp_fetch) -> None:
