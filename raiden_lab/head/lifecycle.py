@@ -26,7 +26,7 @@ from ..aio import run_sync
 from ..config.inventory import Inventory
 from ..config.paths import ClusterPaths
 from ..errors import InputError, RaidenError
-from ..vocabulary import GONE, EngineState, Event, NodeState
+from ..vocabulary import GONE, ClusterState, EngineState, Event, NodeState
 from . import control, doctor
 from .nodes import NodeReport, sweep_nodes
 from .status import cluster_events, cluster_status
@@ -179,7 +179,7 @@ async def status(inventory: Inventory, paths: ClusterPaths) -> dict[str, Any]:
 def status_problem(status: dict[str, Any], inventory: Inventory) -> bool:
     """True when a running cluster has a node down or failed, or its job ended: exit code 1."""
     bad = [n for n in status["nodes"] if n["state"] in GONE]
-    return status["state"] != "stopped" and bool(bad or _job_problem(status, inventory))
+    return status["state"] != ClusterState.STOPPED and bool(bad or _job_problem(status, inventory))
 
 
 def _spawn_supervisor(paths: ClusterPaths, plan: dict[str, Any]) -> subprocess.Popen:
@@ -241,11 +241,11 @@ async def _wait_until_up(
         if wanted is not None and status["engines"]["alive"] < wanted:
             jobs = ", ".join(str(j.get("id")) for j in status["jobs"]) or "(not submitted yet)"
             waiting = waiting or [{"host": f"{inventory.launcher} job {jobs}", "engines": []}]
-        if not waiting and status["state"] != "stopped" and nodes:
+        if not waiting and status["state"] != ClusterState.STOPPED and nodes:
             break
         if time.monotonic() > deadline:
             names = ", ".join(
-                f"{n['host']} (engines {', '.join(str(e['id']) for e in n['engines'] if e['state'] == 'starting')})"
+                f"{n['host']} (engines {', '.join(str(e['id']) for e in n['engines'] if e['state'] == EngineState.STARTING)})"
                 for n in waiting
             )
             outcome.ok = False

@@ -28,7 +28,7 @@ from ..config.paths import ClusterPaths
 from ..head.monitor import NodeMonitor
 from ..head.nodes import NodeReport
 from ..node.jobengine import encode_plan
-from ..vocabulary import Event, NodeState
+from ..vocabulary import ClusterState, EngineState, Event, NodeState
 from .jobs import WARM_ENGINE, JobLauncher, JobNode
 from .slurmctl import check_partition, job_state
 
@@ -221,8 +221,8 @@ class SlurmLauncher(JobLauncher):
     def state_hint(self, alive: int) -> str | None:
         """The cluster's state while Slurm, not the engines, decides it."""
         if self.state in ENDED_STATES:
-            return "degraded"
-        return "starting" if alive < self.wanted else None
+            return ClusterState.DEGRADED
+        return ClusterState.STARTING if alive < self.wanted else None
 
     async def ensure_started(self) -> None:
         """Submit the job unless one is queued, running, or was ended by Slurm (shown, not resubmitted)."""
@@ -308,7 +308,7 @@ class SlurmLauncher(JobLauncher):
         for engine_id, (host, _) in found.items():
             node = self.job_node(host) if host in self.ctx.nodes else await self._add_node(host)
             node.engine_ids = sorted({*node.engine_ids, engine_id})
-            node.set_engine(engine_id, "starting")
+            node.set_engine(engine_id, EngineState.STARTING)
             self.placed.add(engine_id)
         for host in list(self.ctx.nodes):
             node = self.job_node(host)

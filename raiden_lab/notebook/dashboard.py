@@ -16,10 +16,21 @@ import ipywidgets as widgets
 from ..config.inventory import Inventory, resolve
 from ..config.paths import ClusterPaths
 from ..head.status import cluster_events, cluster_status, find_inventory
-from ..vocabulary import temperature_band
+from ..vocabulary import ClusterState, EngineState, NodeState, temperature_band
 
-ENGINE_COLOURS = {"idle": "#2e7d32", "busy": "#f9a825", "starting": "#90a4ae", "dead": "#c62828"}
-NODE_COLOURS = {"up": "#2e7d32", "starting": "#90a4ae", "down": "#c62828", "failed": "#c62828"}
+ENGINE_COLOURS = {
+    EngineState.IDLE: "#2e7d32",
+    EngineState.BUSY: "#f9a825",
+    EngineState.STARTING: "#90a4ae",
+    EngineState.DEAD: "#c62828",
+}
+NODE_COLOURS = {
+    NodeState.UP: "#2e7d32",
+    NodeState.STARTING: "#90a4ae",
+    NodeState.DOWN: "#c62828",
+    NodeState.FAILED: "#c62828",
+}
+CLUSTER_COLOURS = {ClusterState.RUNNING: "#2e7d32", ClusterState.DEGRADED: "#ef6c00", ClusterState.STARTING: "#90a4ae"}
 
 
 BAND_COLOURS = {"unknown": "#90a4ae", "fine": "#2e7d32", "warm": "#ef6c00", "hot": "#c62828"}
@@ -94,7 +105,7 @@ def dashboard(name: str | None = None, inventory: str | None = None, interval: f
 
 def _header(model: dict[str, Any]) -> str:
     state = model["state"]
-    colour = {"running": "#2e7d32", "degraded": "#ef6c00", "starting": "#90a4ae"}.get(state, "#c62828")
+    colour = CLUSTER_COLOURS.get(state, "#c62828")
     engines, tasks, ctl = model["engines"], model["tasks"], model["controller"]
     parts = [
         f"<b>{html.escape(model['name'])}</b>",
@@ -105,7 +116,7 @@ def _header(model: dict[str, Any]) -> str:
     ]
     jobs = "".join(
         f"<br><span class='raiden-job'>{html.escape(job['text'])}</span>"
-        for job in (model["jobs"] if state != "stopped" else [])
+        for job in (model["jobs"] if state != ClusterState.STOPPED else [])
     )
     return " &middot; ".join(parts) + jobs
 
