@@ -51,6 +51,7 @@ const modelPlugin: JupyterFrontEndPlugin<RaidenModel> = {
   optional: [ISettingRegistry],
   activate: (app: JupyterFrontEnd, settings: ISettingRegistry | null) => {
     const model = new RaidenModel({ serverSettings: app.serviceManager.serverSettings });
+    void app.restored.then(() => model.refresh()); // the first answer now, not one interval later
     if (settings) {
       void Promise.all([settings.load(MODEL_PLUGIN_ID), app.restored])
         .then(([loaded]) => {

@@ -249,8 +249,6 @@ class Validator:
             for item in value:
                 if not isinstance(item, str) or not item or "\0" in item or "\n" in item:
                     self.fail(where, f"'{key}' must be a list of non-empty strings, one argument each; {item!r} is not")
-        elif key == "mpiexec" and (not value.strip() or "\0" in value or "\n" in value):
-            self.fail(where, f"'mpiexec' must be a path, not {value!r}")
         elif key == "labels":
             for label in value:
                 if not isinstance(label, str) or not _LABEL_RE.match(label):

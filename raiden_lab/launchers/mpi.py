@@ -59,6 +59,10 @@ class MPILauncher(JobLauncher):
 
     @classmethod
     def validate(cls, v: Validator, data: dict[str, Any], cluster: dict[str, Any], nodes: list[Node]) -> MPISettings:
+        mpi = data.get("mpi", {})
+        mpiexec = mpi.get("mpiexec", "mpiexec")
+        if not mpiexec.strip() or "\0" in mpiexec or "\n" in mpiexec:
+            v.fail(("mpi", 0, "mpiexec"), f"'mpiexec' must be a path, not {mpiexec!r}")
         # mpiexec runs one command line on every node: one interpreter path for all
         for i, node in enumerate(nodes[1:], start=1):
             if node.python != nodes[0].python:
@@ -68,8 +72,7 @@ class MPILauncher(JobLauncher):
                     f"'{node.host}' has python {node.python!r} and '{nodes[0].host}' {nodes[0].python!r}; "
                     "install it at the same path on every node and set python in [cluster]",
                 )
-        mpi = data.get("mpi", {})
-        return MPISettings(mpiexec=mpi.get("mpiexec", "mpiexec"), args=tuple(mpi.get("args", ())))
+        return MPISettings(mpiexec=mpiexec, args=tuple(mpi.get("args", ())))
 
     @classmethod
     def check_head(cls, inventory: Inventory) -> str | None:
