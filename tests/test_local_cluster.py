@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import time
 
 import psutil
 import pytest
 
-from conftest import _make_raiden
+from conftest import _make_raiden, need
 
 
 @pytest.fixture(scope="module")
@@ -114,14 +115,58 @@ def test_second_up_says_so_and_changes_nothing(local) -> None:
     assert _engine_pids(after) == _engine_pids(before)
 
 
-def test_controller_listens_on_the_cluster_address_only(local) -> None:
-    controller = psutil.Process(_status(local)["controller"]["pid"])
+def _controller_sockets(local) -> list[str]:
+    """The Unix socket paths the local controller listens on, as its client file names them."""
+    info = json.loads((local.home / "local" / "profile" / "security" / "ipcontroller-client.json").read_text())
+    assert info["interface"].startswith("ipc://"), info["interface"]
+    prefix = info["interface"].removeprefix("ipc://")
+    return [f"{prefix}:{info[k]}" for k in ("registration", "control", "mux", "task", "iopub", "notification")]
+
+
+def test_a_local_cluster_listens_on_no_network_at_all(local) -> None:
+    """Every node is this machine: the controller's sockets are Unix sockets in a 0700 folder, no TCP port."""
+    status = _status(local)
+    assert status["controller"]["transport"] == "ipc"
+    controller = psutil.Process(status["controller"]["pid"])
     procs = [controller, *controller.children(recursive=True)]
-    listening = [c.laddr for p in procs for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
-    assert {("127.0.0.1", port) for port in _status(local)["controller"]["ports"].values()} <= {
-        (a.ip, a.port) for a in listening
-    }
-    assert {addr.ip for addr in listening} == {"127.0.0.1"}
+    assert [c.laddr for p in procs for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN] == []
+    sockets = _controller_sockets(local)
+    for path in sockets:
+        assert stat.S_ISSOCK(os.stat(path).st_mode), path
+    folder = os.path.dirname(sockets[0])
+    assert os.stat(folder).st_uid == os.getuid() and stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    assert "controller on private ipc sockets" in local("status").out
+
+
+def test_another_user_of_the_machine_cannot_reach_a_local_cluster(local) -> None:
+    """On TCP, even on loopback, any local user could connect and read every engine's output (iopub is a
+    broadcast). As the user ``nobody``: the client file cannot be read and no socket can be connected."""
+    if os.geteuid() != 0:
+        need("this test runs a process as the user nobody, which needs root")
+    probe = (
+        "import socket, sys\n"
+        "for path in sys.argv[1:]:\n"
+        "    s = socket.socket(socket.AF_UNIX)\n"
+        "    try:\n"
+        "        s.connect(path); print('connected', path)\n"
+        "    except OSError as e:\n"
+        "        print(type(e).__name__)\n"
+        "try:\n"
+        "    open(sys.argv[0]); print('read the client file')\n"
+        "except OSError as e:\n"
+        "    print(type(e).__name__)\n"
+    )
+    client_file = local.home / "local" / "profile" / "security" / "ipcontroller-client.json"
+    ran = subprocess.run(
+        ["/usr/bin/python3", "-c", probe.replace("sys.argv[0]", repr(str(client_file))), *_controller_sockets(local)],
+        user="nobody",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/",
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["PermissionError"] * 7
 
 
 def test_files_holding_keys_are_private(local) -> None:

@@ -114,6 +114,8 @@ export interface ICluster {
   inventory: string;
   controller: {
     ip: string;
+    /** 'ipc': Unix sockets in the cluster's private folder (every node is the head); 'tcp' otherwise */
+    transport: 'ipc' | 'tcp';
     ports: Record<string, number> | null;
     pid: number | null;
     /** CurveZMQ between head and nodes */

@@ -84,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `raiden status | head`: the reader left; nothing to tell
+        sys.stderr.close()
+        return 0
 
 
 def run() -> NoReturn:

@@ -17,8 +17,9 @@ def format_status(status: dict[str, Any]) -> str:
         return "\n".join(lines)
     security = "CurveZMQ" if ctl.get("encrypted") else "not encrypted"
     span = f", ports {ctl['port_range']}" if ctl.get("port_range") else ""
+    where = "on private ipc sockets" if ctl.get("transport") == "ipc" else ctl["ip"]
     lines.append(
-        f"  controller {ctl['ip']} (pid {ctl['pid']}, {security}{span}), "
+        f"  controller {where} (pid {ctl['pid']}, {security}{span}), "
         f"engines {status['engines']['alive']}/{status['engines']['total']} alive"
     )
     lines += [f"  {job.get('text') or job.get('id')}" for job in status["jobs"]]

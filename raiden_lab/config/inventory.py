@@ -101,6 +101,11 @@ class Inventory:
         return [n.host for n in self.nodes if not n.is_local]
 
     @property
+    def local_only(self) -> bool:
+        """Every node is this machine: the controller then needs no network at all (``ipc://`` sockets)."""
+        return not self.remote_hosts
+
+    @property
     def plaintext_warning(self) -> str | None:
         """A warning when the inventory turned encryption off for nodes on a network."""
         remote = self.remote_hosts

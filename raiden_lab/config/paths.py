@@ -59,18 +59,31 @@ class ClusterPaths:
         return self.root / "work"
 
     @property
+    def ipc_dir(self) -> Path:
+        """Folder for the controller's ``ipc://`` sockets when every node is this machine.
+
+        Private to its owner, so no other user of the machine can connect or listen in;
+        a deep ``$RAIDEN_HOME`` is moved to a short private folder, as for SSH's sockets.
+        """
+        return self._private_short_dir("ipc", 60)  # ipyparallel adds "/c-PORT"; a socket path holds ~100 bytes
+
+    @property
     def ssh_control_dir(self) -> Path:
         """Folder for OpenSSH's multiplexing sockets.
 
         A Unix socket path may hold about 100 bytes; a deep ``$RAIDEN_HOME``
         (pytest's tmp folders) is moved to a short private folder in /tmp.
         """
-        path = self.root / "cm"
-        if len(str(path)) > 40:  # ssh adds a 40-byte hash and a 17-byte temporary suffix
+        return self._private_short_dir("cm", 40)  # ssh adds a 40-byte hash and a 17-byte temporary suffix
+
+    def _private_short_dir(self, name: str, longest: int) -> Path:
+        path = self.root / name
+        if len(str(path)) > longest:
             digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:12]
-            path = Path(tempfile.gettempdir()) / f"raiden-{os.getuid()}-{digest}"
+            suffix = "" if name == "cm" else f"-{name}"
+            path = Path(tempfile.gettempdir()) / f"raiden-{os.getuid()}-{digest}{suffix}"
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         st = path.stat()
         if st.st_uid != os.getuid() or st.st_mode & 0o077:
-            raise PermissionError(f"{path} must belong to you with mode 0700 (it holds SSH sockets)")
+            raise PermissionError(f"{path} must belong to you with mode 0700 (it holds sockets)")
         return path

@@ -50,7 +50,8 @@ def kill_stray_controllers(paths: ClusterPaths) -> int:
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         try:
-            if "ipyparallel.controller" not in " ".join(proc.info["cmdline"] or ()):
+            cmdline = " ".join(proc.info["cmdline"] or ())
+            if "ipyparallel.controller" not in cmdline and "raiden_lab.head.controller" not in cmdline:
                 continue
             if os.path.realpath(proc.environ().get("IPP_PROFILE_DIR", "")) == profile:
                 found.append(proc)

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import secrets
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 
 import ipyparallel as ipp
 from IPython.core.profiledir import ProfileDir
+from traitlets.config import Config
 
 from ..config.inventory import Inventory
 from ..config.paths import ClusterPaths
@@ -30,6 +32,7 @@ from .control import kill_stray_controllers
 from .store import Store
 
 T = TypeVar("T")
+CONTROLLER_CMD = [sys.executable, "-m", "raiden_lab.head.controller"]
 UNREGISTER_WAIT_S = 10.0
 
 
@@ -53,6 +56,10 @@ def write_controller_config(profile_dir: str, inventory: Inventory) -> None:
     if inventory.ports:
         first, last = inventory.ports
         lines.append(f"c.IPController.ports = list(range({first}, {last + 1}))")
+    if inventory.local_only:
+        # Unix sockets in a 0700 folder: TCP on loopback would let every user of the machine connect,
+        # and read every engine's output on the iopub broadcast.
+        lines.append('c.IPController.transport = "ipc"')
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -98,7 +105,9 @@ class Hub:
         self.cluster = ipp.Cluster(
             profile_dir=str(self.paths.profile_dir),
             cluster_id="",
-            controller_ip=inv.controller_ip,
+            # for ipc://, the "ip" is where the sockets go: PREFIX:PORT (see controller.py)
+            controller_ip=str(self.paths.ipc_dir / "c") if inv.local_only else inv.controller_ip,
+            config=Config(LocalControllerLauncher={"controller_cmd": CONTROLLER_CMD}),
             shutdown_atexit=False,
             log_level=logging.WARNING,
         )

@@ -66,6 +66,8 @@ def make_cluster_model(
         "inventory": inventory.source,
         "controller": {
             "ip": inventory.controller_ip,
+            # "ipc": Unix sockets in the cluster's private folder (every node is this machine); else "tcp"
+            "transport": "ipc" if inventory.local_only else "tcp",
             "ports": cluster.get("controller_ports") if running and cluster else None,
             "pid": cluster.get("controller_pid") if running and cluster else None,
             "encrypted": inventory.encrypted,

@@ -23,7 +23,7 @@ function cluster(hottest: ICluster['hottest'], state: ICluster['state'] = 'runni
     name: 'pis',
     state,
     inventory: 'raiden.toml',
-    controller: { ip: '10.0.0.1', ports: null, pid: 1, encrypted: true, port_range: null },
+    controller: { ip: '10.0.0.1', transport: 'tcp', ports: null, pid: 1, encrypted: true, port_range: null },
     launcher: 'ssh',
     jobs: [],
     supervisor_pid: 2,
