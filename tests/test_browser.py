@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import STRICT
+from conftest import STRICT, wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -25,8 +25,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def lab(raiden):
+def _serve(raiden, app: str):
+    """Run ``python -m APP`` (jupyterlab or notebook) for the test's user folder; yield its base URL."""
     if not os.path.exists(CHROMIUM):
         if STRICT:
             pytest.fail(f"RAIDEN_STRICT=1 but Chromium is missing at {CHROMIUM} (apt-get install chromium)")
@@ -39,14 +39,14 @@ def lab(raiden):
         JUPYTER_RUNTIME_DIR=str(raiden.cwd / "rt"),
         JUPYTERLAB_WORKSPACES_DIR=str(raiden.cwd / "ws"),
     )
-    argv = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.token=t0k"]
+    argv = [sys.executable, "-m", app, "--no-browser", f"--port={port}", "--ServerApp.token=t0k"]
     if os.geteuid() == 0:
         argv.append("--allow-root")
     server = subprocess.Popen(
         argv, cwd=raiden.cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     try:
-        yield raiden, f"http://127.0.0.1:{port}/lab?token=t0k"
+        yield raiden, f"http://127.0.0.1:{port}"
     finally:
         raiden("down")
         os.killpg(server.pid, signal.SIGINT)
@@ -54,6 +54,35 @@ def lab(raiden):
             server.wait(30)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def lab(raiden):
+    for user, base in _serve(raiden, "jupyterlab"):
+        yield user, f"{base}/lab?token=t0k"
+
+
+@pytest.fixture
+def notebook7(raiden):
+    for user, base in _serve(raiden, "notebook"):
+        yield user, f"{base}/tree?token=t0k"
+
+
+def test_the_commands_run_the_cluster_in_notebook_7(notebook7) -> None:
+    """The extension's plugins need no JupyterLab shell: Notebook 7's palette starts and stops the cluster."""
+    from playwright.sync_api import sync_playwright
+
+    raiden, url = notebook7
+    with sync_playwright() as p:
+        browser, page = _open_lab(p, url)
+        page.wait_for_selector(".jp-DirListing", timeout=90000)
+        for verb, state in (("Start", "running"), ("Stop", "stopped")):
+            page.keyboard.press("Control+Shift+c")
+            page.keyboard.type(f"Raiden: {verb} the Cluster")
+            page.locator(".lm-CommandPalette-item", has_text=f"Raiden: {verb} the Cluster").wait_for(timeout=30000)
+            page.keyboard.press("Enter")
+            assert wait_for(lambda state=state: raiden("status", "--json").json()["state"] == state, 180), verb
+        browser.close()
 
 
 def test_sidebar_starts_and_the_palette_stops_the_cluster(lab) -> None:
