@@ -107,6 +107,9 @@ export class RaidenModel implements IDisposable {
       this._error = '';
     } catch (error) {
       this._error = `Raiden Lab: ${(error as Error).message}`;
+      if (error instanceof ServerConnection.ResponseError && error.response.status === 404) {
+        this._view = null; // that cluster is gone (its inventory renamed it): show the first one next time
+      }
       throw error; // the poll backs off
     } finally {
       this._changed.emit();
