@@ -60,6 +60,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_cache.py
 	$(BIN)/python benchmarks/bench_agent.py
 	$(BIN)/python benchmarks/bench_engine_memory.py
+	$(BIN)/python benchmarks/bench_transport.py
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python benchmarks/bench_startup.py && $(BIN)/python benchmarks/bench_launchers.py; \
 	else echo "bench_startup, bench_launchers: need root for the virtual Pi cluster and Slurm; skipped"; fi
 
