@@ -1,4 +1,4 @@
-"""The ``raiden`` command: init, doctor, up, status, down, provision, restart, events, lab.
+"""The ``raiden`` command: init, doctor, up, status, down, provision, restart, events, class, lab.
 
 Exit codes: 0 success; 1 the cluster runs but some node failed (named);
 2 bad input, as one line naming the file, node or value.
@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     p = command("events", "list what happened to the cluster", json_flag=True)
     p.add_argument("-n", "--limit", type=int, default=50, help="how many of the latest events (default 50)")
     p.add_argument("--node", help="only this node's events")
+    p = command("class", "run a class on this head: students' check results, live, for the teacher")
+    p.add_argument("action", choices=("start", "status", "stop"), help="start, status or stop the class")
+    p.add_argument("--users", metavar="FILE", help="start: the students, one user name a line (default: anyone here)")
+    p.add_argument("--socket", metavar="PATH", help="start: where students reach the class (set RAIDEN_CLASS to it)")
+    p.add_argument("--json", action="store_true", help="status: the progress as JSON")
+    p.add_argument("--csv", action="store_true", help="status: the progress grid as CSV")
     p = command("lab", "start JupyterLab with the cluster up (other arguments go to jupyter lab)")
     p.add_argument(
         "--workshop",

@@ -13,11 +13,11 @@ from pathlib import Path
 from ..aio import run_sync
 from ..config.inventory import Inventory, example, resolve
 from ..config.paths import ClusterPaths
-from ..errors import InputError
+from ..errors import InputError, RaidenError
 from ..head import control, doctor, lifecycle
 from ..head.status import cluster_events
 from ..workshop import LESSONS, WORKSHOP_DIR, copy_lesson, lessons_dir
-from .format import format_events, format_status
+from .format import format_events, format_progress, format_status
 
 
 def _inventory(args: argparse.Namespace) -> tuple[Inventory, ClusterPaths]:
@@ -152,6 +152,42 @@ def cmd_lab(args: argparse.Namespace) -> int:
             _tell(lifecycle.down_sync(inventory, paths))
 
 
+def cmd_class(args: argparse.Namespace) -> int:
+    from ..head import classroom
+    from ..workshop.checks import CHECKS
+
+    inventory, paths = _inventory(args)
+    if args.action == "start":
+        roster = classroom.read_roster(Path(args.users)) if args.users else []
+        where = Path(args.socket).absolute() if args.socket else classroom.default_socket()
+        info = classroom.start_class(inventory.name, paths, where, roster, list(CHECKS))
+        who = f"{len(roster)} students" if roster else "any user of this machine"
+        print(
+            f"class '{inventory.name}' started for {who}; students set {classroom.CLASS_ENV}={info['socket']} "
+            "(a JupyterHub on this head: in c.Spawner.environment) and their workshop.check results appear in "
+            "`raiden class status`"
+        )
+        return 0
+    if args.action == "stop":
+        stopped = classroom.stop_class(inventory.name, paths)
+        print(f"class '{inventory.name}' stopped" if stopped else f"class '{inventory.name}' is not running")
+        return 0
+    info = classroom.running_class(paths)
+    if info is None:
+        raise RaidenError(f"class '{inventory.name}' is not running; start it with `raiden class start`")
+    reply = classroom.ask(info["socket"], {"op": "progress"})
+    if not reply.get("ok"):
+        raise RaidenError(reply.get("error", "the class did not answer"))
+    progress = reply["progress"]
+    if args.json:
+        print(json.dumps(progress, indent=2))
+    elif args.csv:
+        print(classroom.progress_csv(progress), end="")
+    else:
+        print(format_progress(progress, info["socket"]))
+    return 0
+
+
 COMMANDS = {
     "init": cmd_init,
     "doctor": cmd_doctor,
@@ -161,5 +197,6 @@ COMMANDS = {
     "provision": cmd_provision,
     "restart": cmd_restart,
     "events": cmd_events,
+    "class": cmd_class,
     "lab": cmd_lab,
 }

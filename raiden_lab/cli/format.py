@@ -53,3 +53,17 @@ def format_events(events: list[dict[str, Any]]) -> list[str]:
         f"{e['kind']:<18}  {e['message']}"
         for e in events
     ]
+
+
+def format_progress(progress: dict[str, Any], socket: str) -> str:
+    """The class's grid: a row per student, a column per exercise; ✔ passed, ✘ tried, · not yet."""
+    marks = {"passed": "✔", "failed": "✘", None: "·"}
+    exercises = progress["exercises"]
+    lines = [f"class '{progress['name']}' ({len(progress['students'])} students; they reach it at {socket})"]
+    width = max([len("STUDENT"), *(len(s["user"]) for s in progress["students"])])
+    lines.append(f"  {'STUDENT':<{width}}  PASSED  " + " ".join(e.split(".")[0] for e in exercises))
+    for s in progress["students"]:
+        cells = " ".join(marks[s["results"].get(e)].center(len(e.split(".")[0])) for e in exercises)
+        lines.append(f"  {s['user']:<{width}}  {s['passed']:>3}/{len(exercises):<2} {cells}")
+    lines.append("  columns: " + ", ".join(exercises))
+    return "\n".join(lines)

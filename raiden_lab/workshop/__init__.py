@@ -82,6 +82,9 @@ def check(exercise: str, answer: Any = None, cluster: Any = None) -> Result:
         return Result(exercise, False, f"{e}. Hint: {ex.hint}")
     if not ok:
         message = f"{message} Hint: {ex.hint}" if message else f"not yet. Hint: {ex.hint}"
+    from .report import report
+
+    report(exercise, ok)  # the teacher's progress grid, when this user is in a class
     return Result(exercise, ok, message)
 
 

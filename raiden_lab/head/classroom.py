@@ -1,0 +1,307 @@
+"""The class: a teacher, the students on this head, and which exercises each has passed, live.
+
+``raiden class start`` runs this daemon as the teacher. It listens on a Unix
+socket that the students' processes can reach (``RAIDEN_CLASS`` names it in
+their environment, e.g. set by the JupyterHub of the head) and asks the kernel
+who connected (SO_PEERCRED): a report is always recorded as the user who sent
+it, whatever the message says; only users on the roster may report; only the
+teacher (the daemon's own user, or root) may read the progress or stop the
+class. What was reported lives in a SQLite file in the teacher's private folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import pwd
+import signal
+import socket
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ..config.paths import ClusterPaths
+from ..errors import InputError, RaidenError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS reports (
+    user TEXT NOT NULL,
+    exercise TEXT NOT NULL,
+    passed INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last REAL NOT NULL,
+    PRIMARY KEY (user, exercise)
+);
+"""
+MAX_REQUEST = 4096
+CLASS_ENV = "RAIDEN_CLASS"  # in a student's environment: the class's socket
+TIMEOUT_S = 2.0
+
+
+def ask(path: str, message: dict[str, Any], timeout: float = TIMEOUT_S) -> dict[str, Any]:
+    """One request to the class on ``path``, one JSON reply (students and the teacher alike)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        sock.sendall(json.dumps(message).encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return json.loads(data or b'{"ok": false, "error": "no reply"}')
+
+
+def class_folder(paths: ClusterPaths) -> Path:
+    return paths.root / "class"
+
+
+def default_socket() -> Path:
+    """Where students reach the class: a folder of the teacher's that anyone may enter but not list."""
+    base = Path("/run/raiden") if os.geteuid() == 0 else Path(tempfile.gettempdir()) / f"raiden-class-{os.getuid()}"
+    return base / "class.sock"
+
+
+def read_roster(path: Path) -> list[str]:
+    """User names, one a line (``#`` starts a comment); each must be a user of this machine."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(
+            f"{path}: cannot read the list of students ({e.__class__.__name__}); give a file with one user name a line"
+        ) from None
+    users: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        name = line.split("#", 1)[0].strip()
+        if not name:
+            continue
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            raise InputError(
+                f"{path}:{number}: no user '{name}' on this machine; create it or remove the line"
+            ) from None
+        if name not in users:
+            users.append(name)
+    if not users:
+        raise InputError(f"{path}: no user names in it; write one a line")
+    return users
+
+
+def progress_model(name: str, exercises: list[str], roster: list[str], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The grid: each student against each exercise, ``passed``, ``failed`` (tried, never passed) or null."""
+    seen = {r["user"] for r in rows}
+    students = list(roster) + sorted(seen - set(roster))
+    grid = {s: dict.fromkeys(exercises) for s in students}
+    for r in rows:
+        grid.setdefault(r["user"], dict.fromkeys(exercises))[r["exercise"]] = "passed" if r["passed"] else "failed"
+    return {
+        "name": name,
+        "exercises": exercises,
+        "students": [
+            {"user": s, "results": grid[s], "passed": sum(v == "passed" for v in grid[s].values())} for s in students
+        ],
+    }
+
+
+def progress_csv(model: dict[str, Any]) -> str:
+    lines = [",".join(["student", *model["exercises"]])]
+    for s in model["students"]:
+        lines.append(",".join([s["user"], *(s["results"].get(e) or "" for e in model["exercises"])]))
+    return "\n".join(lines) + "\n"
+
+
+def running_class(paths: ClusterPaths) -> dict[str, Any] | None:
+    """The class of this cluster while its daemon runs: its name, socket, roster and pid."""
+    try:
+        info = json.loads((class_folder(paths) / "class.json").read_text())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(info["pid"], 0)
+    except OSError:
+        return None
+    return info
+
+
+def start_class(
+    name: str, paths: ClusterPaths, socket_path: Path, roster: list[str], exercises: list[str]
+) -> dict[str, Any]:
+    """Start the class's daemon (as this user, the teacher) and wait until it answers."""
+    if running_class(paths):
+        raise RaidenError(f"class '{name}' is already running; `raiden class stop` ends it")
+    if len(str(socket_path)) > 100:
+        raise InputError(
+            f"{socket_path}: too long for a Unix socket (at most 100 characters); choose a shorter --socket"
+        )
+    folder = class_folder(paths)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    config = {"name": name, "folder": str(folder), "socket": str(socket_path), "roster": roster, "exercises": exercises}
+    log = os.open(folder / "class.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "raiden_lab.head.classroom"],
+            stdin=subprocess.PIPE,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            cwd=folder,
+        )
+    finally:
+        os.close(log)
+    assert daemon.stdin is not None
+    daemon.stdin.write(json.dumps(config).encode())
+    daemon.stdin.close()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if daemon.poll() is not None:
+            tail = (folder / "class.log").read_text(errors="replace").strip().splitlines()[-1:]
+            raise RaidenError(
+                f"class '{name}' did not start: {tail[0] if tail else 'no word'}; see {folder / 'class.log'}"
+            )
+        with contextlib.suppress(OSError, ValueError):
+            if ask(str(socket_path), {"op": "whoami"}).get("ok"):
+                return running_class(paths) or config
+        time.sleep(0.1)
+    raise RaidenError(f"class '{name}' did not answer on {socket_path} within 20 s; see {folder / 'class.log'}")
+
+
+def stop_class(name: str, paths: ClusterPaths) -> bool:
+    """Stop the class's daemon; False when none ran."""
+    info = running_class(paths)
+    if info is None:
+        return False
+    with contextlib.suppress(OSError, ValueError):
+        ask(info["socket"], {"op": "stop"})
+    deadline = time.monotonic() + 20
+    while running_class(paths) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return True
+
+
+class Classroom:
+    def __init__(self, name: str, folder: Path, socket_path: Path, roster: list[str], exercises: list[str]) -> None:
+        self.name = name
+        self.socket_path = socket_path
+        self.roster = roster
+        self.exercises = exercises
+        self.db = sqlite3.connect(folder / "class.sqlite", isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.executescript(SCHEMA)
+        self.stop_requested = asyncio.Event()
+
+    def _peer(self, writer: asyncio.StreamWriter) -> tuple[int, str]:
+        sock = writer.get_extra_info("socket")
+        _, uid, _ = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+        try:
+            return uid, pwd.getpwuid(uid).pw_name
+        except KeyError:
+            return uid, f"uid{uid}"
+
+    def _teacher(self, uid: int) -> bool:
+        return uid in (0, os.getuid())
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await asyncio.wait_for(reader.readline(), 5)
+            uid, user = self._peer(writer)
+            request = json.loads(line[:MAX_REQUEST] or b"{}")
+            reply = self.dispatch(uid, user, request if isinstance(request, dict) else {})
+        except (TimeoutError, ValueError, OSError):
+            reply = {"ok": False, "error": "send one JSON object on one line"}
+        writer.write(json.dumps(reply).encode() + b"\n")
+        with contextlib.suppress(ConnectionError):
+            await writer.drain()
+        writer.close()
+
+    def dispatch(self, uid: int, user: str, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if op == "whoami":
+            return {"ok": True, "user": user, "teacher": self._teacher(uid), "class": self.name}
+        if op == "report":
+            return self.report(uid, user, request)
+        if op in ("progress", "stop") and not self._teacher(uid):
+            return {"ok": False, "error": f"{user}: only the teacher of class '{self.name}' may do that"}
+        if op == "progress":
+            return {"ok": True, "progress": self.progress()}
+        if op == "stop":
+            self.stop_requested.set()
+            return {"ok": True}
+        return {"ok": False, "error": f"unknown request {op!r}"}
+
+    def report(self, uid: int, user: str, request: dict[str, Any]) -> dict[str, Any]:
+        exercise = request.get("exercise")
+        if self.roster and user not in self.roster and not self._teacher(uid):
+            return {"ok": False, "error": f"{user} is not a student of class '{self.name}'"}
+        if exercise not in self.exercises:
+            return {"ok": False, "error": f"no exercise named {exercise!r}"}
+        passed = 1 if request.get("passed") is True else 0
+        self.db.execute(
+            "INSERT INTO reports (user, exercise, passed, attempts, last) VALUES (?, ?, ?, 1, ?) "
+            "ON CONFLICT (user, exercise) DO UPDATE SET passed = max(passed, excluded.passed), "
+            "attempts = attempts + 1, last = excluded.last",
+            (user, exercise, passed, time.time()),
+        )
+        return {"ok": True, "user": user}
+
+    def progress(self) -> dict[str, Any]:
+        rows = [dict(r) for r in self.db.execute("SELECT user, exercise, passed FROM reports")]
+        return progress_model(self.name, self.exercises, self.roster, rows)
+
+    async def serve(self) -> None:
+        folder = self.socket_path.parent
+        if not folder.exists():
+            folder.mkdir(parents=True)
+            folder.chmod(0o711)  # students may enter to reach the socket, not list or write (the umask is 077)
+        st = folder.stat()
+        if st.st_uid != os.getuid() or st.st_mode & 0o022 or not st.st_mode & 0o001:
+            raise RaidenError(
+                f"{folder} must belong to you, be writable by you only and let others in (chmod 711): "
+                "it holds the class's socket"
+            )
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()
+        old = os.umask(0o111)  # any local user may connect: the roster and SO_PEERCRED decide what they may do
+        try:
+            server = await asyncio.start_unix_server(self.handle, path=str(self.socket_path))
+        finally:
+            os.umask(old)
+        try:
+            await self.stop_requested.wait()
+        finally:
+            server.close()
+            with contextlib.suppress(FileNotFoundError):
+                self.socket_path.unlink()
+
+
+def main() -> None:
+    os.umask(0o077)
+    config = json.loads(sys.stdin.read())
+    room = Classroom(
+        config["name"], Path(config["folder"]), Path(config["socket"]), config["roster"], config["exercises"]
+    )
+    (Path(config["folder"]) / "class.json").write_text(json.dumps({**config, "pid": os.getpid()}))
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, room.stop_requested.set)
+        await room.serve()
+
+    try:
+        asyncio.run(run())
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            (Path(config["folder"]) / "class.json").unlink()
+
+
+if __name__ == "__main__":
+    main()

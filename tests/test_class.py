@@ -1,0 +1,112 @@
+"""A class on one head: real students (Unix users made by the test) report their checks, the teacher sees
+the grid; nobody reports as someone else, reads the grid or stops the class but the teacher."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+import unixusers
+from conftest import Raiden, need
+
+STUDENTS = ("raidenstu1", "raidenstu2")
+CHECK = "from raiden_lab import workshop\nprint(bool(workshop.check('02.estimate', lambda hits, n: {formula})))\n"
+
+
+@pytest.fixture
+def room(raiden: Raiden, tmp_path: Path):
+    """Two students on this machine, a roster naming them, a copy of raiden_lab they can import."""
+    need(unixusers.missing_requirements())
+    with unixusers.unix_users(*STUDENTS), unixusers.student_copy() as package:
+        roster = raiden.cwd / "students.txt"
+        roster.write_text("# the class of Thursday\n" + "\n".join(STUDENTS) + "\n")
+        socket = package / "sock" / "class.sock"  # /tmp/raiden-students-*/: any user may enter
+        try:
+            yield raiden, roster, socket, package
+        finally:
+            raiden("class", "stop")
+
+
+def _as(user: str, code: str, socket: Path, package: Path):
+    return unixusers.run_as(user, code, package, env={"RAIDEN_CLASS": str(socket)})
+
+
+def _ask(user: str, message: dict, socket: Path, package: Path) -> dict:
+    code = (
+        f"from raiden_lab.head.classroom import ask\nimport json\nprint(json.dumps(ask({str(socket)!r}, {message!r})))"
+    )
+    ran = _as(user, code, socket, package)
+    assert ran.returncode == 0, ran.stderr
+    return json.loads(ran.stdout)
+
+
+def test_students_checks_fill_the_teachers_grid(room) -> None:
+    raiden, roster, socket, package = room
+    started = raiden("class", "start", "--users", str(roster), "--socket", str(socket))
+    assert started.code == 0, started.err
+    assert "2 students" in started.out and f"RAIDEN_CLASS={socket}" in started.out
+    assert stat.S_IMODE(socket.stat().st_mode) == 0o666 and stat.S_IMODE(socket.parent.stat().st_mode) == 0o711
+    right = _as(STUDENTS[0], CHECK.format(formula="4 * hits / n"), socket, package)
+    assert right.returncode == 0 and right.stdout.strip() == "True", right.stderr
+    wrong = _as(STUDENTS[1], CHECK.format(formula="hits / n"), socket, package)
+    assert wrong.returncode == 0 and wrong.stdout.strip() == "False", wrong.stderr
+    progress = raiden("class", "status", "--json").json()
+    grid = {s["user"]: s["results"] for s in progress["students"]}
+    assert list(grid) == list(STUDENTS)
+    assert grid[STUDENTS[0]]["02.estimate"] == "passed" and grid[STUDENTS[1]]["02.estimate"] == "failed"
+    assert grid[STUDENTS[0]]["02.pi"] is None  # not tried
+    csv = raiden("class", "status", "--csv").out.splitlines()
+    assert csv[0].startswith("student,00.engines,") and csv[1].startswith(f"{STUDENTS[0]},")
+    assert csv[1].split(",")[progress["exercises"].index("02.estimate") + 1] == "passed"
+    # a later right answer turns the failed cell green; a later wrong one never takes a pass back
+    _as(STUDENTS[1], CHECK.format(formula="4 * hits / n"), socket, package)
+    _as(STUDENTS[0], CHECK.format(formula="hits / n"), socket, package)
+    grid = {s["user"]: s["results"] for s in raiden("class", "status", "--json").json()["students"]}
+    assert grid[STUDENTS[0]]["02.estimate"] == grid[STUDENTS[1]]["02.estimate"] == "passed"
+    text = raiden("class", "status").out.splitlines()
+    rows = {line.split()[0]: line.split()[1:3] for line in text[2:4]}
+    assert rows == {STUDENTS[0]: ["1/20", "·"], STUDENTS[1]: ["1/20", "·"]}, text
+    assert sum(line.count("✔") for line in text) == 2
+
+
+def test_a_student_reports_only_as_themselves_and_cannot_run_the_class(room) -> None:
+    raiden, roster, socket, package = room
+    assert raiden("class", "start", "--users", str(roster), "--socket", str(socket)).code == 0
+    # the message claims another user: the kernel's word (SO_PEERCRED) is what counts
+    forged = _ask(
+        STUDENTS[0], {"op": "report", "exercise": "02.pi", "passed": True, "user": STUDENTS[1]}, socket, package
+    )
+    assert forged == {"ok": True, "user": STUDENTS[0]}
+    grid = {s["user"]: s["results"] for s in raiden("class", "status", "--json").json()["students"]}
+    assert grid[STUDENTS[0]]["02.pi"] == "passed" and grid[STUDENTS[1]]["02.pi"] is None
+    for op in ("progress", "stop"):
+        refused = _ask(STUDENTS[1], {"op": op}, socket, package)
+        assert refused["ok"] is False and "only the teacher" in refused["error"], refused
+    assert raiden("class", "status").code == 0  # still running
+    # a user of the machine who is not on the roster is not heard
+    outsider = _ask("nobody", {"op": "report", "exercise": "02.pi", "passed": True}, socket, package)
+    assert outsider["ok"] is False and "not a student" in outsider["error"]
+    # and cannot read what the class keeps
+    folder = raiden.home / "local" / "class"
+    ran = unixusers.run_as("nobody", f"open({str(folder / 'class.sqlite')!r}).read()", package)
+    assert ran.returncode != 0 and "PermissionError" in ran.stderr
+    stopped = raiden("class", "stop")
+    assert stopped.code == 0 and "stopped" in stopped.out and not socket.exists()
+    assert raiden("class", "status").code == 1
+
+
+def test_a_roster_naming_no_such_user_is_one_line(raiden: Raiden) -> None:
+    roster = raiden.cwd / "students.txt"
+    roster.write_text("# Thursday\nroot\nno-such-student-42\n")
+    ran = raiden("class", "start", "--users", str(roster), "--socket", str(raiden.cwd / "c.sock"))
+    assert ran.code == 2
+    assert ran.err.strip() == f"{roster}:3: no user 'no-such-student-42' on this machine; create it or remove the line"
+    ran = raiden("class", "status")
+    assert (
+        ran.code == 1 and ran.err.strip() == "raiden: class 'local' is not running; start it with `raiden class start`"
+    )
+    assert not os.path.exists(raiden.cwd / "c.sock")
