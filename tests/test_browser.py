@@ -210,3 +210,30 @@ def test_sidebar_shows_the_mpi_job(lab) -> None:
         assert page.locator(".raiden-Job").count() == 0
         assert raiden("status", "--json").json()["state"] == "stopped"
         browser.close()
+
+
+def test_the_teacher_sees_the_class_grid_in_the_sidebar(lab) -> None:
+    """While a class runs, the sidebar shows each student's row filling in, and links the CSV."""
+    from playwright.sync_api import sync_playwright
+
+    from raiden_lab.head import classroom
+
+    raiden, url = lab
+    socket = raiden.cwd / "class" / "c.sock"
+    assert raiden("class", "start", "--socket", str(socket)).code == 0
+    try:
+        assert classroom.ask(str(socket), {"op": "report", "exercise": "02.estimate", "passed": True})["ok"]
+        assert classroom.ask(str(socket), {"op": "report", "exercise": "02.pi", "passed": False})["ok"]
+        with sync_playwright() as p:
+            browser, page = _open_lab(p, url)
+            page.locator(".lm-TabBar-tab[data-id='raiden-lab-panel']").click(timeout=90000)
+            row = page.locator(".raiden-Student").first
+            row.wait_for(timeout=60000)
+            assert row.locator(".raiden-Result-passed").count() == 1
+            assert row.locator(".raiden-Result-failed").count() == 1
+            assert row.locator(".raiden-Result-passed").get_attribute("title").endswith("02.estimate: passed")
+            assert page.locator(".raiden-Csv").get_attribute("href").endswith("/raiden-lab/clusters/local/class.csv")
+            page.screenshot(path=str(_output("class-grid.png")))
+            browser.close()
+    finally:
+        raiden("class", "stop")

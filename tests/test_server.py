@@ -6,12 +6,15 @@ import asyncio
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 import tornado.httpclient
 
+from raiden_lab.head import classroom
 from raiden_lab.server.handlers import ROUTES
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -47,6 +50,7 @@ async def test_every_route_refuses_an_unauthenticated_request(
         "clusters/local/nodes/localhost/restart": "POST",
         "clusters/local/events": "GET",
         "view": "GET",
+        "clusters/local/class.csv": "GET",
         "inventory": "GET",
         "lessons": "GET",
         "lessons/00-tour.ipynb/copy": "POST",
@@ -197,3 +201,31 @@ async def test_start_status_restart_stop_through_rest(jp_fetch) -> None:
         assert stopped["ok"] and stopped["cluster"]["state"] == "stopped"
     finally:  # a failed assertion must not leave a cluster running
         await _json(jp_fetch, "clusters", "local", "stop", method="POST", request_timeout=300)
+
+
+async def test_the_teachers_view_carries_the_class_grid_and_its_csv(jp_fetch, tmp_path) -> None:
+    """While a class of the cluster runs, the sidebar's one poll brings its grid; the CSV downloads."""
+    socket = tmp_path / "class" / "c.sock"
+    started = subprocess.run(
+        [sys.executable, "-m", "raiden_lab", "class", "start", "--socket", str(socket)], capture_output=True, text=True
+    )
+    assert started.returncode == 0, started.stderr
+    try:
+        assert (await _json(jp_fetch, "view", params={"cluster": "local", "events": "0"}))["progress"]["students"] == []
+        assert classroom.ask(str(socket), {"op": "report", "exercise": "02.pi", "passed": True})["ok"]
+        view = await _json(jp_fetch, "view", params={"cluster": "local", "events": "0"})
+        assert_mirrors("IView", view)
+        assert_mirrors("IProgress", view["progress"])
+        [student] = view["progress"]["students"]
+        assert_mirrors("IStudent", student)
+        assert student["results"]["02.pi"] == "passed" and student["passed"] == 1
+        response = await jp_fetch("raiden-lab", "clusters", "local", "class.csv")
+        assert response.headers["Content-Type"].startswith("text/csv")
+        lines = response.body.decode().splitlines()
+        assert lines[0].startswith("student,00.engines,") and lines[1].startswith(f"{student['user']},")
+    finally:
+        subprocess.run([sys.executable, "-m", "raiden_lab", "class", "stop"], capture_output=True)
+    assert (await _json(jp_fetch, "view", params={"cluster": "local", "events": "0"}))["progress"] is None
+    with pytest.raises(tornado.httpclient.HTTPClientError) as info:
+        await jp_fetch("raiden-lab", "clusters", "local", "class.csv")
+    assert info.value.code == 404 and "no class of cluster 'local'" in json.loads(info.value.response.body)["message"]

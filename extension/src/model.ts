@@ -1,3 +1,4 @@
+import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
@@ -44,6 +45,15 @@ export class RaidenModel implements IDisposable {
   /** What the last start or stop said. */
   get message(): string {
     return this._message;
+  }
+
+  /** Where the class's grid downloads as CSV (while a class of the cluster shown runs). */
+  get csvUrl(): string | null {
+    const name = this.cluster?.name;
+    if (!name || !this._view?.progress) {
+      return null;
+    }
+    return URLExt.join(this._serverSettings.baseUrl, 'raiden-lab', apiPath('clusters', name, 'class.csv'));
   }
 
   get busy(): boolean {

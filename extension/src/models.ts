@@ -144,11 +144,27 @@ export interface IEvent {
   message: string;
 }
 
+/** The class's grid, mirroring raiden_lab.head.classroom.progress_model. */
+export interface IProgress {
+  name: string;
+  exercises: string[];
+  students: IStudent[];
+}
+
+export interface IStudent {
+  user: string;
+  /** per exercise: 'passed', 'failed' (tried, never passed) or null (not tried) */
+  results: Record<string, 'passed' | 'failed' | null>;
+  passed: number;
+}
+
 /** GET view: what the sidebar and the status bar need in one poll. */
 export interface IView {
   clusters: string[];
   cluster: ICluster | null;
   events: IEvent[];
+  /** the class's grid, when a class of this cluster runs and this server's user teaches it */
+  progress: IProgress | null;
 }
 
 export interface ICommandResult {

@@ -1,7 +1,7 @@
 import { Widget } from '@lumino/widgets';
 
 import { RaidenModel } from './model';
-import { ICluster, IEvent, INode } from './models';
+import { ICluster, IEvent, INode, IProgress } from './models';
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', text = ''): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -51,6 +51,7 @@ export class RaidenPanel extends Widget {
     this._error = el('div', 'raiden-Error');
     this._nodes = el('div', 'raiden-Nodes');
     this._events = el('ul', 'raiden-Events');
+    this._class = el('div', 'raiden-Class');
     this.node.append(
       this._header,
       buttons,
@@ -58,7 +59,8 @@ export class RaidenPanel extends Widget {
       this._error,
       this._nodes,
       el('h3', '', 'Events'),
-      this._events
+      this._events,
+      this._class
     );
   }
 
@@ -71,6 +73,7 @@ export class RaidenPanel extends Widget {
     if (cluster) {
       this._render(cluster, model.view?.events ?? []);
     }
+    this._renderClass(model.view?.progress ?? null, model.csvUrl);
     if (model.busy) {
       this._start.disabled = this._stop.disabled = true;
     }
@@ -103,6 +106,44 @@ export class RaidenPanel extends Widget {
           `${when} ${event.host ?? ''} ${event.kind}: ${event.message}`
         )
       );
+    }
+  }
+
+  /** The class's grid: a row per student, a column per exercise (✔ passed, ✘ tried, · not yet). */
+  private _renderClass(progress: IProgress | null, csvUrl: string | null): void {
+    this._class.textContent = '';
+    if (!progress) {
+      return;
+    }
+    this._class.append(el('h3', '', `Class · ${progress.students.length} students`));
+    const table = el('table', 'raiden-Grid');
+    const head = el('tr');
+    head.append(el('th', '', 'student'), el('th', '', '✔'));
+    for (const exercise of progress.exercises) {
+      const th = el('th', '', exercise.split('.')[0]);
+      th.title = exercise;
+      head.append(th);
+    }
+    table.append(head);
+    const marks: Record<string, string> = { passed: '✔', failed: '✘' };
+    for (const student of progress.students) {
+      const row = el('tr', 'raiden-Student');
+      row.dataset.user = student.user;
+      row.append(el('td', '', student.user), el('td', '', String(student.passed)));
+      for (const exercise of progress.exercises) {
+        const result = student.results[exercise] ?? null;
+        const cell = el('td', `raiden-Result raiden-Result-${result ?? 'none'}`, result ? marks[result] : '·');
+        cell.title = `${student.user} · ${exercise}: ${result ?? 'not tried'}`;
+        row.append(cell);
+      }
+      table.append(row);
+    }
+    this._class.append(table);
+    if (csvUrl) {
+      const link = el('a', 'raiden-Csv', 'Download as CSV');
+      link.href = csvUrl;
+      link.download = `${progress.name}-progress.csv`;
+      this._class.append(link);
     }
   }
 
@@ -152,4 +193,5 @@ export class RaidenPanel extends Widget {
   private _error!: HTMLElement;
   private _nodes!: HTMLElement;
   private _events!: HTMLElement;
+  private _class!: HTMLElement;
 }

@@ -95,7 +95,11 @@ def make_lesson_model(file: str, title: str, copy: str | None) -> dict[str, Any]
 
 
 def make_view_model(
-    clusters: list[str], cluster: dict[str, Any] | None, events: list[dict[str, Any]]
+    clusters: list[str],
+    cluster: dict[str, Any] | None,
+    events: list[dict[str, Any]],
+    progress: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What the sidebar and the status bar need in one poll: the clusters' names, one cluster, its latest events."""
-    return {"clusters": clusters, "cluster": cluster, "events": events}
+    """What the sidebar and the status bar need in one poll: the clusters' names, one cluster, its latest
+    events, and the progress of its class when one runs and this server's user teaches it."""
+    return {"clusters": clusters, "cluster": cluster, "events": events, "progress": progress}

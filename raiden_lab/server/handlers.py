@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import tornado.web
-from jupyter_server.base.handlers import APIHandler
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 
 from ..errors import InputError, RaidenError
@@ -94,6 +94,25 @@ class ViewHandler(BaseHandler):
         await self.answer(self.manager.view(name, max(0, min(events, 1000))))
 
 
+class ClassCSVHandler(BaseHandler):
+    """The class's grid as a CSV download (not JSON: APIHandler's finish would call it JSON)."""
+
+    def finish(self, chunk: Any = None) -> Any:
+        if self.get_status() == 200:
+            return JupyterHandler.finish(self, chunk)
+        return super().finish(chunk)
+
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        try:
+            text = await self.manager.class_csv(name)
+        except NotFound as e:
+            return self.refuse(404, str(e))
+        self.set_header("Content-Type", "text/csv; charset=utf-8")
+        self.set_header("Content-Disposition", f'attachment; filename="{name}-progress.csv"')
+        self.finish(text)
+
+
 class InventoryHandler(BaseHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
@@ -126,6 +145,7 @@ ROUTES = [
     (rf"clusters/{NAME}/nodes/{HOST}/restart", RestartNodeHandler),
     (rf"clusters/{NAME}/events", EventsHandler),
     (r"view", ViewHandler),
+    (rf"clusters/{NAME}/class.csv", ClassCSVHandler),
     (r"inventory", InventoryHandler),
     (r"lessons", LessonsHandler),
     (rf"lessons/{LESSON}/copy", CopyLessonHandler),

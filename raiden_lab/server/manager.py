@@ -14,7 +14,7 @@ from typing import Any
 from ..config.inventory import DEFAULT_PATH, Inventory, embedded_default, load
 from ..config.paths import ClusterPaths
 from ..errors import InputError, RaidenError
-from ..head import lifecycle
+from ..head import classroom, lifecycle
 from ..head.models import make_event_model, make_lesson_model, make_view_model
 from ..head.status import cluster_events, running_inventories
 from ..workshop import LESSONS, WORKSHOP_DIR, copy_lesson
@@ -114,7 +114,27 @@ class ClusterManager:
         if chosen is None:
             return make_view_model([], None, [])
         latest = await self.events(chosen, events) if events > 0 else []
-        return make_view_model(names, await self.cluster(chosen), latest)
+        progress = await asyncio.to_thread(self._progress, chosen)
+        return make_view_model(names, await self.cluster(chosen), latest, progress)
+
+    def _progress(self, name: str) -> dict[str, Any] | None:
+        """The class's grid, when a class of this cluster runs and answers this server's user as its teacher."""
+        info = classroom.running_class(ClusterPaths(name))
+        if info is None:
+            return None
+        try:
+            reply = classroom.ask(info["socket"], {"op": "progress"})
+        except (OSError, ValueError):
+            return None
+        return reply.get("progress") if reply.get("ok") else None
+
+    async def class_csv(self, name: str) -> str:
+        """The class's grid as CSV, for a spreadsheet."""
+        self.inventory(name)
+        progress = await asyncio.to_thread(self._progress, name)
+        if progress is None:
+            raise NotFound(f"no class of cluster '{name}' is running; start one with `raiden class start`")
+        return classroom.progress_csv(progress)
 
     async def start(self, name: str) -> dict[str, Any]:
         inv = self.inventory(name)
