@@ -29,6 +29,7 @@ from typing import Any
 
 from ..config.paths import ClusterPaths
 from ..errors import InputError, RaidenError
+from . import wire
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (
@@ -47,17 +48,7 @@ TIMEOUT_S = 2.0
 
 def ask(path: str, message: dict[str, Any], timeout: float = TIMEOUT_S) -> dict[str, Any]:
     """One request to the class on ``path``, one JSON reply (students and the teacher alike)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        sock.connect(path)
-        sock.sendall(json.dumps(message).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data or b'{"ok": false, "error": "no reply"}')
+    return wire.ask(path, message, timeout)
 
 
 def class_folder(paths: ClusterPaths) -> Path:

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
-import socket
 from typing import Any
 
 import psutil
 
 from ..config.paths import ClusterPaths
 from ..errors import RaidenError
+from . import wire
 
 
 def hold_lock(paths: ClusterPaths) -> int | None:
@@ -66,19 +65,9 @@ def kill_stray_controllers(paths: ClusterPaths) -> int:
 
 def request(paths: ClusterPaths, message: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:
     """Send one request to the supervisor and return its reply."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        try:
-            sock.connect(str(paths.control_socket))
-        except OSError as e:
-            raise RaidenError(
-                f"cluster '{paths.name}': its supervisor does not answer ({e.strerror}); see {paths.log}"
-            ) from None
-        sock.sendall(json.dumps(message).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data or b'{"ok": false, "error": "no reply"}')
+    try:
+        return wire.ask(str(paths.control_socket), message, timeout)
+    except OSError as e:
+        raise RaidenError(
+            f"cluster '{paths.name}': its supervisor does not answer ({e.strerror or e}); see {paths.log}"
+        ) from None

@@ -20,9 +20,6 @@ from .base import LaunchContext, Launcher, LauncherError, NodeEngines
 
 log = logging.getLogger("raiden.launchers.jobs")
 
-# numba's first use costs ~0.1 s whatever is compiled: pay it as the engine starts.
-WARM_ENGINE = "--IPEngine.startup_command=from raiden_lab.node.jitruntime import warm_runtime; warm_runtime()"
-
 
 class JobNode(NodeEngines):
     """A node whose engines belong to the cluster's job: it keeps their state, nothing more."""

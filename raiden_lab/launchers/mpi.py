@@ -26,8 +26,8 @@ from ..head import ssh
 from ..head.nodes import NodeReport, head_versions, sweep_nodes
 from ..node.jobengine import encode_plan
 from ..vocabulary import GONE, Event, NodeState
-from .base import LaunchContext
-from .jobs import WARM_ENGINE, JobLauncher, JobNode
+from .base import WARM_ENGINE, LaunchContext
+from .jobs import JobLauncher, JobNode
 
 if TYPE_CHECKING:
     from ..config.inventory import Validator

@@ -29,7 +29,8 @@ from ..head.monitor import NodeMonitor
 from ..head.nodes import NodeReport
 from ..node.jobengine import encode_plan
 from ..vocabulary import ClusterState, EngineState, Event, NodeState
-from .jobs import WARM_ENGINE, JobLauncher, JobNode
+from .base import WARM_ENGINE
+from .jobs import JobLauncher, JobNode
 from .slurmctl import check_partition, job_state
 
 if TYPE_CHECKING:
@@ -162,9 +163,7 @@ class SlurmLauncher(JobLauncher):
         raw = data.get("slurm", {})
         for key, value in raw.items():
             where = ("slurm", 0, key)
-            if key == "engines" and value <= 0:
-                v.fail(where, f"'engines' must be at least 1, not {value}")
-            elif key == "time_limit" and not _TIME_RE.match(value):
+            if key == "time_limit" and not _TIME_RE.match(value):
                 v.fail(where, f'time_limit {value!r} is not a Slurm time; write minutes, "H:MM:SS" or "D-HH:MM:SS"')
             elif key in ("partition", "account") and not _NAME_RE.match(value):
                 v.fail(where, f"{key} {value!r} is not a plain Slurm name (letters, digits, '_', '.', '-')")

@@ -16,13 +16,11 @@ from typing import Any, ClassVar
 from ..head import ssh
 from ..head.remote import launch
 from ..vocabulary import GONE, EngineState, Event, NodeState
-from .base import Launcher, NodeEngines
+from .base import WARM_ENGINE, Launcher, NodeEngines
 
 log = logging.getLogger("raiden.launchers.ssh")
 
 STOP_WAIT_S = 15.0
-# numba's first use costs ~0.1 s whatever is compiled: pay it as the engine starts.
-WARM_ENGINE = "--IPEngine.startup_command=from raiden_lab.node.jitruntime import warm_runtime; warm_runtime()"
 
 
 class EngineSet(NodeEngines):
