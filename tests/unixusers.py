@@ -32,19 +32,44 @@ def missing_requirements() -> str | None:
 
 
 @contextmanager
-def unix_users(*names: str) -> Iterator[list[str]]:
-    """Create the users (no home, no login shell) and remove them afterwards, even when the test fails."""
+def unix_users(*names: str, login: bool = False) -> Iterator[list[str]]:
+    """Create the users and remove them afterwards, even when the test fails.
+
+    With ``login`` (accounts that SSH reaches, such as a class's seat accounts): a home, a shell, and an
+    unlocked account with no password (sshd without PAM refuses a locked one; keys are the only way in).
+    Without: no home, no shell.
+    """
     made = []
     try:
         for name in names:
-            subprocess.run(["userdel", name], capture_output=True)  # a leftover of a run that was killed
-            subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True)
+            subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)  # leftovers of a killed run
+            subprocess.run(["userdel", "-r", name], capture_output=True)
+            shape = (
+                ["--create-home", "--shell", "/bin/sh"]
+                if login
+                else ["--no-create-home", "--shell", "/usr/sbin/nologin"]
+            )
+            subprocess.run(["useradd", *shape, name], check=True)
             made.append(name)
+            if login:
+                subprocess.run(["usermod", "-p", "*", name], check=True)
         yield made
     finally:
         for name in made:
             subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
-            subprocess.run(["userdel", name], capture_output=True)
+            subprocess.run(["userdel", "-r", name] if login else ["userdel", name], capture_output=True)
+
+
+def authorize(user: str, public_key: str) -> None:
+    """Let ``public_key`` log in as ``user`` over SSH (their ~/.ssh/authorized_keys, theirs and 0600)."""
+    home = Path(pwd.getpwnam(user).pw_dir)
+    ssh = home / ".ssh"
+    ssh.mkdir(mode=0o700, exist_ok=True)
+    keys = ssh / "authorized_keys"
+    keys.write_text(public_key)
+    keys.chmod(0o600)
+    shutil.chown(ssh, user, user)
+    shutil.chown(keys, user, user)
 
 
 @contextmanager
@@ -62,12 +87,21 @@ def student_copy() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_as(user: str, code: str, path: Path, env: dict[str, str] | None = None, timeout: float = 60):
-    """Run ``code`` with the system Python as ``user``, importing raiden_lab from ``path``."""
+def run_as(
+    user: str,
+    code: str,
+    path: Path | None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    python: str = SYSTEM_PYTHON,
+):
+    """Run ``code`` as ``user`` with ``python`` (the system's), importing raiden_lab from ``path``."""
     assert pwd.getpwnam(user)
-    environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(path), "HOME": "/nonexistent", **(env or {})}
+    environment = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", **(env or {})}
+    if path is not None:
+        environment["PYTHONPATH"] = str(path)
     return subprocess.run(
-        [SYSTEM_PYTHON, "-c", code],
+        [python, "-c", code],
         user=user,
         env=environment,
         cwd="/",

@@ -176,7 +176,8 @@ def _start_sshd(node: VNode, keys: Path, authorized: Path) -> None:
     config = keys / f"sshd_{node.name}.conf"
     config.write_text(
         f"Port 22\nListenAddress {node.address}\nHostKey {host_key}\n"
-        f"AuthorizedKeysFile {authorized}\nPidFile {keys / f'sshd_{node.name}.pid'}\n"
+        # the test's key for root; other accounts (a class's seat accounts) have their own, as on a real node
+        f"AuthorizedKeysFile {authorized} .ssh/authorized_keys\nPidFile {keys / f'sshd_{node.name}.pid'}\n"
         "StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
         "PermitRootLogin prohibit-password\nMaxSessions 100\nMaxStartups 100:30:200\n"
         "ClientAliveInterval 2\nClientAliveCountMax 3\nSubsystem sftp internal-sftp\n"

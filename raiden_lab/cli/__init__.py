@@ -55,8 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     p = command("events", "list what happened to the cluster", json_flag=True)
     p.add_argument("-n", "--limit", type=int, default=50, help="how many of the latest events (default 50)")
     p.add_argument("--node", help="only this node's events")
-    p = command("class", "run a class on this head: students' check results, live, for the teacher")
-    p.add_argument("action", choices=("start", "status", "stop"), help="start, status or stop the class")
+    p = command("class", "run a class on this head: a seat of engines per student, their check results, live")
+    p.add_argument(
+        "action", choices=("start", "status", "stop", "end"), help="start, status or stop the class; end USER's seat"
+    )
+    p.add_argument("user", nargs="?", help="end: the student whose seat ends (their engines stop)")
+    p.add_argument(
+        "--seats", type=int, metavar="N", help="start: hand out at most N seats (default: [class] seats, 20)"
+    )
     p.add_argument("--users", metavar="FILE", help="start: the students, one user name a line (default: anyone here)")
     p.add_argument("--socket", metavar="PATH", help="start: where students reach the class (set RAIDEN_CLASS to it)")
     p.add_argument("--json", action="store_true", help="status: the progress as JSON")

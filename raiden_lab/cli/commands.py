@@ -13,11 +13,12 @@ from pathlib import Path
 from ..aio import run_sync
 from ..config.inventory import Inventory, example, resolve
 from ..config.paths import ClusterPaths
+from ..config.seats import seat_problem
 from ..errors import InputError, RaidenError
 from ..head import control, doctor, lifecycle
 from ..head.status import cluster_events
 from ..workshop import LESSONS, WORKSHOP_DIR, copy_lesson, lessons_dir
-from .format import format_events, format_progress, format_status
+from .format import format_events, format_progress, format_seats, format_status
 
 
 def _inventory(args: argparse.Namespace) -> tuple[Inventory, ClusterPaths]:
@@ -158,15 +159,38 @@ def cmd_class(args: argparse.Namespace) -> int:
 
     inventory, paths = _inventory(args)
     if args.action == "start":
+        if args.seats is not None and not 1 <= args.seats <= inventory.classroom.seats:
+            raise InputError(
+                f"--seats {args.seats}: give 1 to {inventory.classroom.seats} (the inventory's [class] seats)"
+            )
         roster = classroom.read_roster(Path(args.users)) if args.users else []
         where = Path(args.socket).absolute() if args.socket else classroom.default_socket()
-        info = classroom.start_class(inventory.name, paths, where, roster, list(CHECKS))
+        info = classroom.start_class(inventory.name, paths, where, roster, list(CHECKS), inventory.path, args.seats)
         who = f"{len(roster)} students" if roster else "any user of this machine"
         print(
             f"class '{inventory.name}' started for {who}; students set {classroom.CLASS_ENV}={info['socket']} "
             "(a JupyterHub on this head: in c.Spawner.environment) and their workshop.check results appear in "
             "`raiden class status`"
         )
+        if problem := seat_problem(inventory):
+            print(f"warning: {problem}", file=sys.stderr)
+        else:
+            seats = args.seats or inventory.classroom.seats
+            print(
+                f"seats: up to {seats}, {inventory.classroom.engines_per_seat} engine(s) per node each; "
+                "a student's raiden_lab.connect() takes one"
+            )
+        return 0
+    if args.action == "end":
+        if not args.user:
+            raise InputError("raiden class end: name the student whose seat ends, e.g. `raiden class end alice`")
+        info = classroom.running_class(paths)
+        if info is None:
+            raise RaidenError(f"class '{inventory.name}' is not running; start it with `raiden class start`")
+        reply = classroom.ask(info["socket"], {"op": "end", "user": args.user})
+        if not reply.get("ok"):
+            raise InputError(reply.get("error", "the class did not answer"))
+        print(f"{args.user}'s seat ended; their engines stopped")
         return 0
     if args.action == "stop":
         stopped = classroom.stop_class(inventory.name, paths)
@@ -180,11 +204,13 @@ def cmd_class(args: argparse.Namespace) -> int:
         raise RaidenError(reply.get("error", "the class did not answer"))
     progress = reply["progress"]
     if args.json:
-        print(json.dumps(progress, indent=2))
+        print(json.dumps({**progress, "seats": reply.get("seats", [])}, indent=2))
     elif args.csv:
         print(classroom.progress_csv(progress), end="")
     else:
         print(format_progress(progress, info["socket"]))
+        if reply.get("seats"):
+            print(format_seats(reply["seats"]))
     return 0
 
 

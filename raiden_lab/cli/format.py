@@ -67,3 +67,16 @@ def format_progress(progress: dict[str, Any], socket: str) -> str:
         lines.append(f"  {s['user']:<{width}}  {s['passed']:>3}/{len(exercises):<2} {cells}")
     lines.append("  columns: " + ", ".join(exercises))
     return "\n".join(lines)
+
+
+def format_seats(seats: list[dict[str, Any]]) -> str:
+    """The seats handed out: student, seat, engines alive (busy), CPU of its engines, tasks running."""
+    width = max([len("STUDENT"), *(len(s["user"]) for s in seats)])
+    lines = [f"seats ({len(seats)} taken)", f"  {'STUDENT':<{width}}  SEAT  ENGINES  BUSY   CPU%  RUNNING"]
+    for s in seats:
+        engines = f"{s['engines']['alive']}/{s['engines']['total']}"
+        lines.append(
+            f"  {s['user']:<{width}}  {s['seat']:>4}  {engines:>7}  {s['engines']['busy']:>4}  {s['cpu']:>5.0f}"
+            f"  {s['tasks']['running']:>7}"
+        )
+    return "\n".join(lines)

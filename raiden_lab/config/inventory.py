@@ -19,6 +19,7 @@ from typing import Any
 
 from .. import launchers
 from ..errors import InputError
+from . import seats
 from .syntax import is_host, is_ip, key_lines, port_range, toml_type
 
 DEFAULT_PATH = "raiden.toml"
@@ -43,7 +44,11 @@ CLUSTER_KEYS = {
     **SHARED_KEYS,
 }
 NODE_KEYS = {"host": ((str,), "a string"), "engines": ((int,), "an integer"), **SHARED_KEYS}
-TOP_KEYS = {"cluster": ((dict,), "a table"), "nodes": ((list,), "an array of tables")}
+TOP_KEYS = {
+    "cluster": ((dict,), "a table"),
+    "nodes": ((list,), "an array of tables"),
+    "class": ((dict,), "a table"),
+}
 
 # the controller listens on this many ports (registration, heartbeats, queues, schedulers), measured
 MIN_CONTROLLER_PORTS = 20
@@ -84,6 +89,8 @@ class Inventory:
     ports: tuple[int, int] | None = None  # [cluster] ports: the controller's port range
     launcher: str = "ssh"  # [cluster] launcher: how engines start (raiden_lab.launchers)
     settings: Any = None  # the launcher's own [NAME] table, as it validated it
+    classroom: seats.ClassSettings = seats.ClassSettings()  # [class]: the seats a class hands out
+    seat: int | None = None  # this is seat N of a class (config.seats.seat_inventory)
     lines: dict[tuple[str, int, str | None], int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -264,6 +271,8 @@ class Validator:
         self.check_keys("", 0, data, TOP_KEYS | {n: ((dict,), "a table") for n in launchers.names()})
         cluster = data.get("cluster", {})
         self.check_keys("cluster", 0, cluster, CLUSTER_KEYS)
+        self.check_keys("class", 0, data.get("class", {}), seats.CLASS_KEYS)
+        self.classroom = seats.validate(data.get("class", {}), lambda key, what: self.fail(("class", 0, key), what))
         name = cluster.get("launcher", "ssh")
         launcher = launchers.get(name)
         for table in launchers.names():
@@ -352,6 +361,7 @@ class Validator:
             ports=port_range(cluster["ports"]) if "ports" in cluster else None,
             launcher=launcher,
             settings=settings,
+            classroom=self.classroom,
             lines=self.lines,
         )
 

@@ -31,7 +31,11 @@ class ClusterPaths:
 
     @property
     def control_socket(self) -> Path:
-        return self.root / "control.sock"
+        """The supervisor's socket; under a deep ``$RAIDEN_HOME`` (a class's seats) in a short private folder."""
+        path = self.root / "control.sock"
+        if len(str(path)) <= 100:  # what a Unix socket's path may hold
+            return path
+        return self._private_short_dir("ctl", 0) / "control.sock"
 
     @property
     def lock(self) -> Path:

@@ -44,11 +44,16 @@ CREATE TABLE IF NOT EXISTS reports (
 MAX_REQUEST = 4096
 CLASS_ENV = "RAIDEN_CLASS"  # in a student's environment: the class's socket
 TIMEOUT_S = 2.0
+SLOW_TIMEOUT_S = 150.0  # taking a seat starts a cluster (seats.SEAT_UP_TIMEOUT_S and more)
 
 
-def ask(path: str, message: dict[str, Any], timeout: float = TIMEOUT_S) -> dict[str, Any]:
-    """One request to the class on ``path``, one JSON reply (students and the teacher alike)."""
-    return wire.ask(path, message, timeout)
+def ask(path: str, message: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+    """One request to the class on ``path``, one JSON reply (students and the teacher alike).
+
+    Taking, ending or stopping seats starts or stops clusters: those wait longer.
+    """
+    slow = message.get("op") in ("seat", "end", "stop")
+    return wire.ask(path, message, timeout or (SLOW_TIMEOUT_S if slow else TIMEOUT_S))
 
 
 def class_folder(paths: ClusterPaths) -> Path:
@@ -124,7 +129,13 @@ def running_class(paths: ClusterPaths) -> dict[str, Any] | None:
 
 
 def start_class(
-    name: str, paths: ClusterPaths, socket_path: Path, roster: list[str], exercises: list[str]
+    name: str,
+    paths: ClusterPaths,
+    socket_path: Path,
+    roster: list[str],
+    exercises: list[str],
+    inventory: Path | None = None,
+    seats: int | None = None,
 ) -> dict[str, Any]:
     """Start the class's daemon (as this user, the teacher) and wait until it answers."""
     if running_class(paths):
@@ -135,7 +146,15 @@ def start_class(
         )
     folder = class_folder(paths)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    config = {"name": name, "folder": str(folder), "socket": str(socket_path), "roster": roster, "exercises": exercises}
+    config = {
+        "name": name,
+        "folder": str(folder),
+        "socket": str(socket_path),
+        "roster": roster,
+        "exercises": exercises,
+        "inventory": str(inventory.resolve()) if inventory else None,
+        "seats": seats,
+    }
     log = os.open(folder / "class.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         daemon = subprocess.Popen(
@@ -172,21 +191,27 @@ def stop_class(name: str, paths: ClusterPaths) -> bool:
         return False
     with contextlib.suppress(OSError, ValueError):
         ask(info["socket"], {"op": "stop"})
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 120  # every seat's cluster stops first
     while running_class(paths) and time.monotonic() < deadline:
         time.sleep(0.1)
     return True
 
 
 class Classroom:
-    def __init__(self, name: str, folder: Path, socket_path: Path, roster: list[str], exercises: list[str]) -> None:
-        self.name = name
-        self.socket_path = socket_path
-        self.roster = roster
-        self.exercises = exercises
-        self.db = sqlite3.connect(folder / "class.sqlite", isolation_level=None)
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.name = config["name"]
+        self.socket_path = Path(config["socket"])
+        self.roster: list[str] = config["roster"]
+        self.exercises: list[str] = config["exercises"]
+        self.db = sqlite3.connect(Path(config["folder"]) / "class.sqlite", isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.executescript(SCHEMA)
+        # here, not at the top: students import this module (ask) with nothing but the standard library
+        from ..config.inventory import embedded_default, load
+        from .seats import Seats
+
+        inventory = load(config["inventory"]) if config.get("inventory") else embedded_default()
+        self.seats = Seats(inventory, ClusterPaths(inventory.name), self.db, config.get("seats"))
         self.stop_requested = asyncio.Event()
 
     def _peer(self, writer: asyncio.StreamWriter) -> tuple[int, str]:
@@ -205,7 +230,7 @@ class Classroom:
             line = await asyncio.wait_for(reader.readline(), 5)
             uid, user = self._peer(writer)
             request = json.loads(line[:MAX_REQUEST] or b"{}")
-            reply = self.dispatch(uid, user, request if isinstance(request, dict) else {})
+            reply = await self.dispatch(uid, user, request if isinstance(request, dict) else {})
         except (TimeoutError, ValueError, OSError):
             reply = {"ok": False, "error": "send one JSON object on one line"}
         writer.write(json.dumps(reply).encode() + b"\n")
@@ -213,16 +238,35 @@ class Classroom:
             await writer.drain()
         writer.close()
 
-    def dispatch(self, uid: int, user: str, request: dict[str, Any]) -> dict[str, Any]:
+    def _student(self, uid: int, user: str) -> bool:
+        return not self.roster or user in self.roster or self._teacher(uid)
+
+    async def dispatch(self, uid: int, user: str, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
         if op == "whoami":
             return {"ok": True, "user": user, "teacher": self._teacher(uid), "class": self.name}
         if op == "report":
             return self.report(uid, user, request)
-        if op in ("progress", "stop") and not self._teacher(uid):
+        if op in ("seat", "myseat") and not self._student(uid, user):
+            return {"ok": False, "error": f"{user} is not a student of class '{self.name}'"}
+        if op == "seat":
+            return await self.seats.take(user)
+        if op == "myseat":
+            return {"ok": True, "seat": next(iter(self.seats.status(user)), None)}
+        # a student may end their own seat; any other seat is the teacher's to end
+        if op == "end" and request.get("user") in (None, user):
+            return {"ok": await self.seats.end(user)}
+        if op in ("progress", "stop", "end", "seats") and not self._teacher(uid):
             return {"ok": False, "error": f"{user}: only the teacher of class '{self.name}' may do that"}
         if op == "progress":
-            return {"ok": True, "progress": self.progress()}
+            return {"ok": True, "progress": self.progress(), "seats": self.seats.status()}
+        if op == "seats":
+            return {"ok": True, "seats": self.seats.status(), "limit": self.seats.limit, "problem": self.seats.problem}
+        if op == "end":
+            target = str(request.get("user"))
+            if await self.seats.end(target):
+                return {"ok": True}
+            return {"ok": False, "error": f"{target} has no seat in class '{self.name}'"}
         if op == "stop":
             self.stop_requested.set()
             return {"ok": True}
@@ -230,7 +274,7 @@ class Classroom:
 
     def report(self, uid: int, user: str, request: dict[str, Any]) -> dict[str, Any]:
         exercise = request.get("exercise")
-        if self.roster and user not in self.roster and not self._teacher(uid):
+        if not self._student(uid, user):
             return {"ok": False, "error": f"{user} is not a student of class '{self.name}'"}
         if exercise not in self.exercises:
             return {"ok": False, "error": f"no exercise named {exercise!r}"}
@@ -267,6 +311,7 @@ class Classroom:
             os.umask(old)
         try:
             await self.stop_requested.wait()
+            await self.seats.end_all()
         finally:
             server.close()
             with contextlib.suppress(FileNotFoundError):
@@ -276,9 +321,7 @@ class Classroom:
 def main() -> None:
     os.umask(0o077)
     config = json.loads(sys.stdin.read())
-    room = Classroom(
-        config["name"], Path(config["folder"]), Path(config["socket"]), config["roster"], config["exercises"]
-    )
+    room = Classroom(config)
     (Path(config["folder"]) / "class.json").write_text(json.dumps({**config, "pid": os.getpid()}))
 
     async def run() -> None:

@@ -93,6 +93,7 @@ async def up(inventory: Inventory, paths: ClusterPaths, timeout: float = UP_TIME
     launcher = launcher_of(inventory)
     plan: dict[str, Any] = {
         "inventory": str(inventory.path.resolve()) if inventory.path else None,
+        "seat": inventory.seat,
         "nodes": {},
         "skipped": {},
     }

@@ -22,6 +22,7 @@ from typing import Any
 from .. import launchers
 from ..config.inventory import Inventory, embedded_default, load
 from ..config.paths import ClusterPaths
+from ..config.seats import seat_inventory
 from ..errors import RaidenError
 from ..launchers.base import LaunchContext
 from ..vocabulary import ClusterState, Event, NodeState
@@ -153,6 +154,8 @@ def main() -> None:
     os.umask(0o077)  # every file the daemon (and its controller) writes is private from creation
     plan = json.loads(sys.stdin.read())
     inventory = load(plan["inventory"]) if plan.get("inventory") else embedded_default()
+    if plan.get("seat"):
+        inventory = seat_inventory(inventory, plan["seat"])
     paths = ClusterPaths(inventory.name).ensure()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     lock = hold_lock(paths)

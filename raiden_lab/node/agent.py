@@ -176,6 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--count", type=int, default=None, help="stop after this many samples")
     args = parser.parse_args(argv)
     work_dir = os.path.abspath(os.path.expanduser(args.work_dir))
+    os.umask(0o077)
     os.makedirs(work_dir, exist_ok=True)
     try:
         run(Agent(work_dir, Sensors(args.thermal, args.throttled)), args.interval, args.count)

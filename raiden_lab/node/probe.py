@@ -46,6 +46,7 @@ def _boot_id() -> str | None:
 
 def main(argv: list[str]) -> None:
     work_dir = os.path.abspath(os.path.expanduser(argv[0]))
+    os.umask(0o077)  # the work folder and the folders above it that we create: this account's only
     try:
         os.makedirs(work_dir, mode=0o700, exist_ok=True)
         work_dir_error = None

@@ -60,6 +60,8 @@ class EngineSet:
         self.env["RAIDEN_WORK_DIR"] = self.work_dir
         self.env.setdefault("PYTHONUNBUFFERED", "1")
         self.procs: dict[int, subprocess.Popen] = {}
+        # private from creation: logs, caches and profiles are this node account's only (a seat's, in a class)
+        os.umask(0o077)
         for sub in ("logs", "profile", "ipython"):
             os.makedirs(os.path.join(self.work_dir, sub), mode=0o700, exist_ok=True)
 

@@ -8,16 +8,18 @@ still return AsyncResults).
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import ipyparallel as ipp
 
-from ..config.inventory import Inventory
+from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
 from ..errors import RaidenError
-from ..head import control
+from ..head import classroom, control
 from ..head.status import cluster_status, find_inventory
 from .jit import JitFunction, WarmupTable, warmup
 from .mapping import ChunkedMap
@@ -143,14 +145,68 @@ class RaidenCluster:
         return f"<RaidenCluster {self.name!r}: {len(self.client.ids)} engines, {hosts} nodes>"
 
 
+class SeatCluster(RaidenCluster):
+    """A student's seat in a class: engines of their own on the class's nodes.
+
+    The seat's state comes from the class (the student cannot read the
+    teacher's files): ``nodes`` asks it, ``end()`` gives the seat back.
+    """
+
+    def __init__(self, socket_path: str, seat: dict[str, Any], client: ipp.Client) -> None:
+        name = seat["name"]
+        hosts = tuple(Node(host=h) for h in seat.get("nodes", ()))
+        inventory = Inventory(name=name, controller_ip=seat["connection"].get("location") or "", nodes=hosts)
+        super().__init__(inventory, ClusterPaths(name), client)
+        self.socket_path = socket_path
+        self.seat = seat["seat"]
+
+    @property
+    def nodes(self) -> list[dict[str, Any]]:
+        reply = classroom.ask(self.socket_path, {"op": "myseat"})
+        return ((reply.get("seat") or {}).get("nodes")) or []
+
+    def end(self) -> None:
+        """Give the seat back: its engines stop (the teacher sees the seat free)."""
+        self.client.close()
+        classroom.ask(self.socket_path, {"op": "end"})
+
+    def __repr__(self) -> str:
+        return f"<RaidenCluster {self.name!r} (your seat {self.seat}): {len(self.client.ids)} engines>"
+
+
+def take_seat(socket_path: str, timeout: float = 10) -> SeatCluster:
+    """Ask the class on ``socket_path`` for this user's seat (started on first use) and attach to it."""
+    try:
+        reply = classroom.ask(socket_path, {"op": "seat"})
+    except OSError as e:
+        raise RaidenError(
+            f"{classroom.CLASS_ENV}={socket_path}: no class answers there ({e.strerror or e}); "
+            "ask the teacher whether the class runs, or unset it to use a cluster of your own"
+        ) from None
+    if not reply.get("ok"):
+        raise RaidenError(f"class at {socket_path}: {reply.get('error', 'no seat was given')}")
+    # the seat's keys, for this user only (mkstemp: 0600), read by the Client and removed at once
+    fd, path = tempfile.mkstemp(prefix="raiden-seat-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(reply["connection"], f)
+        client = ipp.Client(path, timeout=timeout)
+    finally:
+        os.unlink(path)
+    return SeatCluster(socket_path, reply, client)
+
+
 def connect(
     name: str | None = None, inventory: str | os.PathLike[str] | None = None, timeout: float = 10
 ) -> RaidenCluster:
     """Attach to a running cluster by name.
 
     With no name: the cluster of ``./raiden.toml``, else the only running
-    cluster, else the embedded default (``local``).
+    cluster, else the embedded default (``local``). A student of a class
+    (``RAIDEN_CLASS`` set, as a class's JupyterHub does) gets their seat.
     """
+    if name is None and inventory is None and os.environ.get(classroom.CLASS_ENV):
+        return take_seat(os.environ[classroom.CLASS_ENV], timeout)
     inv = find_inventory(name, inventory)
     paths = ClusterPaths(inv.name)
     if not control.is_running(paths) or not paths.client_file.exists():

@@ -1,0 +1,126 @@
+"""The ``[class]`` table of ``raiden.toml``: the seats a class hands out, and the cluster each seat is.
+
+A seat is a cluster of its own, derived from the class's inventory: its own
+controller on the head (CurveZMQ keys of its own, ports of its own from
+``[class] ports``) and ``engines_per_seat`` engines on every node reached over
+SSH, run by that seat's own account on the node (``seat_user``, e.g.
+``"raiden-seat{n}"``), so one student's code can neither read another seat's
+keys nor signal its engines. Local nodes are left out: their engines would run
+as the teacher.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from .syntax import port_range
+
+if TYPE_CHECKING:
+    from .inventory import Inventory
+
+# Measured (benchmarks/bench_engine_memory.py): an idle engine costs a node about 80 MiB of its own
+# memory (USS), 130 MiB with its share of the libraries. 20 seats of one engine fit a 4 GiB Pi 4.
+DEFAULT_SEATS = 20
+DEFAULT_ENGINES_PER_SEAT = 1
+PORTS_PER_SEAT = 20  # what one controller listens on (MIN_CONTROLLER_PORTS)
+_SEAT_USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,24}\{n\}[A-Za-z0-9_.-]{0,6}$")
+
+CLASS_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "seats": ((int,), "an integer"),
+    "engines_per_seat": ((int,), "an integer"),
+    "seat_user": ((str,), 'a user name with {n} for the seat\'s number, e.g. "raiden-seat{n}"'),
+    "ports": ((str,), 'a port range like "10200-10599"'),
+}
+
+
+@dataclass(frozen=True)
+class ClassSettings:
+    seats: int = DEFAULT_SEATS
+    engines_per_seat: int = DEFAULT_ENGINES_PER_SEAT
+    seat_user: str | None = None  # without it the class hands out no seats (only the progress grid)
+    ports: tuple[int, int] | None = None
+
+    def user(self, number: int) -> str:
+        assert self.seat_user is not None
+        return self.seat_user.replace("{n}", str(number))
+
+    def seat_ports(self, number: int) -> tuple[int, int] | None:
+        if self.ports is None:
+            return None
+        first = self.ports[0] + (number - 1) * PORTS_PER_SEAT
+        return first, first + PORTS_PER_SEAT - 1
+
+
+def validate(table: dict[str, Any], fail: Any) -> ClassSettings:
+    """The ``[class]`` table, its keys already type-checked; ``fail(key, what)`` raises."""
+    seats = table.get("seats", DEFAULT_SEATS)
+    engines = table.get("engines_per_seat", DEFAULT_ENGINES_PER_SEAT)
+    if not 1 <= seats <= 500:
+        fail("seats", f"seats must be from 1 to 500, not {seats}")
+    if not 1 <= engines <= 64:
+        fail("engines_per_seat", f"engines_per_seat must be from 1 to 64, not {engines}")
+    user = table.get("seat_user")
+    if user is not None and not _SEAT_USER_RE.match(user):
+        fail("seat_user", f'seat_user {user!r} must be a plain user name holding {{n}}, e.g. "raiden-seat{{n}}"')
+    ports = None
+    if "ports" in table:
+        ports = port_range(table["ports"])
+        if ports is None or not 1024 <= ports[0] <= ports[1] <= 65535:
+            fail("ports", f'ports {table["ports"]!r} is not a range from 1024 to 65535; write it as "FIRST-LAST"')
+        assert ports is not None
+        if ports[1] - ports[0] + 1 < seats * PORTS_PER_SEAT:
+            fail(
+                "ports",
+                f"ports {table['ports']!r} gives {ports[1] - ports[0] + 1} ports; {seats} seats need "
+                f'{seats * PORTS_PER_SEAT} ({PORTS_PER_SEAT} each), e.g. "{ports[0]}-{ports[0] + seats * PORTS_PER_SEAT - 1}"',
+            )
+    return ClassSettings(seats=seats, engines_per_seat=engines, seat_user=user, ports=ports)
+
+
+def seat_name(inventory: Inventory, number: int) -> str:
+    return f"{inventory.name}-seat{number}"
+
+
+def seat_problem(inventory: Inventory) -> str | None:
+    """Why this inventory's class can hand out no seats, or None."""
+    settings = inventory.classroom
+    if settings.seat_user is None:
+        return (
+            f"{inventory.source}: no seat_user in [class], so the class hands out no seats (only the progress grid); "
+            'add e.g. seat_user = "raiden-seat{n}" (an account per seat on every node)'
+        )
+    if inventory.launcher != "ssh":
+        return (
+            f"{inventory.where('launcher')}: seats start their engines over SSH; launcher '{inventory.launcher}' cannot"
+        )
+    if not any(not n.is_local for n in inventory.nodes):
+        return f"{inventory.source}: seats run on nodes reached over SSH, and every node here is this machine"
+    return None
+
+
+def seat_inventory(inventory: Inventory, number: int) -> Inventory:
+    """The cluster of seat ``number``: its own name, ports and node accounts; every link encrypted."""
+    settings = inventory.classroom
+    user = settings.user(number)
+    nodes = tuple(
+        replace(
+            node,
+            user=user,
+            engines=settings.engines_per_seat,
+            # in the seat account's home; one folder per node, as nodes may share a file system
+            work_dir=f"~/.raiden/{seat_name(inventory, number)}/{node.host}",
+        )
+        for node in inventory.nodes
+        if not node.is_local
+    )
+    return replace(
+        inventory,
+        name=seat_name(inventory, number),
+        nodes=nodes,
+        engines_per_node=settings.engines_per_seat,
+        encrypt_setting=True,
+        ports=settings.seat_ports(number),
+        seat=number,
+    )

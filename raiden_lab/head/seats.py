@@ -1,0 +1,142 @@
+"""The seats of a class: one cluster per student, started on demand, ended by the teacher.
+
+Each seat is a cluster of its own (``config.seats.seat_inventory``) run by a
+supervisor of its own under ``$RAIDEN_HOME/<cluster>/seats/``, in the teacher's
+private folder; its client connection file (its CurveZMQ keys) leaves that
+folder only as the answer to its own student, whom the kernel names
+(SO_PEERCRED, in ``classroom``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from typing import Any
+
+from ..config.inventory import Inventory
+from ..config.paths import ClusterPaths
+from ..config.seats import seat_inventory, seat_problem
+from ..errors import RaidenError
+from ..vocabulary import EngineState
+from . import control, lifecycle
+from .status import cluster_status
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS seats (
+    user TEXT PRIMARY KEY,
+    number INTEGER NOT NULL UNIQUE,
+    started REAL NOT NULL
+);
+"""
+SEAT_UP_TIMEOUT_S = 120.0
+
+
+class Seats:
+    def __init__(self, inventory: Inventory, paths: ClusterPaths, db: sqlite3.Connection, limit: int | None) -> None:
+        self.inventory = inventory
+        self.home = paths.root / "seats"
+        self.db = db
+        self.db.executescript(SCHEMA)
+        self.limit = min(limit or inventory.classroom.seats, inventory.classroom.seats)
+        self.problem = seat_problem(inventory)
+        self.lock = asyncio.Lock()  # one seat starts at a time: numbers and ports are handed out in order
+
+    def paths(self, number: int) -> ClusterPaths:
+        return ClusterPaths(seat_inventory(self.inventory, number).name, home=self.home)
+
+    def number_of(self, user: str) -> int | None:
+        row = self.db.execute("SELECT number FROM seats WHERE user = ?", (user,)).fetchone()
+        return row[0] if row else None
+
+    def taken(self) -> list[tuple[str, int]]:
+        return [(r[0], r[1]) for r in self.db.execute("SELECT user, number FROM seats ORDER BY number")]
+
+    async def take(self, user: str) -> dict[str, Any]:
+        """The user's seat (started now if it is not running): its number and client connection."""
+        if self.problem:
+            return {"ok": False, "error": self.problem}
+        async with self.lock:
+            number = self.number_of(user)
+            if number is None:
+                used = {n for _, n in self.taken()}
+                free = [n for n in range(1, self.limit + 1) if n not in used]
+                if not free:
+                    return {"ok": False, "error": f"all {self.limit} seats are taken; ask the teacher to end one"}
+                number = free[0]
+                self.db.execute("INSERT INTO seats VALUES (?, ?, ?)", (user, number, time.time()))
+            paths = self.paths(number)
+            if not control.is_running(paths):
+                self.home.mkdir(mode=0o700, exist_ok=True)
+                paths.ensure()
+                try:
+                    outcome = await lifecycle.up(seat_inventory(self.inventory, number), paths, SEAT_UP_TIMEOUT_S)
+                except RaidenError as e:
+                    outcome = None
+                    problem = str(e)
+                else:
+                    problem = "; ".join(outcome.problems + outcome.skipped)
+                if outcome is None or not outcome.ok:
+                    await self._down(number)
+                    self.db.execute("DELETE FROM seats WHERE user = ?", (user,))
+                    return {"ok": False, "error": f"seat {number} did not start: {problem or 'no engine came up'}"}
+            hosts = [n.host for n in seat_inventory(self.inventory, number).nodes]
+            return {
+                "ok": True,
+                "seat": number,
+                "name": paths.name,
+                "nodes": hosts,
+                "connection": self.connection(number),
+            }
+
+    def connection(self, number: int) -> dict[str, Any]:
+        return json.loads(self.paths(number).client_file.read_text())
+
+    async def end(self, user: str) -> bool:
+        """Stop the user's seat (its engines on every node) and give the seat back; False if they had none."""
+        number = self.number_of(user)
+        if number is None:
+            return False
+        async with self.lock:
+            await self._down(number)
+            self.db.execute("DELETE FROM seats WHERE user = ?", (user,))
+        return True
+
+    async def end_all(self) -> None:
+        for user, _ in self.taken():
+            await self.end(user)
+
+    async def _down(self, number: int) -> None:
+        await lifecycle.down(seat_inventory(self.inventory, number), self.paths(number))
+
+    def status(self, user: str | None = None) -> list[dict[str, Any]]:
+        """Each seat (or the user's): student, engines alive, CPU of its engines, tasks running."""
+        seats = []
+        for owner, number in self.taken():
+            if user is not None and owner != user:
+                continue
+            model = cluster_status(seat_inventory(self.inventory, number), self.paths(number))
+            engines = [e for n in model["nodes"] for e in n["engines"]]
+            cpu = sum(
+                (info.get("cpu") or 0)
+                for n in model["nodes"]
+                for info in ((n.get("sample") or {}).get("engines") or {}).values()
+            )
+            seats.append(
+                {
+                    "user": owner,
+                    "seat": number,
+                    "name": model["name"],
+                    "state": model["state"],
+                    "engines": {
+                        "alive": model["engines"]["alive"],
+                        "total": model["engines"]["total"],
+                        "busy": sum(e["state"] == EngineState.BUSY for e in engines),
+                    },
+                    "cpu": round(cpu, 1),
+                    "tasks": model["tasks"],
+                    "nodes": [{k: n[k] for k in ("host", "state", "engines")} for n in model["nodes"]],
+                }
+            )
+        return seats

@@ -1,0 +1,62 @@
+"""A Python environment every user of this machine can run: for students, seat accounts and a JupyterHub.
+
+The head's own environment may live where only root can enter (a pyenv
+interpreter under /root), so tests with other Unix users get a virtual
+environment of Debian's ``/usr/bin/python3`` in a world-readable cache folder
+outside the clone (reused by later runs), with the head's exact versions of
+the packages the preflight compares, JupyterHub, and this checkout of
+raiden_lab installed as a wheel (labextension and server config included).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("RAIDEN_SHARED_CACHE", "/var/cache/raiden-lab"))
+SYSTEM_PYTHON = "/usr/bin/python3"
+# the head's versions, so the preflight of a seat's nodes passes; the rest for kernels and the hub
+PINNED = ("ipyparallel", "pyzmq", "numba", "cloudpickle", "jupyter_client", "psutil", "jupyterlab", "ipykernel")
+UNPINNED = ("jupyterhub", "ipywidgets", "matplotlib", "pamela")
+
+
+def _requirements() -> list[str]:
+    return [f"{name}=={metadata.version(name)}" for name in PINNED] + list(UNPINNED)
+
+
+def _source_digest() -> str:
+    h = hashlib.sha256()
+    for path in sorted([*ROOT.joinpath("raiden_lab").rglob("*"), ROOT / "pyproject.toml"]):
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(ROOT)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def shared_python() -> str:
+    """The interpreter of the shared environment, built or brought up to date with this checkout."""
+    key = hashlib.sha256("\n".join([sys.version.split()[0], *_requirements()]).encode()).hexdigest()[:12]
+    venv = CACHE / f"shared-venv-{key}"
+    python = venv / "bin" / "python"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    CACHE.chmod(0o755)
+    if not (venv / ".ready").exists():
+        subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--clear", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *_requirements()], check=True, timeout=900)
+        (venv / ".ready").touch()
+    digest = _source_digest()
+    stamp = venv / ".raiden-source"
+    if not stamp.exists() or stamp.read_text() != digest:
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(ROOT)],
+            check=True,
+            timeout=600,
+        )
+        stamp.write_text(digest)
+    subprocess.run(["chmod", "-R", "a+rX", str(venv)], check=True)
+    return str(python)

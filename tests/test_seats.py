@@ -1,0 +1,256 @@
+"""Seats of a class on the virtual Pi cluster: each student (a real Unix user) gets engines of their own,
+run by a seat account of their own on the nodes; nobody reaches another's seat; the cores are shared fairly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import sharedenv
+
+import unixusers
+from conftest import Raiden, need, wait_for
+
+pytestmark = pytest.mark.vcluster
+
+STUDENTS = ("raidenstu1", "raidenstu2")
+SEAT_USERS = ("raidenseat1", "raidenseat2")
+PORTS = (10500, 10599)
+
+TAKE = """
+import json, getpass, os, raiden_lab
+c = raiden_lab.connect()
+c.wait_for_engines(2, timeout=60)
+users = c.direct.apply(lambda: __import__("getpass").getuser())
+hosts = c.direct.apply(lambda: __import__("socket").gethostname())
+c.direct.push({"secret": "mine: " + getpass.getuser()})
+pids = c.direct.apply(lambda: __import__("os").getpid())
+print(json.dumps({"seat": c.seat, "name": c.name, "users": sorted(set(users)), "engines": len(c.ids), "pids": pids,
+                  "nodes": [n["host"] for n in c.nodes]}))
+"""
+
+
+@pytest.fixture(scope="module")
+def python():
+    need(unixusers.missing_requirements())
+    return sharedenv.shared_python()
+
+
+@pytest.fixture
+def klass(vpi, python, tmp_path: Path):
+    """A class of two students on pi1 and pi2, seat accounts on the nodes, its socket where students reach it."""
+    raiden = Raiden(tmp_path / "raiden-home", tmp_path / "work")
+    raiden.cwd.mkdir()
+    nodes = [vpi.node("pi1"), vpi.node("pi2")]
+    lines = [
+        "[cluster]",
+        'name = "klass"',
+        f'controller_ip = "{vpi.head}"',
+        'user = "root"',
+        f'identity_file = "{vpi.identity}"',
+        f'python = "{python}"',
+        "",
+        "[class]",
+        "seats = 2",
+        'seat_user = "raidenseat{n}"',
+        f'ports = "{PORTS[0]}-{PORTS[1]}"',
+    ]
+    for node in nodes:
+        lines += ["", "[[nodes]]", f'host = "{node.address}"', f'work_dir = "{node.work_dir}-klass"']
+    inventory = raiden.cwd / "raiden.toml"
+    inventory.write_text("\n".join(lines) + "\n")
+    socket_dir = Path("/tmp") / f"raiden-klass-{tmp_path.name[-12:]}"
+    with unixusers.unix_users(*STUDENTS), unixusers.unix_users(*SEAT_USERS, login=True):
+        for seat in SEAT_USERS:  # what the teacher does once per seat account: let the head's key in
+            unixusers.authorize(seat, Path(f"{vpi.identity}.pub").read_text())
+        roster = raiden.cwd / "students.txt"
+        roster.write_text("\n".join(STUDENTS) + "\n")
+        try:
+            started = raiden("class", "start", "--users", str(roster), "--socket", str(socket_dir / "class.sock"))
+            assert started.code == 0, started.err
+            assert "seats: up to 2, 1 engine(s) per node each" in started.out
+            yield raiden, socket_dir / "class.sock", python
+        finally:
+            raiden("class", "stop")
+            subprocess.run(["rm", "-rf", str(socket_dir)])
+
+
+def as_student(user: str, code: str, socket: Path, python: str, timeout: float = 180):
+    ran = unixusers.run_as(user, code, None, env={"RAIDEN_CLASS": str(socket)}, timeout=timeout, python=python)
+    return ran
+
+
+def take(user: str, socket: Path, python: str) -> dict:
+    ran = as_student(user, TAKE, socket, python)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    return json.loads(ran.stdout.strip().splitlines()[-1])
+
+
+def node_processes(user: str) -> list[str]:
+    """The account's live processes (on any node: the namespaces share one process table)."""
+    found = subprocess.run(["pgrep", "-a", "-u", user], capture_output=True, text=True).stdout.splitlines()
+    return [p for p in found if "<defunct>" not in p]
+
+
+def test_each_student_gets_a_seat_of_their_own_and_cannot_reach_anothers(klass, vpi) -> None:
+    raiden, socket, python = klass
+    first = take(STUDENTS[0], socket, python)
+    second = take(STUDENTS[1], socket, python)
+    # engines of their own, on both nodes, run by the seat's own account
+    assert (first["seat"], first["users"], first["engines"]) == (1, [SEAT_USERS[0]], 2)
+    assert (second["seat"], second["users"], second["engines"]) == (2, [SEAT_USERS[1]], 2)
+    assert sorted(first["nodes"]) == sorted(n.address for n in (vpi.node("pi1"), vpi.node("pi2")))
+    # a student who attaches again gets the same seat, engines and data
+    again = as_student(
+        STUDENTS[0],
+        "import raiden_lab\nc = raiden_lab.connect()\nprint(c.seat, c.direct.pull('secret'))",
+        socket,
+        python,
+    )
+    assert again.returncode == 0 and again.stdout.split()[0] == "1" and "mine: raidenstu1" in again.stdout, again
+
+    # the teacher sees both seats, live
+    seats = {s["user"]: s for s in raiden("class", "status", "--json").json()["seats"]}
+    assert sorted(seats) == sorted(STUDENTS)
+    assert seats[STUDENTS[0]]["engines"]["alive"] == seats[STUDENTS[1]]["engines"]["alive"] == 2
+    text = raiden("class", "status").out
+    assert "seats (2 taken)" in text and STUDENTS[1] in text.split("seats (2 taken)")[1]
+
+    # from the second student's side: another seat's keys, engines and controls are out of reach
+    probe = f"""
+import json, os, signal, ipyparallel as ipp, tempfile
+from raiden_lab.head.classroom import ask
+out = {{}}
+sock = {str(socket)!r}
+out["seats"] = ask(sock, {{"op": "seats"}})
+out["end"] = ask(sock, {{"op": "end", "user": {STUDENTS[0]!r}}})
+out["stop"] = ask(sock, {{"op": "stop"}})
+out["progress"] = ask(sock, {{"op": "progress"}})
+try:
+    os.listdir({str(raiden.home)!r})
+    out["home"] = "listed"
+except PermissionError:
+    out["home"] = "refused"
+# my own seat's keys, aimed at the first seat's controller (its ports are the first of the class's range)
+mine = ask(sock, {{"op": "seat"}})["connection"]
+forged = dict(mine)
+for k, v in mine.items():
+    if isinstance(v, int) and k != "location":
+        forged[k] = v - {PORTS[0]} - 20 + {PORTS[0]} if v >= {PORTS[0]} + 20 else v
+fd, path = tempfile.mkstemp(suffix=".json")
+os.write(fd, json.dumps(forged).encode()); os.close(fd)
+try:
+    c = ipp.Client(path, timeout=4)
+    c.wait_for_engines(1, timeout=4)
+    out["other_controller"] = "engines: %s" % c.ids
+except Exception as e:
+    out["other_controller"] = type(e).__name__
+print(json.dumps(out))
+"""
+    ran = as_student(STUDENTS[1], probe, socket, python)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    out = json.loads(ran.stdout.strip().splitlines()[-1])
+    for op in ("seats", "end", "stop", "progress"):
+        assert out[op]["ok"] is False and "only the teacher" in out[op]["error"], (op, out[op])
+    assert out["home"] == "refused"
+    assert out["other_controller"] in ("TimeoutError", "NoEnginesRegistered"), out
+
+    # code on the second seat's engines (on the nodes) cannot read or signal the first seat's engines
+    spy = f"""
+import raiden_lab
+c = raiden_lab.connect()
+def spy(pids):
+    import os, signal
+    seen = {{}}
+    for pid in pids:
+        try:
+            open("/proc/%d/environ" % pid, "rb").read()
+            seen[str(pid)] = "read"
+        except PermissionError:
+            seen[str(pid)] = "refused"
+        except FileNotFoundError:
+            seen[str(pid)] = "gone"
+        try:
+            os.kill(pid, signal.SIGTERM)
+            seen[str(pid)] += ", killed"
+        except PermissionError:
+            seen[str(pid)] += ", kill refused"
+    try:
+        os.listdir(os.path.expanduser("~{SEAT_USERS[0]}/.raiden"))
+        seen["work"] = "listed"
+    except PermissionError:
+        seen["work"] = "refused"
+    return seen
+print(c.direct.apply(spy, {first["pids"]!r}))
+"""
+    ran = as_student(STUDENTS[1], spy, socket, python)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    for pid in first["pids"]:
+        assert f"'{pid}': 'refused, kill refused'" in ran.stdout, ran.stdout
+    assert "'work': 'refused'" in ran.stdout
+    still = as_student(STUDENTS[0], "import raiden_lab\nprint(len(raiden_lab.connect().ids))", socket, python)
+    assert still.stdout.strip() == "2", still
+
+    # the teacher ends the first seat: its engines stop on every node; the second seat runs on
+    ended = raiden("class", "end", STUDENTS[0])
+    assert ended.code == 0 and "seat ended" in ended.out, ended.err
+    assert wait_for(lambda: not node_processes(SEAT_USERS[0]), 10), node_processes(SEAT_USERS[0])
+    assert node_processes(SEAT_USERS[1])
+    nobody = raiden("class", "end", "nosuchstudent")
+    assert nobody.code == 2 and "nosuchstudent has no seat" in nobody.err
+    seats = raiden("class", "status", "--json").json()["seats"]
+    assert [s["user"] for s in seats] == [STUDENTS[1]]
+    # stopping the class stops every seat
+    assert raiden("class", "stop").code == 0
+    assert wait_for(lambda: not node_processes(SEAT_USERS[1]), 10), node_processes(SEAT_USERS[1])
+
+
+FAIR = """
+import json, os, time, raiden_lab
+c = raiden_lab.connect()
+c.wait_for_engines(2, timeout=60)
+t0 = float(os.environ["T0"])
+def spin(start, end):
+    import time
+    while time.time() < start:   # busy before the window as well: CPU-bound all along
+        pass
+    cpu = time.process_time()
+    while time.time() < end:
+        pass
+    return time.process_time() - cpu
+print(json.dumps(c.direct.apply(spin, t0 + 4, t0 + 12)))
+"""
+
+
+def test_two_busy_seats_share_the_cores_fairly(klass) -> None:
+    raiden, socket, python = klass
+    for student in STUDENTS:
+        take(student, socket, python)  # both seats up before the clock starts
+    t0 = time.time() + 3
+    results: dict[str, list[float]] = {}
+
+    def run(student: str, delay: float) -> None:
+        time.sleep(max(0.0, t0 + delay - time.time()))
+        ran = unixusers.run_as(
+            student, FAIR, None, env={"RAIDEN_CLASS": str(socket), "T0": str(t0)}, timeout=120, python=python
+        )
+        assert ran.returncode == 0, ran.stderr[-2000:]
+        results[student] = json.loads(ran.stdout.strip().splitlines()[-1])
+
+    # the first seat is busy from the start; the second starts later and must still get its half
+    threads = [
+        threading.Thread(target=run, args=(STUDENTS[0], -2.5)),
+        threading.Thread(target=run, args=(STUDENTS[1], 0)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    a, b = sum(results[STUDENTS[0]]), sum(results[STUDENTS[1]])
+    print(f"fair share over 8 s: seat 1 {a:.2f} CPU s, seat 2 {b:.2f} CPU s, ratio {a / b:.3f}")
+    assert b > 1.0, results  # the later seat really ran
+    assert 0.8 <= a / b <= 1.25, results
