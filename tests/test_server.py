@@ -51,6 +51,9 @@ async def test_every_route_refuses_an_unauthenticated_request(
         "clusters/local/events": "GET",
         "view": "GET",
         "clusters/local/class.csv": "GET",
+        "clusters/local/class/start": "POST",
+        "clusters/local/class/seats/alice/end": "POST",
+        "seat/take": "POST",
         "inventory": "GET",
         "lessons": "GET",
         "lessons/00-tour.ipynb/copy": "POST",
@@ -77,12 +80,15 @@ async def test_a_cookie_authenticated_post_without_xsrf_is_refused(
     got = await client.fetch(f"{base}raiden-lab/lessons", headers={"Cookie": login_cookie}, raise_error=False)
     assert got.code == 200
     # ... but no POST without the XSRF token
-    assert sum("post" in vars(handler) for _, handler in ROUTES) == 4  # a new POST route must be added below
+    assert sum("post" in vars(handler) for _, handler in ROUTES) == 7  # a new POST route must be added below
     for path in (
         "clusters/local/start",
         "clusters/local/stop",
         "clusters/local/nodes/localhost/restart",
         "lessons/00-tour.ipynb/copy",
+        "clusters/local/class/start",
+        "clusters/local/class/seats/alice/end",
+        "seat/take",
     ):
         refused = await client.fetch(
             f"{base}raiden-lab/{path}", method="POST", body=b"", headers={"Cookie": login_cookie}, raise_error=False

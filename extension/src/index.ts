@@ -39,7 +39,8 @@ function inserter(notebooks: INotebookTracker | null): (code: string) => void {
 }
 
 function connectCode(name: string): string {
-  return `import raiden_lab\ncluster = raiden_lab.connect(${JSON.stringify(name)})\ncluster`;
+  // no name: a student's seat (raiden_lab.connect() asks the class named by RAIDEN_CLASS)
+  return `import raiden_lab\ncluster = raiden_lab.connect(${name ? JSON.stringify(name) : ''})\ncluster`;
 }
 
 /** The model every other plugin shares: one poll of the server for the page, at the chosen interval. */

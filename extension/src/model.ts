@@ -86,16 +86,36 @@ export class RaidenModel implements IDisposable {
   /** Start or stop the cluster shown; the sentence it ends with becomes `message`. */
   async command(verb: 'start' | 'stop'): Promise<void> {
     const name = this.cluster?.name ?? 'local';
+    await this._post(apiPath('clusters', name, verb), verb === 'start' ? `Starting ${name}…` : `Stopping ${name}…`);
+  }
+
+  /** The teacher starts or stops the class of the cluster shown (students listed in students.txt). */
+  async classCommand(verb: 'start' | 'stop'): Promise<void> {
+    const name = this.cluster?.name ?? 'local';
+    await this._post(
+      apiPath('clusters', name, 'class', verb),
+      verb === 'start' ? `Starting the class of ${name}…` : 'Stopping the class and its seats…'
+    );
+  }
+
+  /** The teacher ends one student's seat: its engines stop. */
+  async endSeat(user: string): Promise<void> {
+    const name = this.cluster?.name ?? 'local';
+    await this._post(apiPath('clusters', name, 'class', 'seats', user, 'end'), `Ending ${user}'s seat…`);
+  }
+
+  /** A student takes their seat (engines start on the nodes), or gives it back. */
+  async mySeat(verb: 'take' | 'end'): Promise<void> {
+    await this._post(apiPath('seat', verb), verb === 'take' ? 'Starting your seat…' : 'Giving your seat back…');
+  }
+
+  private async _post(path: string, doing: string): Promise<void> {
     this._busy = true;
-    this._message = verb === 'start' ? `Starting ${name}…` : `Stopping ${name}…`;
+    this._message = doing;
     this._changed.emit();
     try {
-      const result = await requestAPI<ICommandResult>(
-        apiPath('clusters', name, verb),
-        { method: 'POST' },
-        this._serverSettings
-      );
-      this._message = [result.output, ...result.problems].filter(Boolean).join('\n');
+      const result = await requestAPI<Partial<ICommandResult>>(path, { method: 'POST' }, this._serverSettings);
+      this._message = [result.output, ...(result.problems ?? [])].filter(Boolean).join('\n');
     } catch (error) {
       this._message = (error as Error).message;
     } finally {

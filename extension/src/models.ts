@@ -158,6 +158,28 @@ export interface IStudent {
   passed: number;
 }
 
+/** One student's seat, mirroring raiden_lab.head.seats.Seats.status. */
+export interface ISeat {
+  user: string;
+  seat: number;
+  name: string;
+  state: ClusterState;
+  engines: { alive: number; total: number; busy: number };
+  /** CPU of the seat's engines, percent of one core, summed over its nodes */
+  cpu: number;
+  tasks: { queued: number; running: number; done: number };
+  nodes: { host: string; state: NodeState; engines: IEngine[] }[];
+}
+
+/** A student's own view of the class, mirroring raiden_lab.server.classes.student_view. */
+export interface IMySeat {
+  class: string | null;
+  user: string | null;
+  /** null until the student takes a seat (raiden_lab.connect() or the sidebar's button) */
+  seat: ISeat | null;
+  error: string | null;
+}
+
 /** GET view: what the sidebar and the status bar need in one poll. */
 export interface IView {
   clusters: string[];
@@ -165,6 +187,10 @@ export interface IView {
   events: IEvent[];
   /** the class's grid, when a class of this cluster runs and this server's user teaches it */
   progress: IProgress | null;
+  /** the class's seats, for its teacher */
+  seats: ISeat[] | null;
+  /** for a student of a class: their own seat, and nothing of the cluster */
+  seat: IMySeat | null;
 }
 
 export interface ICommandResult {

@@ -1,7 +1,7 @@
 import { Widget } from '@lumino/widgets';
 
 import { RaidenModel } from './model';
-import { ICluster, IEvent, INode, IProgress } from './models';
+import { ICluster, IEvent, IMySeat, INode, IProgress, ISeat } from './models';
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', text = ''): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -52,16 +52,26 @@ export class RaidenPanel extends Widget {
     this._nodes = el('div', 'raiden-Nodes');
     this._events = el('ul', 'raiden-Events');
     this._class = el('div', 'raiden-Class');
-    this.node.append(
+    this._seats = el('div', 'raiden-Seats');
+    const classButtons = el('div', 'raiden-Buttons raiden-ClassButtons');
+    this._startClass = el('button', 'jp-mod-styled raiden-StartClass', 'Start class');
+    this._stopClass = el('button', 'jp-mod-styled jp-mod-warn raiden-StopClass', 'Stop class');
+    this._startClass.onclick = () => void this._model.classCommand('start');
+    this._stopClass.onclick = () => void this._model.classCommand('stop');
+    classButtons.append(this._startClass, this._stopClass);
+    this._cluster = el('div', 'raiden-ClusterView');
+    this._cluster.append(
       this._header,
       buttons,
-      this._message,
-      this._error,
       this._nodes,
       el('h3', '', 'Events'),
       this._events,
-      this._class
+      classButtons,
+      this._class,
+      this._seats
     );
+    this._mine = el('div', 'raiden-MySeat');
+    this.node.append(this._message, this._error, this._cluster, this._mine);
   }
 
   private _update(): void {
@@ -69,13 +79,108 @@ export class RaidenPanel extends Widget {
     this.node.dataset.interval = String(model.interval);
     this._message.textContent = model.message;
     this._error.textContent = model.error;
+    const mine = model.view?.seat ?? null;
+    this._cluster.hidden = mine !== null;
+    this._mine.hidden = mine === null;
+    if (mine) {
+      this._renderMySeat(mine);
+      return;
+    }
     const cluster = model.cluster;
     if (cluster) {
       this._render(cluster, model.view?.events ?? []);
     }
-    this._renderClass(model.view?.progress ?? null, model.csvUrl);
+    const progress = model.view?.progress ?? null;
+    this._renderClass(progress, model.csvUrl);
+    this._renderSeats(model.view?.seats ?? []);
+    this._startClass.hidden = progress !== null;
+    this._stopClass.hidden = progress === null;
     if (model.busy) {
-      this._start.disabled = this._stop.disabled = true;
+      this._start.disabled = this._stop.disabled = this._startClass.disabled = this._stopClass.disabled = true;
+    } else {
+      this._startClass.disabled = this._stopClass.disabled = false;
+    }
+  }
+
+  /** The teacher's seats: who, engines alive (busy), CPU of its engines, tasks running; End stops one. */
+  private _renderSeats(seats: ISeat[]): void {
+    this._seats.textContent = '';
+    if (!seats.length) {
+      return;
+    }
+    this._seats.append(el('h3', '', `Seats · ${seats.length} taken`));
+    const table = el('table', 'raiden-SeatTable');
+    const head = el('tr');
+    for (const title of ['student', 'seat', 'engines', 'busy', 'CPU', 'running', '']) {
+      head.append(el('th', '', title));
+    }
+    table.append(head);
+    for (const seat of seats) {
+      const row = el('tr', 'raiden-Seat');
+      row.dataset.user = seat.user;
+      const end = el('button', 'jp-mod-styled jp-mod-warn raiden-EndSeat', 'End');
+      end.title = `Stop ${seat.user}'s engines and free the seat`;
+      end.disabled = this._model.busy;
+      end.onclick = () => void this._model.endSeat(seat.user);
+      const action = el('td');
+      action.append(end);
+      row.append(
+        el('td', '', seat.user),
+        el('td', '', String(seat.seat)),
+        el('td', 'raiden-SeatEngines', `${seat.engines.alive}/${seat.engines.total}`),
+        el('td', '', String(seat.engines.busy)),
+        el('td', '', `${Math.round(seat.cpu)}%`),
+        el('td', '', String(seat.tasks.running)),
+        action
+      );
+      table.append(row);
+    }
+    this._seats.append(table);
+  }
+
+  /** A student's sidebar: their seat in the class, nothing of the cluster or the other students. */
+  private _renderMySeat(mine: IMySeat): void {
+    this._mine.textContent = '';
+    this._mine.append(el('div', 'raiden-Header', `Class ${mine.class ?? ''} · ${mine.user ?? ''}`));
+    const seat = mine.seat;
+    const buttons = el('div', 'raiden-Buttons');
+    const take = el('button', 'jp-mod-styled jp-mod-accept raiden-TakeSeat', 'Take my seat');
+    const giveBack = el('button', 'jp-mod-styled jp-mod-warn raiden-GiveBack', 'Give my seat back');
+    const connect = el('button', 'jp-mod-styled raiden-Connect', 'Insert connect code');
+    take.onclick = () => void this._model.mySeat('take');
+    giveBack.onclick = () => void this._model.mySeat('end');
+    connect.onclick = () => this._insertConnect('');
+    take.disabled = this._model.busy || seat !== null;
+    giveBack.disabled = this._model.busy || seat === null;
+    buttons.append(take, giveBack, connect);
+    this._mine.append(buttons);
+    if (mine.error) {
+      this._mine.append(el('div', 'raiden-Error', mine.error));
+    }
+    if (!seat) {
+      this._mine.append(el('div', 'raiden-SeatNone', 'No seat yet: raiden_lab.connect() or Take my seat starts one.'));
+      return;
+    }
+    this._mine.append(
+      el(
+        'div',
+        'raiden-SeatSummary',
+        `Seat ${seat.seat} · ${seat.engines.alive}/${seat.engines.total} engines · ` +
+          `${seat.engines.busy} busy · CPU ${Math.round(seat.cpu)}%`
+      )
+    );
+    for (const node of seat.nodes) {
+      const card = el('div', `raiden-Node raiden-Node-${node.state}`);
+      card.dataset.host = node.host;
+      card.append(el('div', 'raiden-NodeTitle', `${node.host} · ${node.state}`));
+      const engines = el('div', 'raiden-Engines');
+      for (const engine of node.engines) {
+        const square = el('span', `raiden-Engine raiden-Engine-${engine.state}`);
+        square.title = `engine ${engine.id}: ${engine.state}`;
+        engines.append(square);
+      }
+      card.append(engines);
+      this._mine.append(card);
     }
   }
 
@@ -194,4 +299,9 @@ export class RaidenPanel extends Widget {
   private _nodes!: HTMLElement;
   private _events!: HTMLElement;
   private _class!: HTMLElement;
+  private _seats!: HTMLElement;
+  private _startClass!: HTMLButtonElement;
+  private _stopClass!: HTMLButtonElement;
+  private _cluster!: HTMLElement;
+  private _mine!: HTMLElement;
 }

@@ -99,7 +99,17 @@ def make_view_model(
     cluster: dict[str, Any] | None,
     events: list[dict[str, Any]],
     progress: dict[str, Any] | None = None,
+    seats: list[dict[str, Any]] | None = None,
+    seat: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What the sidebar and the status bar need in one poll: the clusters' names, one cluster, its latest
-    events, and the progress of its class when one runs and this server's user teaches it."""
-    return {"clusters": clusters, "cluster": cluster, "events": events, "progress": progress}
+    events; the progress and seats of its class when one runs and this server's user teaches it; or, for a
+    student of a class, their own seat alone."""
+    return {
+        "clusters": clusters,
+        "cluster": cluster,
+        "events": events,
+        "progress": progress,
+        "seats": seats,
+        "seat": seat,
+    }

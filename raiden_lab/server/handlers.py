@@ -10,10 +10,12 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 
 from ..errors import InputError, RaidenError
-from .manager import ClusterManager, NotFound
+from .classes import Forbidden, NotFound
+from .manager import ClusterManager
 
 NAME = r"(?P<name>[A-Za-z0-9][A-Za-z0-9_-]{0,63})"
 HOST = r"(?P<host>[A-Za-z0-9.:_-]+)"
+USER = r"(?P<user>[A-Za-z_][A-Za-z0-9_.-]{0,31})"
 LESSON = r"(?P<file>[0-9]{2}-[a-z0-9-]{1,64}\.ipynb)"
 
 
@@ -30,6 +32,8 @@ class BaseHandler(APIHandler):
             model = await work
         except NotFound as e:
             return self.refuse(404, str(e))
+        except Forbidden as e:
+            return self.refuse(403, str(e))
         except InputError as e:
             return self.refuse(400, str(e))
         except RaidenError as e:
@@ -108,9 +112,37 @@ class ClassCSVHandler(BaseHandler):
             text = await self.manager.class_csv(name)
         except NotFound as e:
             return self.refuse(404, str(e))
+        except Forbidden as e:
+            return self.refuse(403, str(e))
+        except RaidenError as e:
+            return self.refuse(409, str(e))
         self.set_header("Content-Type", "text/csv; charset=utf-8")
         self.set_header("Content-Disposition", f'attachment; filename="{name}-progress.csv"')
         self.finish(text)
+
+
+class ClassHandler(BaseHandler):
+    """Start or stop the class of a cluster (its teacher)."""
+
+    @tornado.web.authenticated
+    async def post(self, name: str, verb: str) -> None:
+        await self.answer(self.manager.start_class(name) if verb == "start" else self.manager.stop_class(name))
+
+
+class EndSeatHandler(BaseHandler):
+    """End one student's seat (the teacher): their engines stop."""
+
+    @tornado.web.authenticated
+    async def post(self, name: str, user: str) -> None:
+        await self.answer(self.manager.end_seat(name, user))
+
+
+class MySeatHandler(BaseHandler):
+    """A student takes their seat, or gives it back."""
+
+    @tornado.web.authenticated
+    async def post(self, verb: str) -> None:
+        await self.answer(self.manager.take_my_seat() if verb == "take" else self.manager.end_my_seat())
 
 
 class InventoryHandler(BaseHandler):
@@ -146,6 +178,9 @@ ROUTES = [
     (rf"clusters/{NAME}/events", EventsHandler),
     (r"view", ViewHandler),
     (rf"clusters/{NAME}/class.csv", ClassCSVHandler),
+    (rf"clusters/{NAME}/class/(?P<verb>start|stop)", ClassHandler),
+    (rf"clusters/{NAME}/class/seats/{USER}/end", EndSeatHandler),
+    (r"seat/(?P<verb>take|end)", MySeatHandler),
     (r"inventory", InventoryHandler),
     (r"lessons", LessonsHandler),
     (rf"lessons/{LESSON}/copy", CopyLessonHandler),

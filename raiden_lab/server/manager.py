@@ -14,16 +14,13 @@ from typing import Any
 from ..config.inventory import DEFAULT_PATH, Inventory, embedded_default, load
 from ..config.paths import ClusterPaths
 from ..errors import InputError, RaidenError
-from ..head import classroom, lifecycle
+from ..head import lifecycle
 from ..head.models import make_event_model, make_lesson_model, make_view_model
 from ..head.status import cluster_events, running_inventories
 from ..workshop import LESSONS, WORKSHOP_DIR, copy_lesson
+from .classes import ClassActions, NotFound, student_view, teacher_view
 
 COMMAND_TIMEOUT_S = 180.0
-
-
-class NotFound(RaidenError):
-    """A cluster or node that does not exist: a 404 with a sentence."""
 
 
 def make_inventory_model(path: Path, inventory: Inventory | None, error: str | None) -> dict[str, Any]:
@@ -40,7 +37,7 @@ def make_inventory_model(path: Path, inventory: Inventory | None, error: str | N
     }
 
 
-class ClusterManager:
+class ClusterManager(ClassActions):
     def __init__(self, root_dir: str | Path) -> None:
         self.root = Path(root_dir)
 
@@ -107,6 +104,9 @@ class ClusterManager:
 
     async def view(self, name: str | None, events: int) -> dict[str, Any]:
         """One cluster (``name``, else the first known) with its latest events: one request per poll."""
+        seat = await asyncio.to_thread(student_view)
+        if seat is not None:  # a student of a class: their seat, not the cluster
+            return make_view_model([], None, [], seat=seat)
         names = list(self.inventories())
         if name is not None and name not in names:
             raise NotFound(f"no cluster named '{name}'; known: {', '.join(names) or 'none'}")
@@ -114,27 +114,8 @@ class ClusterManager:
         if chosen is None:
             return make_view_model([], None, [])
         latest = await self.events(chosen, events) if events > 0 else []
-        progress = await asyncio.to_thread(self._progress, chosen)
-        return make_view_model(names, await self.cluster(chosen), latest, progress)
-
-    def _progress(self, name: str) -> dict[str, Any] | None:
-        """The class's grid, when a class of this cluster runs and answers this server's user as its teacher."""
-        info = classroom.running_class(ClusterPaths(name))
-        if info is None:
-            return None
-        try:
-            reply = classroom.ask(info["socket"], {"op": "progress"})
-        except (OSError, ValueError):
-            return None
-        return reply.get("progress") if reply.get("ok") else None
-
-    async def class_csv(self, name: str) -> str:
-        """The class's grid as CSV, for a spreadsheet."""
-        self.inventory(name)
-        progress = await asyncio.to_thread(self._progress, name)
-        if progress is None:
-            raise NotFound(f"no class of cluster '{name}' is running; start one with `raiden class start`")
-        return classroom.progress_csv(progress)
+        progress, seats = await asyncio.to_thread(teacher_view, chosen)
+        return make_view_model(names, await self.cluster(chosen), latest, progress, seats)
 
     async def start(self, name: str) -> dict[str, Any]:
         inv = self.inventory(name)
