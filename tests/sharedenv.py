@@ -60,3 +60,26 @@ def shared_python() -> str:
         stamp.write_text(digest)
     subprocess.run(["chmod", "-R", "a+rX", str(venv)], check=True)
     return str(python)
+
+
+def proxy() -> str:
+    """JupyterHub's proxy, configurable-http-proxy from npm, installed once into the cache folder."""
+    folder = CACHE / "configurable-http-proxy"
+    command = folder / "node_modules" / ".bin" / "configurable-http-proxy"
+    if not command.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                "npm",
+                "install",
+                "--silent",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(folder),
+                "configurable-http-proxy",
+            ],
+            check=True,
+            timeout=600,
+        )
+    return str(command)

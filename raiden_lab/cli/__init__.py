@@ -57,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--node", help="only this node's events")
     p = command("class", "run a class on this head: a seat of engines per student, their check results, live")
     p.add_argument(
-        "action", choices=("start", "status", "stop", "end"), help="start, status or stop the class; end USER's seat"
+        "action",
+        choices=("start", "status", "stop", "end", "hub"),
+        help="start, status or stop the class; end USER's seat; hub: the room's JupyterHub (as root)",
     )
     p.add_argument("user", nargs="?", help="end: the student whose seat ends (their engines stop)")
     p.add_argument(
@@ -65,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--users", metavar="FILE", help="start: the students, one user name a line (default: anyone here)")
     p.add_argument("--socket", metavar="PATH", help="start: where students reach the class (set RAIDEN_CLASS to it)")
+    p.add_argument("--teacher", metavar="USER", help="hub: the teacher's account (the hub's admin)")
+    p.add_argument("--ip", default="0.0.0.0", help="hub: the address to listen on (default: every address)")
+    p.add_argument("--port", type=int, default=8000, help="hub: the port (default 8000)")
+    p.add_argument("--proxy", metavar="PATH", help="hub: configurable-http-proxy, if not on PATH")
     p.add_argument("--json", action="store_true", help="status: the progress as JSON")
     p.add_argument("--csv", action="store_true", help="status: the progress grid as CSV")
     p = command("lab", "start JupyterLab with the cluster up (other arguments go to jupyter lab)")

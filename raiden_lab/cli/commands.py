@@ -181,6 +181,14 @@ def cmd_class(args: argparse.Namespace) -> int:
                 "a student's raiden_lab.connect() takes one"
             )
         return 0
+    if args.action == "hub":
+        from ..head.classhub import run_hub
+
+        if not args.teacher:
+            raise InputError("raiden class hub: name the teacher's account with --teacher USER")
+        roster = classroom.read_roster(Path(args.users)) if args.users else []
+        where = Path(args.socket).absolute() if args.socket else None
+        return run_hub(paths, args.teacher, roster, where, args.ip, args.port, args.proxy)
     if args.action == "end":
         if not args.user:
             raise InputError("raiden class end: name the student whose seat ends, e.g. `raiden class end alice`")

@@ -60,9 +60,11 @@ def class_folder(paths: ClusterPaths) -> Path:
     return paths.root / "class"
 
 
-def default_socket() -> Path:
-    """Where students reach the class: a folder of the teacher's that anyone may enter but not list."""
-    base = Path("/run/raiden") if os.geteuid() == 0 else Path(tempfile.gettempdir()) / f"raiden-class-{os.getuid()}"
+def default_socket(uid: int | None = None) -> Path:
+    """Where students reach the class of the teacher ``uid`` (default: this user): a folder of the teacher's
+    that anyone may enter but not list."""
+    uid = os.getuid() if uid is None else uid
+    base = Path("/run/raiden") if uid == 0 else Path(tempfile.gettempdir()) / f"raiden-class-{uid}"
     return base / "class.sock"
 
 
