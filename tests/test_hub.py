@@ -182,7 +182,7 @@ def test_a_class_on_a_real_jupyterhub(room) -> None:
         for student, verdict in zip(STUDENTS, ("True", "False"), strict=True):
             page = _login(browser, base, student)
             console: list[str] = []
-            page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+            page.on("console", lambda m, into=console: into.append(f"{m.type}: {m.text}"))
             page.goto(f"{base}/user/{student}/lab/tree/check.ipynb")
             page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=120000)
             page.locator(".jp-Notebook .jp-Cell").nth(1).wait_for(timeout=60000)
