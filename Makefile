@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.raiden-installed
 
-.PHONY: lab test lint format bench clean extension node-deps
+.PHONY: lab test lint format bench clean extension node-deps class
 
 # The front end's packages live in a cache outside the clone (a later clone reuses them);
 # extension/node_modules is a link to it.
@@ -22,6 +22,17 @@ $(STAMP): pyproject.toml
 
 lab: $(STAMP)
 	$(BIN)/raiden lab --workshop
+
+# `sudo make class TEACHER=alice STUDENTS=students.txt`: the room's JupyterHub on port 8000 (see
+# notebooks/README.md, "Running a class"); needs configurable-http-proxy from npm on PATH.
+HUB_STAMP := $(VENV)/.raiden-hub-installed
+$(HUB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,hub]'
+	touch $@
+
+class: $(HUB_STAMP)
+	@test -n "$(TEACHER)" || { echo "make class: give the teacher's account, e.g. make class TEACHER=alice STUDENTS=students.txt"; exit 2; }
+	$(BIN)/raiden class hub --teacher "$(TEACHER)" $(if $(STUDENTS),--users "$(STUDENTS)")
 
 $(NODE_STAMP): extension/package.json extension/yarn.lock | $(STAMP)
 	mkdir -p "$(NODE_CACHE)"

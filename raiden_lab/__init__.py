@@ -9,6 +9,7 @@ __all__ = [
     "RaidenCluster",
     "RaidenError",
     "__version__",
+    "class_view",
     "connect",
     "dashboard",
     "jit",
@@ -30,6 +31,8 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(".notebook.client", __name__), name)
     if name == "dashboard":
         return importlib.import_module(".notebook.dashboard", __name__).dashboard
+    if name == "class_view":
+        return importlib.import_module(".notebook.classview", __name__).class_view
     if name in ("jit", "plots", "scaling"):
         # jit is a callable module: `@raiden_lab.jit` and `raiden_lab.jit.warmup` both work
         return importlib.import_module(f".notebook.{name}", __name__)

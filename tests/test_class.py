@@ -59,6 +59,15 @@ def test_students_checks_fill_the_teachers_grid(room) -> None:
     assert list(grid) == list(STUDENTS)
     assert grid[STUDENTS[0]]["02.estimate"] == "passed" and grid[STUDENTS[1]]["02.estimate"] == "failed"
     assert grid[STUDENTS[0]]["02.pi"] is None  # not tried
+    # the teacher's notebook widget shows the same grid, live
+    shown = raiden.python(
+        "import raiden_lab\nview = raiden_lab.class_view(interval=0.2)\n"
+        "import time\nwhile view.refreshes < 2: time.sleep(0.1)\nprint(view.grid.value)\nview.close()\n"
+    )
+    assert shown.code == 0, shown.err
+    rows = shown.out.split("class='raiden-student'")[1:]
+    assert [r.split("<td>")[1].split("<")[0] for r in rows] == list(STUDENTS)
+    assert "02.estimate: passed" in rows[0] and "02.estimate: failed" in rows[1] and "02.pi: not tried" in rows[0]
     csv = raiden("class", "status", "--csv").out.splitlines()
     assert csv[0].startswith("student,00.engines,") and csv[1].startswith(f"{STUDENTS[0]},")
     assert csv[1].split(",")[progress["exercises"].index("02.estimate") + 1] == "passed"
