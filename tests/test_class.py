@@ -96,6 +96,10 @@ def test_a_student_reports_only_as_themselves_and_cannot_run_the_class(room) -> 
         refused = _ask(STUDENTS[1], {"op": op}, socket, package)
         assert refused["ok"] is False and "only the teacher" in refused["error"], refused
     assert raiden("class", "status").code == 0  # still running
+    # a class of an inventory without [class] seat_user hands out no seats, and says why
+    seatless = _ask(STUDENTS[0], {"op": "seat"}, socket, package)
+    assert seatless["ok"] is False and "no seat_user in [class]" in seatless["error"], seatless
+    assert raiden("class", "end", STUDENTS[1]).err.strip() == f"{STUDENTS[1]} has no seat in class 'local'"
     # a user of the machine who is not on the roster is not heard
     outsider = _ask("nobody", {"op": "report", "exercise": "02.pi", "passed": True}, socket, package)
     assert outsider["ok"] is False and "not a student" in outsider["error"]
@@ -119,3 +123,8 @@ def test_a_roster_naming_no_such_user_is_one_line(raiden: Raiden) -> None:
         ran.code == 1 and ran.err.strip() == "raiden: class 'local' is not running; start it with `raiden class start`"
     )
     assert not os.path.exists(raiden.cwd / "c.sock")
+    # seats out of the inventory's limit, or an end that names nobody: one line, exit 2
+    over = raiden("class", "start", "--seats", "99", "--socket", str(raiden.cwd / "c.sock"))
+    assert over.code == 2 and over.err.strip() == "--seats 99: give 1 to 20 (the inventory's [class] seats)"
+    nobody = raiden("class", "end")
+    assert nobody.code == 2 and "name the student whose seat ends" in nobody.err

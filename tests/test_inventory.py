@@ -95,8 +95,18 @@ def test_local_only_inventory_needs_no_controller_ip(tmp_path: Path) -> None:
     assert inv.controller_ip == "127.0.0.1" and inv.nodes[0].engines == 2
 
 
+CLASS = '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\n[class]\n'
 BAD = [
     # (description, file text, line, words the message must contain)
+    ("class: unknown key", CLASS + "seat = 3\n", 7, ["unknown key 'seat' in [class]", "did you mean 'seats'"]),
+    ("class: seat_user without {n}", CLASS + 'seat_user = "seat"\n', 7, ["seat_user 'seat'", "{n}"]),
+    ("class: too few seats", CLASS + "seats = 0\n", 7, ["seats must be from 1 to 500, not 0"]),
+    (
+        "class: ports too few for the seats",
+        CLASS + 'seats = 4\nports = "10200-10259"\n',
+        8,
+        ["gives 60 ports; 4 seats need 80", '"10200-10279"'],
+    ),
     (
         "unknown key with suggestion",
         '[cluster]\nname = "a"\n[[nodes]]\nhost = "h1"\nengins = 2\n',
