@@ -127,4 +127,4 @@ def test_a_roster_naming_no_such_user_is_one_line(raiden: Raiden) -> None:
     over = raiden("class", "start", "--seats", "99", "--socket", str(raiden.cwd / "c.sock"))
     assert over.code == 2 and over.err.strip() == "--seats 99: give 1 to 20 (the inventory's [class] seats)"
     nobody = raiden("class", "end")
-    assert nobody.code == 2 and "name the student whose seat ends" in nobody.err
+    assert nobody.code == 2 and "name the student, e.g. `raiden class end alice`" in nobody.err

@@ -254,3 +254,38 @@ def test_two_busy_seats_share_the_cores_fairly(klass) -> None:
     print(f"fair share over 8 s: seat 1 {a:.2f} CPU s, seat 2 {b:.2f} CPU s, ratio {a / b:.3f}")
     assert b > 1.0, results  # the later seat really ran
     assert 0.8 <= a / b <= 1.25, results
+
+
+def test_a_seat_code_gives_a_laptop_its_seat(klass) -> None:
+    """A student off the head (here: a user not on the roster, with no RAIDEN_CLASS) attaches with a code."""
+    raiden, socket, python = klass
+    issued = raiden("class", "code", "carol")
+    assert issued.code == 0, issued.err
+    code = issued.out.strip()
+    assert code.startswith("raiden-seat:10.77.0.1:") and len(code.split(":")[-1]) == 40
+    laptop = f"""
+import getpass, raiden_lab
+c = raiden_lab.connect(seat={code!r})
+c.wait_for_engines(2, timeout=60)
+print(c.seat, sorted(set(c.direct.apply(getpass.getuser))), len(c.nodes))
+"""
+    ran = unixusers.run_as("nobody", laptop, None, timeout=180, python=python)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert ran.stdout.split("\n")[0] == f"1 ['{SEAT_USERS[0]}'] 2", ran.stdout
+    assert [s["user"] for s in raiden("class", "status", "--json").json()["seats"]] == ["carol"]
+    # a code whose token the class never issued gets a sentence, not a seat
+    forged = code.split(":")
+    forged[3] = "not-a-token"
+    bad = unixusers.run_as(
+        "nobody", f"import raiden_lab\nraiden_lab.connect(seat={':'.join(forged)!r})", None, python=python
+    )
+    assert bad.returncode == 1 and "this seat code is not (or no longer) valid" in bad.stderr, bad.stderr[-500:]
+    assert "raiden_lab.errors.RaidenError" in bad.stderr
+    # students cannot mint codes
+    minted = as_student(
+        STUDENTS[0],
+        f"from raiden_lab.head.classroom import ask\nprint(ask({str(socket)!r}, {{'op': 'code', 'user': 'x'}}))",
+        socket,
+        python,
+    )
+    assert "only the teacher" in minted.stdout, minted

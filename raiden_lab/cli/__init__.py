@@ -58,10 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     p = command("class", "run a class on this head: a seat of engines per student, their check results, live")
     p.add_argument(
         "action",
-        choices=("start", "status", "stop", "end", "hub"),
-        help="start, status or stop the class; end USER's seat; hub: the room's JupyterHub (as root)",
+        choices=("start", "status", "stop", "end", "code", "hub"),
+        help="start, status or stop the class; end USER's seat; code USER: a seat code for a laptop; "
+        "hub: the room's JupyterHub (as root)",
     )
-    p.add_argument("user", nargs="?", help="end: the student whose seat ends (their engines stop)")
+    p.add_argument("user", nargs="?", help="end, code: the student (end: their seat's engines stop)")
     p.add_argument(
         "--seats", type=int, metavar="N", help="start: hand out at most N seats (default: [class] seats, 20)"
     )

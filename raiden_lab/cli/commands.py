@@ -189,12 +189,22 @@ def cmd_class(args: argparse.Namespace) -> int:
         roster = classroom.read_roster(Path(args.users)) if args.users else []
         where = Path(args.socket).absolute() if args.socket else None
         return run_hub(paths, args.teacher, roster, where, args.ip, args.port, args.proxy)
-    if args.action == "end":
+    if args.action in ("end", "code"):
         if not args.user:
-            raise InputError("raiden class end: name the student whose seat ends, e.g. `raiden class end alice`")
+            raise InputError(f"raiden class {args.action}: name the student, e.g. `raiden class {args.action} alice`")
         info = classroom.running_class(paths)
         if info is None:
             raise RaidenError(f"class '{inventory.name}' is not running; start it with `raiden class start`")
+        if args.action == "code":
+            reply = classroom.ask(info["socket"], {"op": "code", "user": args.user})
+            if not reply.get("ok"):
+                raise InputError(reply.get("error", "the class did not answer"))
+            print(reply["code"])
+            print(
+                f'{args.user}: raiden_lab.connect(seat="<the line above>") on a machine that reaches the head',
+                file=sys.stderr,
+            )
+            return 0
         reply = classroom.ask(info["socket"], {"op": "end", "user": args.user})
         if not reply.get("ok"):
             raise InputError(reply.get("error", "the class did not answer"))

@@ -214,6 +214,11 @@ class Classroom:
 
         inventory = load(config["inventory"]) if config.get("inventory") else embedded_default()
         self.seats = Seats(inventory, ClusterPaths(inventory.name), self.db, config.get("seats"))
+        self.desk = None  # seat codes, for students on laptops: only where seats can be handed out
+        if self.seats.problem is None:
+            from .seatcodes import CodeDesk
+
+            self.desk = CodeDesk(self.seats, self.db, inventory.controller_ip)
         self.stop_requested = asyncio.Event()
 
     def _peer(self, writer: asyncio.StreamWriter) -> tuple[int, str]:
@@ -258,7 +263,7 @@ class Classroom:
         # a student may end their own seat; any other seat is the teacher's to end
         if op == "end" and request.get("user") in (None, user):
             return {"ok": await self.seats.end(user)}
-        if op in ("progress", "stop", "end", "seats") and not self._teacher(uid):
+        if op in ("progress", "stop", "end", "seats", "code") and not self._teacher(uid):
             return {"ok": False, "error": f"{user}: only the teacher of class '{self.name}' may do that"}
         if op == "progress":
             return {"ok": True, "progress": self.progress(), "seats": self.seats.status()}
@@ -269,6 +274,13 @@ class Classroom:
             if await self.seats.end(target):
                 return {"ok": True}
             return {"ok": False, "error": f"{target} has no seat in class '{self.name}'"}
+        if op == "code":
+            if self.desk is None:
+                return {"ok": False, "error": self.seats.problem}
+            try:
+                return {"ok": True, "code": self.desk.issue(str(request.get("user")))}
+            except InputError as e:
+                return {"ok": False, "error": str(e)}
         if op == "stop":
             self.stop_requested.set()
             return {"ok": True}
@@ -311,11 +323,14 @@ class Classroom:
             server = await asyncio.start_unix_server(self.handle, path=str(self.socket_path))
         finally:
             os.umask(old)
+        desk = asyncio.create_task(self.desk.serve(self.stop_requested)) if self.desk else None
         try:
             await self.stop_requested.wait()
             await self.seats.end_all()
         finally:
             server.close()
+            if desk is not None:
+                await desk
             with contextlib.suppress(FileNotFoundError):
                 self.socket_path.unlink()
 

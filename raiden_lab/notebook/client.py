@@ -152,39 +152,56 @@ class SeatCluster(RaidenCluster):
     teacher's files): ``nodes`` asks it, ``end()`` gives the seat back.
     """
 
-    def __init__(self, socket_path: str, seat: dict[str, Any], client: ipp.Client) -> None:
+    def __init__(
+        self, ask: Callable[[dict[str, Any]], dict[str, Any]], seat: dict[str, Any], client: ipp.Client
+    ) -> None:
         name = seat["name"]
         hosts = tuple(Node(host=h) for h in seat.get("nodes", ()))
         inventory = Inventory(name=name, controller_ip=seat["connection"].get("location") or "", nodes=hosts)
         super().__init__(inventory, ClusterPaths(name), client)
-        self.socket_path = socket_path
+        self._ask = ask  # the class: over its Unix socket on the head, or a seat code's encrypted link
         self.seat = seat["seat"]
 
     @property
     def nodes(self) -> list[dict[str, Any]]:
-        reply = classroom.ask(self.socket_path, {"op": "myseat"})
+        reply = self._ask({"op": "myseat"})
         return ((reply.get("seat") or {}).get("nodes")) or []
 
     def end(self) -> None:
         """Give the seat back: its engines stop (the teacher sees the seat free)."""
         self.client.close()
-        classroom.ask(self.socket_path, {"op": "end"})
+        self._ask({"op": "end"})
 
     def __repr__(self) -> str:
         return f"<RaidenCluster {self.name!r} (your seat {self.seat}): {len(self.client.ids)} engines>"
 
 
-def take_seat(socket_path: str, timeout: float = 10) -> SeatCluster:
-    """Ask the class on ``socket_path`` for this user's seat (started on first use) and attach to it."""
+def take_seat(socket_path: str | None = None, timeout: float = 10, code: str | None = None) -> SeatCluster:
+    """This user's seat (started on first use), attached: from the class on ``socket_path`` (on the head),
+    or with a seat ``code`` the teacher handed out (anywhere on the class's network)."""
+    if code is not None:
+        from ..head.seatcodes import ask_desk, parse_code
+
+        ip, port = parse_code(code)[:2]
+        where = f"the class at {ip}:{port}"
+
+        def ask(message: dict[str, Any]) -> dict[str, Any]:
+            return ask_desk(code, message)
+    else:
+        assert socket_path is not None
+        where = f"{classroom.CLASS_ENV}={socket_path}"
+
+        def ask(message: dict[str, Any]) -> dict[str, Any]:
+            return classroom.ask(socket_path, message)
+
     try:
-        reply = classroom.ask(socket_path, {"op": "seat"})
+        reply = ask({"op": "seat"})
     except OSError as e:
         raise RaidenError(
-            f"{classroom.CLASS_ENV}={socket_path}: no class answers there ({e.strerror or e}); "
-            "ask the teacher whether the class runs, or unset it to use a cluster of your own"
+            f"{where}: no class answers there ({e.strerror or e}); ask the teacher whether the class runs"
         ) from None
     if not reply.get("ok"):
-        raise RaidenError(f"class at {socket_path}: {reply.get('error', 'no seat was given')}")
+        raise RaidenError(f"{where}: {reply.get('error', 'no seat was given')}")
     # the seat's keys, for this user only (mkstemp: 0600), read by the Client and removed at once
     fd, path = tempfile.mkstemp(prefix="raiden-seat-", suffix=".json")
     try:
@@ -193,18 +210,24 @@ def take_seat(socket_path: str, timeout: float = 10) -> SeatCluster:
         client = ipp.Client(path, timeout=timeout)
     finally:
         os.unlink(path)
-    return SeatCluster(socket_path, reply, client)
+    return SeatCluster(ask, reply, client)
 
 
 def connect(
-    name: str | None = None, inventory: str | os.PathLike[str] | None = None, timeout: float = 10
+    name: str | None = None,
+    inventory: str | os.PathLike[str] | None = None,
+    timeout: float = 10,
+    seat: str | None = None,
 ) -> RaidenCluster:
     """Attach to a running cluster by name.
 
     With no name: the cluster of ``./raiden.toml``, else the only running
     cluster, else the embedded default (``local``). A student of a class
-    (``RAIDEN_CLASS`` set, as a class's JupyterHub does) gets their seat.
+    (``RAIDEN_CLASS`` set, as a class's JupyterHub does) gets their seat;
+    elsewhere ``seat="raiden-seat:…"``, the code the teacher handed out, does.
     """
+    if seat is not None:
+        return take_seat(timeout=timeout, code=seat)
     if name is None and inventory is None and os.environ.get(classroom.CLASS_ENV):
         return take_seat(os.environ[classroom.CLASS_ENV], timeout)
     inv = find_inventory(name, inventory)
