@@ -128,3 +128,15 @@ def test_a_roster_naming_no_such_user_is_one_line(raiden: Raiden) -> None:
     assert over.code == 2 and over.err.strip() == "--seats 99: give 1 to 20 (the inventory's [class] seats)"
     nobody = raiden("class", "end")
     assert nobody.code == 2 and "name the student, e.g. `raiden class end alice`" in nobody.err
+
+
+def test_a_mistyped_seat_code_is_one_sentence(raiden: Raiden) -> None:
+    ran = raiden.python(
+        "import raiden_lab\ntry:\n    raiden_lab.connect(seat='raiden-seat:10.0.0.1:x')\n"
+        "except raiden_lab.RaidenError as e:\n    print(e)\n"
+    )
+    assert ran.code == 0, ran.err
+    assert (
+        ran.out.strip()
+        == "seat code 'raiden-seat:10.0.0.1:x'…: not a seat code; copy the whole line the teacher gave you"
+    )
