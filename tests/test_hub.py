@@ -213,15 +213,18 @@ def test_a_class_on_a_real_jupyterhub(room) -> None:
             assert not page.locator(".raiden-ClusterView").is_visible()
             page.screenshot(path=str(_output(f"hub-{student}.png")))
 
-        # the teacher's sidebar filled in: one passed, one failed, two seats with their engines
-        teacher.wait_for_function("document.querySelectorAll('.raiden-Seat').length === 2", timeout=60000)
-        first = teacher.locator(f".raiden-Student[data-user='{STUDENTS[0]}']")
-        second = teacher.locator(f".raiden-Student[data-user='{STUDENTS[1]}']")
-        assert first.locator(".raiden-Result-passed").count() == 1
-        assert second.locator(".raiden-Result-failed").count() == 1
+        # the teacher's sidebar filled in (live, at its next polls): one passed, one failed, two seats
+        first = f".raiden-Student[data-user='{STUDENTS[0]}'] .raiden-Result-passed"
+        second = f".raiden-Student[data-user='{STUDENTS[1]}'] .raiden-Result-failed"
+        engines = f".raiden-Seat[data-user='{STUDENTS[1]}'] .raiden-SeatEngines"
+        try:
+            teacher.wait_for_function("document.querySelectorAll('.raiden-Seat').length === 2", timeout=60000)
+            teacher.wait_for_selector(first, timeout=30000)
+            teacher.wait_for_selector(second, timeout=30000)
+            teacher.wait_for_function(f"document.querySelector({engines!r})?.innerText === '2/2'", timeout=60000)
+        finally:
+            teacher.screenshot(path=str(_output("hub-teacher.png")))
         seat_row = teacher.locator(f".raiden-Seat[data-user='{STUDENTS[1]}']")
-        assert seat_row.locator(".raiden-SeatEngines").inner_text() == "2/2"
-        teacher.screenshot(path=str(_output("hub-teacher.png")))
 
         # the teacher ends the second student's seat, then stops the class
         seat_row.locator(".raiden-EndSeat").click()
