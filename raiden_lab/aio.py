@@ -8,7 +8,8 @@ runs on a loop of its own in a worker thread.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -22,3 +23,49 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     with ThreadPoolExecutor(1, thread_name_prefix="raiden-sync") as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+async def bounded_lines(
+    stream: asyncio.StreamReader, overlong: Callable[[], None] | None = None
+) -> AsyncIterator[bytes]:
+    """The stream's lines, leaving out (and telling ``overlong`` of) any longer than the stream's limit.
+
+    ``async for line in stream`` ends with a ValueError on such a line, which would end
+    the reader: a node that prints one 1 MiB line must not stop the head listening to it.
+    """
+    rest_of_long_line = False
+    while True:
+        try:
+            line = await stream.readline()
+        except ValueError as e:  # asyncio's LimitOverrunError, re-raised by readline
+            # "Separator is found" means the whole line was consumed; "not found", only its start.
+            rest_of_long_line = "not found" in str(e)
+            if overlong is not None:
+                overlong()
+            continue
+        if not line:
+            return
+        if rest_of_long_line:
+            rest_of_long_line = False
+            continue
+        yield line
+
+
+class Quota:
+    """At most ``per_minute`` of something (log lines, events); counts what it refused."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self.window = 0.0
+        self.used = 0
+        self.refused = 0
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        if now - self.window >= 60:
+            self.window, self.used = now, 0
+        if self.used < self.per_minute:
+            self.used += 1
+            return True
+        self.refused += 1
+        return False

@@ -67,6 +67,10 @@ class Event(StrEnum):
     TEMPERATURE_NORMAL = "temperature-normal"
     THROTTLING_BEGAN = "throttling-began"
     THROTTLING_ENDED = "throttling-ended"
+    STATE_FILE_DAMAGED = "state-file-damaged"
+    STATE_FILE_UNWRITABLE = "state-file-unwritable"
+    NODE_NOISY = "node-noisy"
+    NODE_CLOCK_OFF = "node-clock-off"
 
 
 # The Pi firmware's throttle flags (``vcgencmd get_throttled``), decoded on the node by its agent.

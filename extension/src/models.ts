@@ -37,7 +37,11 @@ export const EVENT_KINDS = [
   'temperature-high',
   'temperature-normal',
   'throttling-began',
-  'throttling-ended'
+  'throttling-ended',
+  'state-file-damaged',
+  'state-file-unwritable',
+  'node-noisy',
+  'node-clock-off'
 ] as const;
 /** raiden_lab.vocabulary.temperature_band */
 export const TEMPERATURE_BANDS = ['unknown', 'fine', 'warm', 'hot'] as const;

@@ -42,8 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     command("doctor", "check every node before engines fail on it", json_flag=True)
     p = command("up", "start the cluster (preflight, controller, engines on every node)")
     p.add_argument("--timeout", type=float, default=UP_TIMEOUT_S, help="seconds to wait for engines (default 60)")
+    p.add_argument(
+        "--service", action="store_true", help="also start it at every boot (a user systemd unit, where systemd runs)"
+    )
     command("status", "show every node and engine", json_flag=True)
-    command("down", "stop every engine, the controller and the supervisor")
+    p = command("down", "stop every engine, the controller and the supervisor")
+    p.add_argument("--service", action="store_true", help="also remove the unit of `raiden up --service`")
     p = command("provision", "give nodes the head's Python packages (creating their environment if missing)")
     p.add_argument("nodes", nargs="*", metavar="NODE", help="hosts to provision (default: every node)")
     p.add_argument(

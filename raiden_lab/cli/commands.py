@@ -67,6 +67,15 @@ def _tell(outcome: lifecycle.Outcome) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     inventory, paths = _inventory(args)
+    if args.service:
+        from ..head import service
+
+        installed, said = service.install(inventory, paths)
+        if installed:  # systemd ran `raiden up` itself (its supervisor belongs to the unit); this reports it
+            print("\n".join(said), flush=True)
+        outcome = lifecycle.up_sync(inventory, paths, args.timeout)
+        outcome.warnings += [] if installed else said
+        return _tell(outcome)
     return _tell(lifecycle.up_sync(inventory, paths, args.timeout))
 
 
@@ -79,7 +88,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     inventory, paths = _inventory(args)
-    return _tell(lifecycle.down_sync(inventory, paths))
+    said = []
+    if args.service:
+        from ..head import service
+
+        said = service.uninstall(inventory)  # stops the unit first, which runs `raiden down`
+    outcome = lifecycle.down_sync(inventory, paths)
+    outcome.said = said + outcome.said
+    return _tell(outcome)
 
 
 def cmd_provision(args: argparse.Namespace) -> int:

@@ -54,6 +54,7 @@ TOP_KEYS = {
 MIN_CONTROLLER_PORTS = 20
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")  # a newline in a path could start a line of an ssh_config
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:=-]{0,63}$")
 
 
@@ -221,7 +222,7 @@ class Validator:
             self.check_value(where, key, value)
 
     def check_value(self, where: tuple[str, int, str | None], key: str, value: Any) -> None:
-        if key == "name" and not _NAME_RE.match(value):
+        if key == "name" and not _NAME_RE.fullmatch(value):
             self.fail(
                 where, f"cluster name {value!r} is not a plain name; use letters, digits, '-' and '_' (at most 64)"
             )
@@ -231,7 +232,7 @@ class Validator:
             )
         elif key == "host" and not is_host(value):
             self.fail(where, f"host {value!r} is not a hostname or IP address")
-        elif key == "user" and not _USER_RE.match(value):
+        elif key == "user" and not _USER_RE.fullmatch(value):
             self.fail(where, f"user {value!r} is not a plain user name (letters, digits, '_', '-', '.')")
         elif key == "port" and not 1 <= value <= 65535:
             self.fail(where, f"port {value} is out of range; use 1 to 65535")
@@ -250,7 +251,7 @@ class Validator:
                 )
         elif key in ("engines", "engines_per_node") and value <= 0:
             self.fail(where, f"'{key}' must be at least 1, not {value}")
-        elif key in ("python", "identity_file", "work_dir") and (not value.strip() or "\0" in value or "\n" in value):
+        elif key in ("python", "identity_file", "work_dir") and (not value.strip() or _CONTROL_RE.search(value)):
             self.fail(where, f"'{key}' must be a path, not {value!r}")
         elif key == "launcher" and value not in launchers.names():
             known = launchers.names()
@@ -259,11 +260,11 @@ class Validator:
             self.fail(where, f"launcher {value!r} is not one of {', '.join(repr(x) for x in known)}{hint}")
         elif key in ("args", "sbatch_options"):
             for item in value:
-                if not isinstance(item, str) or not item or "\0" in item or "\n" in item:
+                if not isinstance(item, str) or not item or _CONTROL_RE.search(item):
                     self.fail(where, f"'{key}' must be a list of non-empty strings, one argument each; {item!r} is not")
         elif key == "labels":
             for label in value:
-                if not isinstance(label, str) or not _LABEL_RE.match(label):
+                if not isinstance(label, str) or not _LABEL_RE.fullmatch(label):
                     self.fail(where, f"label {label!r} must be a short plain string (letters, digits, '_.:=-')")
 
     def validate(self, data: dict[str, Any]) -> Inventory:

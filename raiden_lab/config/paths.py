@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
+import stat
 import tempfile
 from pathlib import Path
+
+from ..errors import RaidenError
 
 
 def raiden_home() -> Path:
@@ -20,9 +24,15 @@ class ClusterPaths:
         self.root = (home or raiden_home()) / name
 
     def ensure(self) -> ClusterPaths:
-        """Create the cluster folder private to its owner: it holds keys and sockets."""
-        self.root.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.root.mkdir(mode=0o700, exist_ok=True)
+        """Create the cluster folder private to its owner: it holds keys and sockets.
+
+        Folders that exist already must be ours and not a symlink; one that others may
+        read or write is made private again (an older version, or a jit call, made it 0755).
+        """
+        for folder in (self.root.parent, self.root):
+            if not folder.exists():
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_folder(folder)
         return self
 
     @property
@@ -81,13 +91,66 @@ class ClusterPaths:
         return self._private_short_dir("cm", 40)  # ssh adds a 40-byte hash and a 17-byte temporary suffix
 
     def _private_short_dir(self, name: str, longest: int) -> Path:
+        """``root/name``, or where that path is too long for a socket, a folder in
+        ``$XDG_RUNTIME_DIR`` (else /tmp) whose name no other user can guess (it hashes
+        a secret kept in ``$RAIDEN_HOME``), so none can create it first."""
         path = self.root / name
         if len(str(path)) > longest:
-            digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:12]
+            secret = _home_secret(self.root.parent)
+            digest = hashlib.sha256(f"{secret}:{self.root}".encode()).hexdigest()[:12]
             suffix = "" if name == "cm" else f"-{name}"
-            path = Path(tempfile.gettempdir()) / f"raiden-{os.getuid()}-{digest}{suffix}"
+            path = _runtime_dir() / f"raiden-{os.getuid()}-{digest}{suffix}"
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        st = path.stat()
-        if st.st_uid != os.getuid() or st.st_mode & 0o077:
-            raise PermissionError(f"{path} must belong to you with mode 0700 (it holds sockets)")
+        st = path.lstat()
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+            raise RaidenError(f"{path} must be your own folder with mode 0700 (it holds sockets); remove it")
         return path
+
+
+def private_folder(folder: Path) -> None:
+    """Refuse a folder that is a symlink or someone else's; make one of ours that others can open 0700."""
+    st = folder.lstat()
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise RaidenError(
+            f"{folder}: Raiden's folder must be a directory that belongs to you (uid {os.getuid()}), "
+            f"not uid {st.st_uid}{' and not a symlink' if stat.S_ISLNK(st.st_mode) else ''}; "
+            "move it away or set RAIDEN_HOME to a folder of your own"
+        )
+    if st.st_mode & 0o077:
+        os.chmod(folder, 0o700)
+
+
+def _runtime_dir() -> Path:
+    """``$XDG_RUNTIME_DIR`` when it is ours and private (systemd makes it per user), else the temp folder."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        with_st = Path(runtime)
+        try:
+            st = with_st.stat()
+            if st.st_uid == os.getuid() and not st.st_mode & 0o077 and len(runtime) < 40:
+                return with_st
+        except OSError:
+            pass
+    return Path(tempfile.gettempdir())
+
+
+def _home_secret(home: Path) -> str:
+    """A random value in ``$RAIDEN_HOME/.secret`` (0600), made on first use."""
+    path = home / ".secret"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    value = secrets.token_hex(16)
+    tmp = home / f".secret.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value)
+    try:
+        os.link(tmp, path)  # whoever links first wins; the others read the winner's
+    except FileExistsError:
+        value = path.read_text().strip()
+    finally:
+        tmp.unlink()
+    return value

@@ -62,7 +62,7 @@ def validate(table: dict[str, Any], fail: Any) -> ClassSettings:
     if not 1 <= engines <= 64:
         fail("engines_per_seat", f"engines_per_seat must be from 1 to 64, not {engines}")
     user = table.get("seat_user")
-    if user is not None and not _SEAT_USER_RE.match(user):
+    if user is not None and not _SEAT_USER_RE.fullmatch(user):
         fail("seat_user", f'seat_user {user!r} must be a plain user name holding {{n}}, e.g. "raiden-seat{{n}}"')
     ports = None
     if "ports" in table:

@@ -6,6 +6,7 @@ import ipaddress
 import re
 from typing import Any
 
+_SCOPE_RE = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 _HOST_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 
@@ -50,8 +51,11 @@ def toml_type(value: Any) -> str:
 
 
 def is_ip(value: str) -> bool:
+    address, _, scope = value.partition("%")
+    if "%" in value and not _SCOPE_RE.fullmatch(scope):  # an interface name, nothing that could end a line
+        return False
     try:
-        ipaddress.ip_address(value)
+        ipaddress.ip_address(address if "%" not in value else value)
     except ValueError:
         return False
     return True
@@ -63,4 +67,4 @@ def is_host(value: str) -> bool:
     if len(value) > 253 or not value:
         return False
     labels = value.rstrip(".").split(".")
-    return all(_HOST_LABEL_RE.match(label) for label in labels) and not value.replace(".", "").isdigit()
+    return all(_HOST_LABEL_RE.fullmatch(label) for label in labels) and not value.replace(".", "").isdigit()

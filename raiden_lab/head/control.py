@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from typing import Any
 
 import psutil
@@ -16,26 +17,61 @@ from ..config.paths import ClusterPaths
 from ..errors import RaidenError
 from . import wire
 
+LOCK_PATIENCE_S = 2.0
 
-def hold_lock(paths: ClusterPaths) -> int | None:
-    """Take the cluster's lock (the supervisor keeps it for life); None if someone holds it."""
+
+def hold_lock(paths: ClusterPaths, patience: float = LOCK_PATIENCE_S) -> int | None:
+    """Take the cluster's lock (the supervisor keeps it for life) and write our pid in it.
+
+    None if another supervisor holds it. ``is_running`` takes the lock for a moment to
+    look; ``patience`` keeps a starting supervisor from taking such a look for a rival.
+    """
     fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline or _holder(paths) is not None:
+                os.close(fd)
+                return None
+            time.sleep(0.02)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
     return fd
+
+
+def _holder(paths: ClusterPaths) -> int | None:
+    """The pid written in the lock when that process is alive and a supervisor; else None."""
+    try:
+        pid = int(paths.lock.read_text().strip() or 0)
+        proc = psutil.Process(pid) if pid else None
+        if proc is not None and "raiden_lab.head.supervisor" in " ".join(proc.cmdline()):
+            return pid
+    except (OSError, ValueError, psutil.Error):
+        pass
+    return None
+
+
+def supervisor_pid(paths: ClusterPaths) -> int | None:
+    """The running supervisor's pid, read from its lock (no state file needed)."""
+    return _holder(paths) if is_running(paths) else None
 
 
 def is_running(paths: ClusterPaths) -> bool:
     """True while a supervisor holds the cluster's lock."""
     if not paths.lock.exists():
         return False
-    fd = hold_lock(paths)
-    if fd is None:
+    if _holder(paths) is not None:
         return True
-    os.close(fd)
+    fd = os.open(paths.lock, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
     return False
 
 

@@ -34,6 +34,7 @@ RECONNECT_S = 2.0
 BACKOFF_MAX_S = 60.0
 BACKOFF_RESET_S = 60.0  # an engine that lived this long starts its back-off at 1 s again
 COMPACT_EVERY_S = 60.0
+CHECK_STORE_EVERY_S = 5.0  # read the state file as other processes do: one damaged under us is replaced
 LIVE = frozenset({NodeState.STARTING, NodeState.UP})
 
 
@@ -49,6 +50,16 @@ class Health:
         self._state: str | None = None
         self._tasks: dict[str, int] | None = None
         self._compacted = time.monotonic()
+        self._checked = time.monotonic()
+
+    @property
+    def state(self) -> str | None:
+        """The cluster's state as last written."""
+        return self._state
+
+    def forget_written(self) -> None:
+        """The state file was replaced: write the task counts again at the next tick."""
+        self._tasks = None
 
     # -- the loop --------------------------------------------------------------
 
@@ -82,6 +93,9 @@ class Health:
         if self.launcher.generation != generation:
             return  # a job (re)started while we asked: these ids may be the old job's
         self._update_states(ids, queues)
+        if time.monotonic() - self._checked > CHECK_STORE_EVERY_S:
+            self._checked = time.monotonic()
+            ctx.store.check()
         if time.monotonic() - self._compacted > COMPACT_EVERY_S:
             self._compacted = time.monotonic()
             ctx.store.compact()

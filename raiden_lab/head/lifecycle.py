@@ -10,6 +10,7 @@ back in an :class:`Outcome`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -89,6 +90,7 @@ async def up(inventory: Inventory, paths: ClusterPaths, timeout: float = UP_TIME
         return outcome
     if warning := inventory.plaintext_warning:
         outcome.warnings.append(warning)
+    outcome.said += await clean_up_after_crash(inventory, paths)
     reports = await preflight(inventory, paths)
     launcher = launcher_of(inventory)
     plan: dict[str, Any] = {
@@ -146,13 +148,16 @@ async def down(inventory: Inventory, paths: ClusterPaths, timeout: float = DOWN_
         # A supervisor that was killed cannot clean up: do it here.
         left = await sweep_nodes(inventory, paths, kill=True, close=True)
         outcome.said.append(f"cluster '{inventory.name}' is not running")
-        if await asyncio.to_thread(control.kill_stray_controllers, paths):
-            outcome.said.append("killed the controller left behind by a supervisor that died")
+        outcome.said += await clean_up_after_crash(inventory, paths)
         outcome.said += [f"killed {len(procs)} leftover engine processes on {host}" for host, procs in left.items()]
         return outcome
-    status = await asyncio.to_thread(cluster_status, inventory, paths)
-    pid = status["supervisor_pid"]
-    last_event = max((e["id"] for e in cluster_events(paths, limit=1)), default=0)
+    pid = control.supervisor_pid(paths)
+    try:  # a damaged state file must not keep the cluster from stopping
+        status: dict[str, Any] | None = await asyncio.to_thread(cluster_status, inventory, paths)
+        last_event = max((e["id"] for e in cluster_events(paths, limit=1)), default=0)
+    except RaidenError as e:
+        outcome.warnings.append(str(e))
+        status, last_event = None, 0
     await asyncio.to_thread(control.request, paths, {"op": "stop"})
     deadline = time.monotonic() + timeout
     while control.is_running(paths) or _alive(pid):
@@ -161,15 +166,34 @@ async def down(inventory: Inventory, paths: ClusterPaths, timeout: float = DOWN_
                 f"cluster '{inventory.name}': supervisor pid {pid} did not stop within {timeout:g} s; see {paths.log}"
             )
         await asyncio.sleep(0.1)
-    killed = [
-        e for e in cluster_events(paths, limit=200) if e["id"] > last_event and e["kind"] == Event.LEFTOVERS_KILLED
-    ]
-    outcome.said += [f"{e['host']}: {e['message']}" for e in killed]
-    nodes = [n for n in status["nodes"] if n["state"] != NodeState.FAILED]
+    if status is None:
+        outcome.said.append(f"cluster '{inventory.name}' stopped")
+        return outcome
+    with contextlib.suppress(RaidenError):
+        killed = [
+            e for e in cluster_events(paths, limit=200) if e["id"] > last_event and e["kind"] == Event.LEFTOVERS_KILLED
+        ]
+        outcome.said += [f"{e['host']}: {e['message']}" for e in killed]
+    checked = [n for n in status["nodes"] if n["state"] not in GONE]
+    unreached = [n["host"] for n in status["nodes"] if n["state"] == NodeState.DOWN]
     outcome.said.append(
-        f"cluster '{inventory.name}' stopped; no engine left on {len(nodes)} node{'s' if len(nodes) != 1 else ''}"
+        f"cluster '{inventory.name}' stopped; no engine left on {len(checked)} node{'s' if len(checked) != 1 else ''}"
     )
+    if unreached:
+        outcome.warnings.append(
+            f"could not reach {', '.join(unreached)} to check; engines there stop by themselves when they "
+            "notice the lost connection (`raiden doctor` shows any that did not)"
+        )
     return outcome
+
+
+async def clean_up_after_crash(inventory: Inventory, paths: ClusterPaths) -> list[str]:
+    """What a killed supervisor left on the head (its controller) and outside it (a batch job)."""
+    said = []
+    if await asyncio.to_thread(control.kill_stray_controllers, paths):
+        said.append("killed the controller left behind by a supervisor that died")
+    said += await asyncio.to_thread(launcher_of(inventory).clean_up_after, inventory, paths)
+    return said
 
 
 async def status(inventory: Inventory, paths: ClusterPaths) -> dict[str, Any]:

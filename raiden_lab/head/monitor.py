@@ -10,6 +10,7 @@ import os
 import time
 from typing import Any
 
+from ..aio import Quota, bounded_lines
 from ..config.inventory import Node
 from ..vocabulary import HOT_C as DEFAULT_HOT_C
 from ..vocabulary import THROTTLE_FLAGS, THROTTLE_LABELS, Event
@@ -21,6 +22,10 @@ log = logging.getLogger("raiden.monitor")
 
 HOT_C = float(os.environ.get("RAIDEN_HOT_C", DEFAULT_HOT_C))
 COOL_MARGIN_C = 5.0
+SAMPLE_GAP_S = 0.5  # the agent samples once a second; more often is stored no more than this
+SAMPLE_MAX_BYTES = 16 * 1024  # a sample is a few hundred bytes; bigger ones are not stored
+CLOCK_OFF_S = 120.0  # a node's clock this far from the head's is told as an event
+NOISE_EVENT_EVERY_S = 600.0
 
 
 def sensor_path(template: str | None, host: str) -> str | None:
@@ -41,6 +46,12 @@ class NodeMonitor:
         self._hot = False
         self._throttled: frozenset[str] = frozenset()
         self._engine_pids: dict[int, int] = {}
+        self._stored_at = 0.0
+        self._noise = 0  # lines dropped since the last event about them
+        self._noise_told = 0.0
+        self._clock_off = False
+        self._log_quota = Quota(20)
+        self._burst = Quota(600)
 
     @property
     def host(self) -> str:
@@ -72,8 +83,12 @@ class NodeMonitor:
                 await proc.wait()
         if self._reader is not None:
             self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._reader
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # whatever ended the reader must not stop the stopping
+                log.exception("%s: the agent's reader had failed", self.host)
 
     async def set_engines(self, pids: dict[int, int]) -> None:
         """Tell the agent which processes are the node's engines."""
@@ -89,18 +104,73 @@ class NodeMonitor:
         return time.monotonic() - self.last_sample_at
 
     async def _read(self, proc: asyncio.subprocess.Process) -> None:
+        """Samples into the store: one every SAMPLE_GAP_S at most, stamped with the head's clock.
+
+        What a broken or hostile node sends instead (not JSON, not an object, lines over
+        64 KiB, thousands a second) is dropped and told as one event every ten minutes.
+        """
         assert proc.stdout is not None and proc.stderr is not None
-        drain = asyncio.create_task(_log_lines(proc.stderr, self.host))
-        async for line in proc.stdout:
-            try:
-                sample = json.loads(line)
-            except ValueError:
-                continue
-            self.last_sample_at = time.monotonic()
-            self.latest = sample
-            self.store.add_sample(self.host, sample)
+        drain = asyncio.create_task(_log_lines(proc.stderr, self.host, self._log_quota))
+        try:
+            async for line in bounded_lines(proc.stdout, self._noisy):
+                now = time.monotonic()
+                if now - self._stored_at < SAMPLE_GAP_S:
+                    self.last_sample_at = now  # too many samples is not silence
+                    if not self._burst.allow():  # a burst (a file read from its start) is fine; a flood is not
+                        self._noisy()
+                    continue
+                try:
+                    sample = json.loads(line) if len(line) <= SAMPLE_MAX_BYTES else None
+                except ValueError:
+                    sample = None
+                if not isinstance(sample, dict):
+                    self._noisy()
+                    continue
+                self.last_sample_at = self._stored_at = now
+                self._take(sample)
+        finally:
+            drain.cancel()
+
+    def _take(self, sample: dict[str, Any]) -> None:
+        head_time = time.time()
+        node_time = sample.get("time")
+        sample["time"] = head_time  # the node's clock may be anywhere: thinning and plots use the head's
+        if isinstance(node_time, (int, float)) and not isinstance(node_time, bool):
+            sample["node_time"] = node_time
+            self._check_clock(node_time - head_time)
+        self.latest = sample
+        self.store.add_sample(self.host, sample)
+        try:
             self._notice(sample)
-        drain.cancel()
+        except (TypeError, ValueError, AttributeError):  # a sensor value of the wrong type
+            self._noisy()
+
+    def _check_clock(self, off: float) -> None:
+        if not self._clock_off and abs(off) > CLOCK_OFF_S:
+            self._clock_off = True
+            where = "ahead of" if off > 0 else "behind"
+            self.store.add_event(
+                Event.NODE_CLOCK_OFF,
+                f"its clock is {_span(abs(off))} {where} the head's; samples keep the head's time. "
+                "Set its time (`sudo timedatectl set-ntp true`, or a time server on the head for Pis offline)",
+                self.host,
+            )
+        elif self._clock_off and abs(off) < CLOCK_OFF_S / 2:
+            self._clock_off = False
+
+    def _noisy(self) -> None:
+        self._noise += 1
+        now = time.monotonic()
+        if now - self._noise_told >= NOISE_EVENT_EVERY_S:
+            self._noise_told = now
+            self.store.add_event(
+                Event.NODE_NOISY,
+                f"its agent sent {self._noise} line{'s' if self._noise != 1 else ''} that are not samples "
+                "(not JSON objects, over 64 KiB, or many a second); they were dropped. "
+                "Is the node running another program's output into Raiden's agent?",
+                self.host,
+            )
+            self._noise = 0
 
     def _notice(self, sample: dict[str, Any]) -> None:
         temp = sample.get("temperature")
@@ -122,6 +192,16 @@ class NodeMonitor:
         self._throttled = now
 
 
-async def _log_lines(stream: asyncio.StreamReader, host: str) -> None:
-    async for line in stream:
-        log.info("%s agent: %s", host, line.decode(errors="replace").rstrip())
+async def _log_lines(stream: asyncio.StreamReader, host: str, quota: Quota) -> None:
+    async for line in bounded_lines(stream):
+        if quota.allow():
+            log.info("%s agent: %s", host, line[:1000].decode(errors="replace").rstrip())
+        elif quota.refused in (1, 1000, 100_000):
+            log.warning("%s agent: more lines than %d a minute; not logging them all", host, quota.per_minute)
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"

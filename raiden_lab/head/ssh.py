@@ -57,7 +57,17 @@ class Target:
             "-o",
             "StrictHostKeyChecking=accept-new",
             "-o",
-            f"UserKnownHostsFile={self.known_hosts}",
+            # first the cluster's own (new keys go there), then the keys the user already verified
+            "UserKnownHostsFile=" + " ".join(_quoted(p) for p in (self.known_hosts, *user_known_hosts())),
+            # nothing of the user's own ~/.ssh/config reaches a node: no agent, no X11, no tunnels
+            "-o",
+            "ForwardAgent=no",
+            "-o",
+            "ForwardX11=no",
+            "-o",
+            "ClearAllForwardings=yes",
+            "-o",
+            "PermitLocalCommand=no",
             "-o",
             "HashKnownHosts=no",  # so the line of a rebuilt node can be found and removed
             "-o",
@@ -96,6 +106,19 @@ class Target:
         return ["ssh", *self.ssh_options(), "-O", op, self.host]
 
 
+def user_known_hosts() -> list[Path]:
+    """The user's own ``~/.ssh/known_hosts`` (from ``$HOME``), when there is one."""
+    path = Path.home() / ".ssh" / "known_hosts"
+    return [path] if path.is_file() else []
+
+
+def _quoted(path: Path) -> str:
+    text = str(path)
+    if '"' in text or "\n" in text:
+        raise ValueError(f"{text!r}: a known_hosts path cannot hold quotes or newlines")
+    return f'"{text}"' if " " in text else text
+
+
 def config_block(target: Target) -> str:
     """The node's options as an ``ssh_config`` ``Host`` block, for programs that run ssh themselves.
 
@@ -108,7 +131,7 @@ def config_block(target: Target) -> str:
     lines = [f"Host {target.host}"]
     for flag, value in zip(opts[::2], opts[1::2], strict=True):
         key, _, val = value.partition("=") if flag == "-o" else (names[flag], "", value)
-        lines.append(f'  {key} "{val}"' if " " in val else f"  {key} {val}")
+        lines.append(f"  {key} {val}" if key == "UserKnownHostsFile" or " " not in val else f'  {key} "{val}"')
     return "\n".join(lines) + "\n"
 
 

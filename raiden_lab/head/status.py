@@ -12,7 +12,7 @@ from ..config.paths import ClusterPaths, raiden_home
 from ..errors import RaidenError
 from . import control
 from .models import make_cluster_model, make_event_model
-from .store import Store
+from .store import Store, unreadable
 
 
 def cluster_status(inventory: Inventory, paths: ClusterPaths | None = None) -> dict[str, Any]:
@@ -27,6 +27,8 @@ def cluster_status(inventory: Inventory, paths: ClusterPaths | None = None) -> d
         return make_cluster_model(inventory, store.cluster(), nodes, store.engines(), samples, running)
     except sqlite3.OperationalError:  # a schema being created or migrated under us: nothing to show yet
         return make_cluster_model(inventory, None, [], [], {}, False)
+    except sqlite3.DatabaseError as e:
+        raise unreadable(paths.store, e) from None
     finally:
         store.close()
 
@@ -37,6 +39,8 @@ def cluster_events(paths: ClusterPaths, limit: int = 50, host: str | None = None
         return []
     try:
         return [make_event_model(e) for e in store.events(limit=limit, host=host)]
+    except sqlite3.DatabaseError as e:
+        raise unreadable(paths.store, e) from None
     finally:
         store.close()
 
@@ -74,13 +78,16 @@ def running_inventories() -> dict[str, Inventory]:
         paths = ClusterPaths(entry.name, home)
         if not (entry / "supervisor.lock").exists() or not control.is_running(paths):
             continue
-        store = Store.open_existing(paths.store)
-        if store is None:
-            continue
         try:
-            row = store.cluster() or {}
-        finally:
-            store.close()
+            store = Store.open_existing(paths.store)
+            if store is None:
+                continue
+            try:
+                row = store.cluster() or {}
+            finally:
+                store.close()
+        except (RaidenError, sqlite3.DatabaseError):
+            continue
         source = row.get("inventory")
         try:
             found[entry.name] = load(source) if source and source != "(embedded default)" else embedded_default()

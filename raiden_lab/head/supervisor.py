@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import logging.handlers
 import os
 import signal
 import sys
@@ -35,12 +36,27 @@ from .store import Store
 log = logging.getLogger("raiden.supervisor")
 
 
+LOG_MAX_BYTES = 5 * 1024 * 1024
+
+
+class RotatingLog(logging.handlers.RotatingFileHandler):
+    """``supervisor.log`` up to 5 MiB, then ``.1`` and ``.2``; stdout and stderr (tracebacks) follow it."""
+
+    def doRollover(self) -> None:
+        super().doRollover()
+        if self.stream is not None:
+            for fd in (1, 2):
+                os.dup2(self.stream.fileno(), fd)
+
+
 class Supervisor:
     def __init__(self, inventory: Inventory, paths: ClusterPaths, plan: dict[str, Any]) -> None:
         self.inventory = inventory
         self.paths = paths
         self.plan = plan
-        self.store = Store(paths.store)
+        self.store = Store(paths.store, survive=True)
+        self.store.on_recover = self.republish
+        self.started = False
         self.hub = Hub(inventory, paths, self.store)
         self.ctx = LaunchContext(inventory, paths, plan, self.store, self.hub)
         self.launcher = launchers.get(inventory.launcher)(self.ctx)
@@ -52,35 +68,28 @@ class Supervisor:
         inv, store = self.inventory, self.store
         store.reset(inv.name, inv.source, os.getpid())
         store.add_event(Event.CLUSTER_STARTING, f"supervisor {os.getpid()} starting cluster '{inv.name}'")
-        for position, node in enumerate(inv.nodes):
-            planned = node.host in self.plan["nodes"]
-            store.set_node(
-                node.host,
-                position=position,
-                state=NodeState.STARTING if planned else NodeState.FAILED,
-                problem=self.plan["skipped"].get(node.host),
+        for aside in store.moved_aside:
+            store.add_event(
+                Event.STATE_FILE_DAMAGED,
+                f"the state file was damaged; it was moved to {aside.name} and a new one started",
             )
-            if not planned:
-                store.add_event(Event.NODE_SKIPPED, self.plan["skipped"][node.host], node.host)
+        self._write_nodes()
         server = watching = None
         try:
-            await self.hub.start()
-            first = 0
-            for host, planned in self.plan["nodes"].items():
-                ids = list(range(first, first + planned["engines"]))
-                first += planned["engines"]
-                self.launcher.add_node(host, ids, planned.get("cores"))
-                store.set_node(
-                    host,
-                    arch=planned.get("arch"),
-                    cores=planned.get("cores"),
-                    engines_wanted=len(ids),
-                    work_dir=self.ctx.nodes[host].work_dir,
-                )
-            await self.launcher.start()
+            # The socket opens first, so that `raiden down` works while nodes are still starting.
             server = await asyncio.start_unix_server(self._handle, path=str(self.paths.control_socket))
-            watching = asyncio.create_task(self.health.run())
-            await self.stop_requested.wait()
+            starting = asyncio.create_task(self._start())
+            stopping = asyncio.create_task(self.stop_requested.wait())
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():
+                log.info("stop asked while starting: not waiting for the nodes")
+                starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting  # a start that failed raises here, and the cluster is stopped below
+            self.started = True
+            if not self.stop_requested.is_set():
+                watching = asyncio.create_task(self.health.run())
+            await stopping
         finally:
             # Also on a crash: a supervisor that dies must not leave a controller or engines behind.
             if watching is not None:
@@ -91,15 +100,82 @@ class Supervisor:
                 self.paths.control_socket.unlink()
             await self._shutdown()
 
+    async def _start(self) -> None:
+        await self.hub.start()
+        first = 0
+        for host, planned in self.plan["nodes"].items():
+            ids = list(range(first, first + planned["engines"]))
+            first += planned["engines"]
+            self.launcher.add_node(host, ids, planned.get("cores"))
+            self.store.set_node(
+                host,
+                arch=planned.get("arch"),
+                cores=planned.get("cores"),
+                engines_wanted=len(ids),
+                work_dir=self.ctx.nodes[host].work_dir,
+            )
+        await self.launcher.start()
+
+    def _write_nodes(self) -> None:
+        for position, node in enumerate(self.inventory.nodes):
+            planned = node.host in self.plan["nodes"]
+            self.store.set_node(
+                node.host,
+                position=position,
+                state=NodeState.STARTING if planned else NodeState.FAILED,
+                problem=self.plan["skipped"].get(node.host),
+            )
+            if not planned:
+                self.store.add_event(Event.NODE_SKIPPED, self.plan["skipped"][node.host], node.host)
+
+    def republish(self) -> None:
+        """Write what this supervisor knows into a new state file (the old one was damaged)."""
+        inv, store, hub = self.inventory, self.store, self.hub
+        store.reset(inv.name, inv.source, os.getpid())
+        ports = {k: v for k, v in (hub.connection_info or {}).get("client", {}).items() if isinstance(v, int)}
+        pid = hub.cluster.controller.pid if hub.cluster is not None and hub.cluster.controller else None
+        store.set_cluster(
+            state=self.health.state or ClusterState.STARTING,
+            controller_ip=inv.controller_ip,
+            controller_ports=ports or None,
+            controller_pid=pid,
+        )
+        for position, node in enumerate(inv.nodes):
+            known = self.ctx.nodes.get(node.host)
+            store.set_node(
+                node.host,
+                position=position,
+                state=known.state if known else NodeState.FAILED,
+                problem=None if known else self.plan["skipped"].get(node.host),
+                arch=self.plan["nodes"].get(node.host, {}).get("arch"),
+                cores=known.cores if known else None,
+                engines_wanted=len(known.engine_ids) if known else 0,
+                work_dir=known.work_dir if known else None,
+            )
+            for engine_id, state in (known.engine_states if known else {}).items():
+                store.set_engine(engine_id, node.host, state, pid=known.pids.get(engine_id))
+        self.launcher.republish()
+        self.health.forget_written()
+
     async def _shutdown(self) -> None:
+        """Every step runs, whatever the one before it raised: `raiden down` leaves nothing behind."""
         inv, store = self.inventory, self.store
-        self.health.cancel_all()
-        await self.launcher.stop()
-        await self.hub.stop()
-        self.hub.close()
+
+        async def step(what: str, work: Any) -> None:
+            try:
+                result = work()
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:
+                log.exception("stopping the cluster: %s failed; going on", what)
+
+        await step("cancelling the health loop", self.health.cancel_all)
+        await step("stopping the engines", self.launcher.stop)
+        await step("stopping the controller", self.hub.stop)
+        await step("closing the controller's client", self.hub.close)
         for host, node in self.ctx.nodes.items():
             if node.target is not None:
-                ssh.close_master(node.target)
+                await step(f"closing the connection to {host}", lambda t=node.target: ssh.close_master(t))
             store.drop_engines(host)
             store.set_node(host, state=NodeState.DOWN)
         for node in inv.nodes:
@@ -131,6 +207,8 @@ class Supervisor:
             self.stop_requested.set()
             return {"ok": True}
         if op == "restart":
+            if not self.started:
+                return {"ok": False, "error": "the cluster is still starting; try again when `raiden up` finished"}
             return await self.restart_node(str(request.get("host")))
         return {"ok": False, "error": f"unknown request {op!r}"}
 
@@ -157,7 +235,8 @@ def main() -> None:
     if plan.get("seat"):
         inventory = seat_inventory(inventory, plan["seat"])
     paths = ClusterPaths(inventory.name).ensure()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    handler = RotatingLog(paths.log, maxBytes=LOG_MAX_BYTES, backupCount=2)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", handlers=[handler])
     lock = hold_lock(paths)
     if lock is None:
         print(f"cluster '{inventory.name}' is already running", file=sys.stderr)

@@ -10,6 +10,7 @@ of one cluster inside the supervisor.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 
 # Every launcher's engines pay numba's first-use cost (~0.1 s) as they start, not on their first task.
 WARM_ENGINE = "--IPEngine.startup_command=from raiden_lab.node.jitruntime import warm_runtime; warm_runtime()"
+
+
+log = logging.getLogger("raiden.launchers")
 
 
 class Listener(Protocol):
@@ -206,6 +210,11 @@ class Launcher:
         return f"{cls.name} job {job.get('id')}: {job.get('state')}"
 
     @classmethod
+    def clean_up_after(cls, inventory: Inventory, paths: ClusterPaths) -> list[str]:
+        """A supervisor of this cluster was killed: end what it left outside the head (sentences of what was done)."""
+        return []
+
+    @classmethod
     def job_problem(cls, job: dict[str, Any]) -> str | None:
         """A job that ended or was refused before its engines came up: ``raiden up`` stops waiting."""
         return None
@@ -244,7 +253,11 @@ class Launcher:
         """Stop every engine and agent, then kill what is left on the nodes that answer."""
         ctx = self.ctx
         reachable = [h for h, n in ctx.nodes.items() if n.state != NodeState.DOWN]
-        await asyncio.gather(*(self.stop_node(h, h in reachable) for h in list(ctx.nodes)))
+        hosts = list(ctx.nodes)
+        stopped = await asyncio.gather(*(self.stop_node(h, h in reachable) for h in hosts), return_exceptions=True)
+        for host, error in zip(hosts, stopped, strict=True):
+            if isinstance(error, Exception):
+                log.error("%s: stopping its engines failed: %r", host, error)
         if ctx.inventory.nodes:
             listed = {n.host for n in ctx.inventory.nodes}
             nodes = [ctx.inventory.node(h) for h in reachable if h in listed]
@@ -276,6 +289,9 @@ class Launcher:
         """A node's agent fell silent: stop what runs there; True when the health loop should wait for it."""
         await self.stop_node(host, reachable=False)
         return True
+
+    def republish(self) -> None:
+        """The state file was replaced: write again what only the launcher keeps (its jobs)."""
 
     def state_hint(self, alive: int) -> str | None:
         """The cluster's state when the launcher, not the nodes, decides it (None: the nodes decide)."""

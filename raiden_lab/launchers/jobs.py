@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 from pathlib import Path
@@ -54,6 +55,7 @@ class JobLauncher(Launcher):
         self.attempt = 0
         self.placed: set[int] = set()
         self._watch: asyncio.Task | None = None
+        self._recorded: list[dict[str, Any]] = []
 
     @property
     def log_dir(self) -> Path:
@@ -68,7 +70,14 @@ class JobLauncher(Launcher):
 
     def record(self, **job: Any) -> None:
         job = {"kind": self.name, **job}
-        self.ctx.store.set_cluster(jobs=[{**job, "text": self.job_text(job)}])
+        self._recorded = [{**job, "text": self.job_text(job)}]
+        self.ctx.store.set_cluster(jobs=self._recorded)
+        # Beside the state file, for a `raiden down` after this supervisor was killed (see clean_up_after).
+        (self.ctx.paths.root / "job.json").write_text(json.dumps(job))
+
+    def republish(self) -> None:
+        if self._recorded:
+            self.ctx.store.set_cluster(jobs=self._recorded)
 
     def output_tail(self, lines: int = 3) -> str:
         """The last lines the job printed (ipyparallel keeps them once it removed the file)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import shlex
 import subprocess
@@ -36,6 +37,7 @@ from .slurmctl import check_partition, job_state
 if TYPE_CHECKING:
     from ..config.inventory import Validator
 
+SBATCH_TIMEOUT_S = 60.0
 POLL_S = 5.0  # squeue once all engines are in: a busy slurmctld thanks us
 # Slurm's job states after which nothing of the job runs any more
 ENDED_STATES = frozenset(
@@ -98,7 +100,8 @@ class _Launcher(SlurmEngineSetLauncher):
     """ipyparallel's launcher, keeping what sbatch and scancel say on stderr (it lets it go to our log)."""
 
     def _run_command(self, command: list[str], **kwargs: Any) -> str:
-        return super()._run_command(command, stderr=subprocess.STDOUT, **kwargs)
+        # A Slurm controller that does not answer must not hold the supervisor for good.
+        return super()._run_command(command, stderr=subprocess.STDOUT, timeout=SBATCH_TIMEOUT_S, **kwargs)
 
 
 class JobAgentMonitor(NodeMonitor):
@@ -109,7 +112,7 @@ class JobAgentMonitor(NodeMonitor):
         self.last_sample_at = time.monotonic()  # grace: the agent may still be starting
         self.latest = None
         self.proc = await asyncio.create_subprocess_exec(
-            "tail", "-n", "+1", "-F", str(path), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            "tail", "-n", "60", "-F", str(path), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
         self._reader = asyncio.create_task(self._read(self.proc))
 
@@ -203,6 +206,20 @@ class SlurmLauncher(JobLauncher):
         return f"Slurm job {job.get('id') or '(refused)'}: {job['state']}{reason}{nodes}"
 
     @classmethod
+    def clean_up_after(cls, inventory: Inventory, paths: ClusterPaths) -> list[str]:
+        record = paths.root / "job.json"
+        try:
+            job = json.loads(record.read_text())
+        except (OSError, ValueError):
+            return []
+        job_id = str(job.get("id") or "")
+        if not job_id or job.get("state") in ENDED_STATES:
+            return []
+        subprocess.run(["scancel", job_id], capture_output=True, timeout=30, check=False)
+        record.unlink(missing_ok=True)
+        return [f"cancelled Slurm job {job_id}, left running by a supervisor that was killed"]
+
+    @classmethod
     def job_problem(cls, job: dict[str, Any]) -> str | None:
         if job["state"] in WAITING_STATES:
             return None
@@ -255,8 +272,10 @@ class SlurmLauncher(JobLauncher):
         )
         try:
             self.job_id = await asyncio.get_running_loop().run_in_executor(None, launcher.start, self.wanted)
-        except (subprocess.CalledProcessError, OSError) as e:
+        except (subprocess.SubprocessError, OSError) as e:
             said = getattr(e, "output", b"") or b""
+            if isinstance(e, subprocess.TimeoutExpired):
+                said = f"sbatch did not answer in {SBATCH_TIMEOUT_S:g} s; is slurmctld running? (`sinfo` tells)"
             said = said.decode(errors="replace") if isinstance(said, bytes) else str(said)
             lines = [ln.removeprefix("sbatch: error: ") for ln in said.strip().splitlines()] or [str(e)]
             self.state, self.reason = "FAILED", "; ".join(lines[-2:])

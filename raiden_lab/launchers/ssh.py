@@ -13,6 +13,7 @@ import json
 import logging
 from typing import Any, ClassVar
 
+from ..aio import Quota, bounded_lines
 from ..head import ssh
 from ..head.remote import launch
 from ..vocabulary import GONE, EngineState, Event, NodeState
@@ -86,7 +87,10 @@ class EngineSet(NodeEngines):
             proc.kill()
             await proc.wait()
         if self._reader is not None:
-            await self._reader
+            try:
+                await self._reader
+            except Exception:  # whatever ended the reader must not stop the stopping
+                log.exception("%s: the runner's reader had failed", self.host)
         self.proc = None
 
     async def send(self, command: dict[str, Any]) -> None:
@@ -97,13 +101,20 @@ class EngineSet(NodeEngines):
 
     async def _read(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
-        async for line in proc.stdout:
+        quota = Quota(20)
+        async for line in bounded_lines(proc.stdout):
             try:
                 event = json.loads(line)
             except ValueError:
-                log.info("%s: %s", self.host, line.decode(errors="replace").rstrip())
-                continue
-            self._on_event(event)
+                event = None
+            if isinstance(event, dict) and event.get("id") in self.engine_ids:
+                try:
+                    self._on_event(event)
+                    continue
+                except (KeyError, TypeError, ValueError):
+                    pass
+            if quota.allow():  # what the runner says besides its events (or a broken node's noise)
+                log.info("%s: %s", self.host, line[:1000].decode(errors="replace").rstrip())
         await proc.wait()
         for engine_id in self.engine_ids:
             self.set_engine(engine_id, EngineState.DEAD)
@@ -113,15 +124,19 @@ class EngineSet(NodeEngines):
 
     async def _drain_stderr(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stderr is not None
-        async for line in proc.stderr:
-            self._stderr = (self._stderr + line)[-4096:]
-            log.info("%s stderr: %s", self.host, line.decode(errors="replace").rstrip())
+        quota = Quota(20)
+        async for line in bounded_lines(proc.stderr):
+            self._stderr = (self._stderr + line[-4096:])[-4096:]
+            if quota.allow():
+                log.info("%s stderr: %s", self.host, line[:1000].decode(errors="replace").rstrip())
 
     def _on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
         engine_id = event.get("id")
         listener = self.ctx.listener
         if kind == "started":
+            if not isinstance(event["pid"], int):
+                raise TypeError("pid")
             self.pids[engine_id] = event["pid"]
             self.exited.pop(engine_id, None)
             self.engine_states[engine_id] = EngineState.STARTING

@@ -7,7 +7,7 @@ module in the node's cache folder and compiled there with
 and the module's name is a hash of everything in it, so a changed function gets
 a new module and never loads a stale entry. numba reloads a cached function by
 importing its module by name, which works because the cache folder is on
-``sys.path``.
+``sys.path`` (at its end: a file there never hides an installed module).
 """
 
 from __future__ import annotations
@@ -30,13 +30,24 @@ def cache_dir() -> Path:
     return Path(os.environ.get("RAIDEN_HOME") or "~/.raiden").expanduser().resolve() / "jit"
 
 
+def _private_dir(folder: Path) -> None:
+    """Create ``folder`` and any missing parent 0700 (``~/.raiden`` may not exist yet on the head)."""
+    missing = []
+    at = folder
+    while not at.exists():
+        missing.append(at)
+        at = at.parent
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
+
+
 def materialize(spec: dict[str, Any], folder: Path) -> Any:
     """Write the function's module into ``folder`` (once) and import it; return the dispatcher."""
-    folder.mkdir(parents=True, exist_ok=True)
+    _private_dir(folder)
     for dep in spec["deps"]:
         materialize(dep, folder)
     if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+        sys.path.append(str(folder))
     path = folder / f"{spec['module']}.py"
     if not path.exists():
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

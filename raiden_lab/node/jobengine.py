@@ -63,6 +63,7 @@ def engine_argv(plan: dict[str, Any], node: dict[str, Any], engine_rank: int, op
     work_dir = os.path.abspath(os.path.expanduser(node["work_dir"]))
     argv = [
         sys.executable,
+        "-P",  # the work folder (the engine's cwd) is not put in front of sys.path
         "-m",
         "ipyparallel.engine",
         f"--file={node.get('connection_file') or os.path.join(work_dir, 'engine-connection.json')}",

@@ -71,6 +71,7 @@ class EngineSet:
         log = open(os.path.join(self.work_dir, "logs", f"engine-{engine_id}.log"), "ab")  # noqa: SIM115 (the engine's for life)
         argv = [
             sys.executable,
+            "-P",  # the work folder (the engine's cwd) is not put in front of sys.path
             "-m",
             "ipyparallel.engine",
             f"--IPEngine.id={engine_id}",

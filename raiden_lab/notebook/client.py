@@ -38,6 +38,25 @@ class RaidenCluster:
         self.balanced = client.load_balanced_view()
         self.balanced.block = True
         self.last_map: ChunkedMap | None = None  # the latest map, for plots.timeline
+        self._controller_pid = self._read_controller_pid()
+
+    def _read_controller_pid(self) -> int | None:
+        try:
+            return cluster_status(self.inventory, self.paths).get("controller_pid")
+        except RaidenError:
+            return None
+
+    def lost_problem(self) -> str | None:
+        """Why results can no longer come (the supervisor or the controller we attached to is gone), or None."""
+        if not control.is_running(self.paths):
+            return f"cluster '{self.name}' stopped (its supervisor is gone); start it with `raiden up`"
+        pid = self._read_controller_pid()
+        if self._controller_pid and pid and pid != self._controller_pid:
+            return (
+                f"the controller of cluster '{self.name}' was restarted, so this connection's tasks are gone; "
+                f"attach again with raiden_lab.connect({self.name!r})"
+            )
+        return None
 
     @property
     def name(self) -> str:
@@ -116,6 +135,7 @@ class RaidenCluster:
             retries=retries,
             progress=progress,
             targets=targets,
+            watch=self.lost_problem,
         )
         return iter(self.last_map)
 
@@ -166,6 +186,16 @@ class SeatCluster(RaidenCluster):
     def nodes(self) -> list[dict[str, Any]]:
         reply = self._ask({"op": "myseat"})
         return ((reply.get("seat") or {}).get("nodes")) or []
+
+    def _read_controller_pid(self) -> int | None:
+        return None  # the seat's state file is the teacher's
+
+    def lost_problem(self) -> str | None:
+        try:
+            seat = self._ask({"op": "myseat"}).get("seat")
+        except (OSError, RaidenError) as e:
+            return f"the class does not answer ({e})"
+        return None if seat else "your seat was ended; run raiden_lab.connect() again to take one"
 
     def end(self) -> None:
         """Give the seat back: its engines stop (the teacher sees the seat free)."""

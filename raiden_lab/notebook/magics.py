@@ -102,16 +102,47 @@ class RaidenMagics(Magics):
             raise RaidenError("no cluster yet; run %raiden up or %raiden connect first")
         if not args.args:
             raise RaidenError("usage: %raiden scaling FUNC ARGS... [--engines 1,2,4]")
-        fn = self.shell.ev(args.args[0])
-        iterables = [self.shell.ev(expr) for expr in args.args[1:]]
+        fn = self._value(args.args[0])
+        if not callable(fn):
+            raise RaidenError(f"scaling: {args.args[0]} is {type(fn).__name__}, not a function; give FUNC first")
+        iterables = self._iterables(args.args[1:])
         try:
             engines = [int(n) for n in args.engines.split(",")]
         except ValueError:
             raise RaidenError(f"--engines {args.engines!r}: give whole numbers like 1,2,4") from None
-        table = measure(self.cluster, fn, *iterables, engines=engines)
+        try:
+            table = measure(self.cluster, fn, *iterables, engines=engines)
+        except ValueError as e:
+            raise RaidenError(f"scaling: {e}") from None
         print(table)
         display(plots.scaling(table, title=f"scaling of {args.args[0]}"))
         return table
+
+    def _value(self, expr: str) -> Any:
+        try:
+            return self.shell.ev(expr)
+        except Exception as e:  # the user's expression: say which and why, no traceback
+            raise RaidenError(f"scaling: cannot evaluate {expr!r}: {e.__class__.__name__}: {e}") from None
+
+    def _iterables(self, exprs: list[str]) -> list[Any]:
+        """One iterable per word, or the words together as one expression (``[1] * 4``, ``range(10), xs``)."""
+        if not exprs:
+            raise RaidenError("usage: %raiden scaling FUNC ITEMS... (e.g. %raiden scaling spin range(1000))")
+        try:
+            values = [self.shell.ev(expr) for expr in exprs]
+        except Exception:
+            whole = " ".join(exprs)
+            values = list(self._value(f"({whole},)"))
+            exprs = [whole] * len(values)
+        for expr, value in zip(exprs, values, strict=True):
+            try:
+                iter(value)
+            except TypeError:
+                hint = f"range({value})" if isinstance(value, int) else f"[{expr}]"
+                raise RaidenError(
+                    f"scaling: {expr} is {type(value).__name__}, not items to map over; did you mean {hint}?"
+                ) from None
+        return values
 
     @cell_magic
     def raiden_jit(self, line: str, cell: str) -> None:

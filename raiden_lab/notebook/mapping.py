@@ -19,10 +19,15 @@ from typing import Any
 
 import ipyparallel as ipp
 
+from ..errors import RaidenError
+
 TARGET_CHUNK_S = 0.5  # joblib aims its batches at 0.2-2 s
 PROGRESS_AFTER_S = 2.0
 BALANCE_ABOVE_S = 0.05
 PROBE_ITEMS = 8  # chunks shorter than this are not split further for balance      # maps shorter than this never show a progress bar
+
+
+WATCH_AFTER_S = 3.0  # no result for this long: ask whether results can still come
 
 
 def run_chunk(fn: Callable, items: Iterable, star: bool) -> tuple[list, float]:
@@ -44,6 +49,7 @@ class ChunkedMap:
         retries: int | None = None,
         progress: bool | None = None,
         targets: list[int] | None = None,
+        watch: Callable[[], str | None] | None = None,
     ) -> None:
         if chunksize is not None and chunksize < 1:
             raise ValueError(f"chunksize must be at least 1, not {chunksize}")
@@ -71,6 +77,8 @@ class ChunkedMap:
         self.submitted = 0
         # one record per chunk, for plots.timeline: engine, when it started and finished, how many items
         self.records: list[dict[str, Any]] = []
+        # asked when no result came for a while: a sentence when none can come any more
+        self.watch = watch
 
     def _next_size(self) -> int:
         if self.fixed:
@@ -112,6 +120,7 @@ class ChunkedMap:
         next_index = 0
         exhausted = False
         bar = _Progress(self.total, self.progress)
+        quiet_since = time.monotonic()
         try:
             while True:
                 depth = self.engines if self.per_item_s is None and not self.fixed else 2 * self.engines
@@ -120,6 +129,13 @@ class ChunkedMap:
                 if not inflight:
                     break
                 done, _ = futures.wait(list(inflight), timeout=0.5, return_when=futures.FIRST_COMPLETED)
+                if done:
+                    quiet_since = time.monotonic()
+                elif self.watch is not None and time.monotonic() - quiet_since > WATCH_AFTER_S:
+                    quiet_since = time.monotonic()
+                    if problem := self.watch():
+                        of = f" of {self.total}" if self.total is not None else ""
+                        raise RaidenError(f"{problem}; {self.done}{of} items had finished, run the map again")
                 for ar in done:
                     index, count = inflight.pop(ar)
                     results, seconds = ar.get()

@@ -1,4 +1,8 @@
-"""REST routes under /raiden-lab/: parse, ask the manager, return its model. Every verb authenticated."""
+"""REST routes under /raiden-lab/: parse, ask the manager, return its model.
+
+Every verb is authenticated and authorized: resource ``raiden``, action ``read`` for GET and
+``write`` for POST, so a custom Authorizer can let a collaborator watch but not stop clusters.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import json
 from typing import Any
 
 import tornado.web
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 
@@ -19,7 +24,12 @@ USER = r"(?P<user>[A-Za-z_][A-Za-z0-9_.-]{0,31})"
 LESSON = r"(?P<file>[0-9]{2}-[a-z0-9-]{1,64}\.ipynb)"
 
 
+REFUSED = object()
+
+
 class BaseHandler(APIHandler):
+    auth_resource = "raiden"
+
     def initialize(self, manager: ClusterManager) -> None:
         self.manager = manager
 
@@ -28,57 +38,70 @@ class BaseHandler(APIHandler):
 
         Not in the HTTP reason phrase: HTTP/2 carries none. Nothing else about the server leaks.
         """
+        model = await self.attempt(work)
+        if model is not REFUSED:
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps(model))
+
+    async def attempt(self, work: Any) -> Any:
+        """The work's result, or REFUSED once an expected failure was answered with its status."""
         try:
-            model = await work
+            return await work
         except NotFound as e:
-            return self.refuse(404, str(e))
+            self.refuse(404, str(e))
         except Forbidden as e:
-            return self.refuse(403, str(e))
+            self.refuse(403, str(e))
         except InputError as e:
-            return self.refuse(400, str(e))
+            self.refuse(400, str(e))
         except RaidenError as e:
-            return self.refuse(409, str(e))
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(model))
+            self.refuse(409, str(e))
+        return REFUSED
 
     def refuse(self, status: int, sentence: str) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"message": sentence.splitlines()[0]}))
+        first = next((line for line in sentence.splitlines() if line.strip()), "")
+        self.finish(json.dumps({"message": first or f"refused ({status})"}))
 
 
 class ClustersHandler(BaseHandler):
     @tornado.web.authenticated
+    @authorized
     async def get(self) -> None:
         await self.answer(self.manager.clusters())
 
 
 class ClusterHandler(BaseHandler):
     @tornado.web.authenticated
+    @authorized
     async def get(self, name: str) -> None:
         await self.answer(self.manager.cluster(name))
 
 
 class StartHandler(BaseHandler):
     @tornado.web.authenticated
+    @authorized
     async def post(self, name: str) -> None:
         await self.answer(self.manager.start(name))
 
 
 class StopHandler(BaseHandler):
     @tornado.web.authenticated
+    @authorized
     async def post(self, name: str) -> None:
         await self.answer(self.manager.stop(name))
 
 
 class RestartNodeHandler(BaseHandler):
     @tornado.web.authenticated
+    @authorized
     async def post(self, name: str, host: str) -> None:
         await self.answer(self.manager.restart(name, host))
 
 
 class EventsHandler(BaseHandler):
     @tornado.web.authenticated
+    @authorized
     async def get(self, name: str) -> None:
         try:
             limit = int(self.get_query_argument("limit", "50"))
@@ -89,6 +112,7 @@ class EventsHandler(BaseHandler):
 
 class ViewHandler(BaseHandler):
     @tornado.web.authenticated
+    @authorized
     async def get(self) -> None:
         try:
             events = int(self.get_query_argument("events", "8"))
@@ -107,15 +131,11 @@ class ClassCSVHandler(BaseHandler):
         return super().finish(chunk)
 
     @tornado.web.authenticated
+    @authorized
     async def get(self, name: str) -> None:
-        try:
-            text = await self.manager.class_csv(name)
-        except NotFound as e:
-            return self.refuse(404, str(e))
-        except Forbidden as e:
-            return self.refuse(403, str(e))
-        except RaidenError as e:
-            return self.refuse(409, str(e))
+        text = await self.attempt(self.manager.class_csv(name))
+        if text is REFUSED:
+            return
         self.set_header("Content-Type", "text/csv; charset=utf-8")
         self.set_header("Content-Disposition", f'attachment; filename="{name}-progress.csv"')
         self.finish(text)
@@ -125,6 +145,7 @@ class ClassHandler(BaseHandler):
     """Start or stop the class of a cluster (its teacher)."""
 
     @tornado.web.authenticated
+    @authorized
     async def post(self, name: str, verb: str) -> None:
         await self.answer(self.manager.start_class(name) if verb == "start" else self.manager.stop_class(name))
 
@@ -133,6 +154,7 @@ class EndSeatHandler(BaseHandler):
     """End one student's seat (the teacher): their engines stop."""
 
     @tornado.web.authenticated
+    @authorized
     async def post(self, name: str, user: str) -> None:
         await self.answer(self.manager.end_seat(name, user))
 
@@ -141,12 +163,14 @@ class MySeatHandler(BaseHandler):
     """A student takes their seat, or gives it back."""
 
     @tornado.web.authenticated
+    @authorized
     async def post(self, verb: str) -> None:
         await self.answer(self.manager.take_my_seat() if verb == "take" else self.manager.end_my_seat())
 
 
 class InventoryHandler(BaseHandler):
     @tornado.web.authenticated
+    @authorized
     async def get(self) -> None:
         async def read() -> dict[str, Any]:
             return self.manager.read_inventory()
@@ -156,6 +180,7 @@ class InventoryHandler(BaseHandler):
 
 class LessonsHandler(BaseHandler):
     @tornado.web.authenticated
+    @authorized
     async def get(self) -> None:
         async def read() -> list[dict[str, Any]]:
             return self.manager.lessons()
@@ -165,6 +190,7 @@ class LessonsHandler(BaseHandler):
 
 class CopyLessonHandler(BaseHandler):
     @tornado.web.authenticated
+    @authorized
     async def post(self, file: str) -> None:
         await self.answer(self.manager.copy_lesson(file))
 
