@@ -9,7 +9,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from ..errors import RaidenError
+from ..errors import InputError, RaidenError
 
 
 def raiden_home() -> Path:
@@ -111,7 +111,7 @@ def private_folder(folder: Path) -> None:
     """Refuse a folder that is a symlink or someone else's; make one of ours that others can open 0700."""
     st = folder.lstat()
     if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-        raise RaidenError(
+        raise InputError(
             f"{folder}: Raiden's folder must be a directory that belongs to you (uid {os.getuid()}), "
             f"not uid {st.st_uid}{' and not a symlink' if stat.S_ISLNK(st.st_mode) else ''}; "
             "move it away or set RAIDEN_HOME to a folder of your own"

@@ -247,8 +247,17 @@ async def _wait_until_up(
                 f"cluster '{inventory.name}': the supervisor exited (code {daemon.returncode}); "
                 f"see {paths.log}:\n{_tail(paths.log)}"
             )
-        status = await asyncio.to_thread(cluster_status, inventory, paths)
+        try:
+            status = await asyncio.to_thread(cluster_status, inventory, paths)
+        except RaidenError:  # a damaged state file, until the new supervisor moved it aside
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+            continue
         outcome.status = status
+        if daemon is not None and status.get("supervisor_pid") != daemon.pid:
+            await asyncio.sleep(0.2)  # still the state a killed supervisor left: the new one has not begun
+            continue
         nodes = [n for n in status["nodes"] if hosts is None or n["host"] in hosts]
         waiting = [
             n

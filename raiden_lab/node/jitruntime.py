@@ -58,7 +58,14 @@ def materialize(spec: dict[str, Any], folder: Path) -> Any:
 
 
 def warm_runtime() -> None:
-    """Pay numba's first-use cost (about 0.1 s) before the first real call does."""
+    """Run once as each engine starts: take its work folder off ``sys.path`` and warm numba.
+
+    IPython puts ``''`` (the cwd, here the node's work folder) in front of ``sys.path``;
+    a file there would hide an installed module. Then pay numba's first-use cost
+    (about 0.1 s) before the first real call does.
+    """
+    cwd = os.getcwd()
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", cwd)]
     import numba
 
     numba.njit(lambda: 0)()

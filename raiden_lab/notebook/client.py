@@ -8,9 +8,11 @@ still return AsyncResults).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -23,6 +25,8 @@ from ..head import classroom, control
 from ..head.status import cluster_status, find_inventory
 from .jit import JitFunction, WarmupTable, warmup
 from .mapping import ChunkedMap
+
+RECONNECT_S = 120.0  # how long a map waits for a restarted controller's engines
 
 
 class RaidenCluster:
@@ -42,7 +46,7 @@ class RaidenCluster:
 
     def _read_controller_pid(self) -> int | None:
         try:
-            return cluster_status(self.inventory, self.paths).get("controller_pid")
+            return (cluster_status(self.inventory, self.paths).get("controller") or {}).get("pid")
         except RaidenError:
             return None
 
@@ -56,6 +60,38 @@ class RaidenCluster:
                 f"the controller of cluster '{self.name}' was restarted, so this connection's tasks are gone; "
                 f"attach again with raiden_lab.connect({self.name!r})"
             )
+        return None
+
+    def reattach(self, timeout: float = RECONNECT_S) -> ipp.Client | None:
+        """After the supervisor restarted the controller: a client of the new one, once engines are back.
+
+        None when the cluster stopped instead, or nothing came back within ``timeout``.
+        The old client's views are dead; ``direct``, ``balanced`` and ``client`` are replaced.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not control.is_running(self.paths):
+                return None
+            try:
+                status = cluster_status(self.inventory, self.paths)
+            except RaidenError:
+                status = None
+            pid = status and (status.get("controller") or {}).get("pid")
+            if status and pid and pid != self._controller_pid and status["engines"]["alive"]:
+                try:
+                    client = ipp.Client(str(self.paths.client_file), timeout=10)
+                except (OSError, TimeoutError, ValueError):
+                    time.sleep(0.5)
+                    continue
+                with contextlib.suppress(Exception):
+                    self.client.close()
+                self.client, self._controller_pid = client, pid
+                self.direct = client[:]
+                self.direct.block = True
+                self.balanced = client.load_balanced_view()
+                self.balanced.block = True
+                return client
+            time.sleep(0.5)
         return None
 
     @property
@@ -136,6 +172,7 @@ class RaidenCluster:
             progress=progress,
             targets=targets,
             watch=self.lost_problem,
+            reattach=self.reattach if targets is None else None,
         )
         return iter(self.last_map)
 

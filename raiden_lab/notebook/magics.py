@@ -124,15 +124,28 @@ class RaidenMagics(Magics):
         except Exception as e:  # the user's expression: say which and why, no traceback
             raise RaidenError(f"scaling: cannot evaluate {expr!r}: {e.__class__.__name__}: {e}") from None
 
+    def _evaluates(self, expr: str) -> bool:
+        try:
+            self.shell.ev(expr)
+        except Exception:
+            return False
+        return True
+
     def _iterables(self, exprs: list[str]) -> list[Any]:
         """One iterable per word, or the words together as one expression (``[1] * 4``, ``range(10), xs``)."""
         if not exprs:
             raise RaidenError("usage: %raiden scaling FUNC ITEMS... (e.g. %raiden scaling spin range(1000))")
         try:
             values = [self.shell.ev(expr) for expr in exprs]
-        except Exception:
+        except Exception as word_error:
             whole = " ".join(exprs)
-            values = list(self._value(f"({whole},)"))
+            try:
+                values = list(self.shell.ev(f"({whole},)"))
+            except Exception:
+                bad = next(e for e in exprs if not self._evaluates(e))
+                raise RaidenError(
+                    f"scaling: cannot evaluate {bad!r}: {word_error.__class__.__name__}: {word_error}"
+                ) from None
             exprs = [whole] * len(values)
         for expr, value in zip(exprs, values, strict=True):
             try:

@@ -10,6 +10,7 @@ is retried elsewhere by the scheduler (``retries``).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 import time
@@ -50,6 +51,7 @@ class ChunkedMap:
         progress: bool | None = None,
         targets: list[int] | None = None,
         watch: Callable[[], str | None] | None = None,
+        reattach: Callable[[], ipp.Client | None] | None = None,
     ) -> None:
         if chunksize is not None and chunksize < 1:
             raise ValueError(f"chunksize must be at least 1, not {chunksize}")
@@ -79,6 +81,11 @@ class ChunkedMap:
         self.records: list[dict[str, Any]] = []
         # asked when no result came for a while: a sentence when none can come any more
         self.watch = watch
+        # asked then for a client of a restarted controller; the chunks in flight are sent again
+        self.reattach = reattach
+        self.retries = retries
+        self.targets = targets
+        self.resent = 0  # chunks sent again after a controller restart
 
     def _next_size(self) -> int:
         if self.fixed:
@@ -106,16 +113,39 @@ class ChunkedMap:
             return False
         self.size = size
         ar = self.view.apply_async(run_chunk, self.fn, chunk, self.star)
-        inflight[ar] = (self.submitted, len(chunk))
+        inflight[ar] = (self.submitted, chunk)
         self.submitted += 1
         return True
+
+    def _view(self, client: ipp.Client) -> ipp.LoadBalancedView:
+        view = client.load_balanced_view(targets=self.targets)
+        self.engines = max(1, len(self.targets) if self.targets is not None else len(client.ids))
+        view.retries = max(3, self.engines) if self.retries is None else self.retries
+        return view
+
+    def _lost(self, inflight: dict, finished: dict) -> None:
+        """No result for a while: go on with a restarted controller (sending the chunks in flight
+        again; a result that comes twice is kept once), or say why none can come."""
+        problem = self.watch() if self.watch is not None else None
+        if problem is None:
+            return
+        client = self.reattach() if self.reattach is not None else None
+        if client is None:
+            of = f" of {self.total}" if self.total is not None else ""
+            raise RaidenError(f"{problem}; {self.done}{of} items had finished, run the map again")
+        self.client, self.view = client, self._view(client)
+        pending = [(index, chunk) for index, chunk in inflight.values() if index not in finished]
+        inflight.clear()
+        for index, chunk in pending:
+            inflight[self.view.apply_async(run_chunk, self.fn, chunk, self.star)] = (index, chunk)
+            self.resent += 1
 
     def __iter__(self) -> Iterator[Any]:
         return itertools.chain.from_iterable(self.chunks())
 
     def chunks(self) -> Iterator[list]:
         """The results chunk by chunk (in order unless ``ordered=False``)."""
-        inflight: dict[ipp.AsyncResult, tuple[int, int]] = {}
+        inflight: dict[ipp.AsyncResult, tuple[int, Any]] = {}
         finished: dict[int, list] = {}
         next_index = 0
         exhausted = False
@@ -131,13 +161,13 @@ class ChunkedMap:
                 done, _ = futures.wait(list(inflight), timeout=0.5, return_when=futures.FIRST_COMPLETED)
                 if done:
                     quiet_since = time.monotonic()
-                elif self.watch is not None and time.monotonic() - quiet_since > WATCH_AFTER_S:
+                elif time.monotonic() - quiet_since > WATCH_AFTER_S:
                     quiet_since = time.monotonic()
-                    if problem := self.watch():
-                        of = f" of {self.total}" if self.total is not None else ""
-                        raise RaidenError(f"{problem}; {self.done}{of} items had finished, run the map again")
+                    self._lost(inflight, finished)
+                    continue
                 for ar in done:
-                    index, count = inflight.pop(ar)
+                    index, chunk = inflight.pop(ar)
+                    count = len(chunk)
                     results, seconds = ar.get()
                     md = ar.metadata
                     self.records.append(
@@ -163,7 +193,8 @@ class ChunkedMap:
         finally:
             for ar in inflight:
                 if not ar.done():
-                    ar.abort()
+                    with contextlib.suppress(Exception):  # its client may be gone with its controller
+                        ar.abort()
             bar.close(self.done)
 
 
