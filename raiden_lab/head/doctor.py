@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import platform
 import socket
 import time
@@ -38,6 +39,9 @@ SKEW_WARN_S = 1.0
 DISK_WARN_BYTES = 500 * 2**20
 
 
+PROBE_TIMEOUT_S = float(os.environ.get("RAIDEN_PROBE_TIMEOUT", "60"))  # a Pi under load may be slow
+
+
 async def check_node(inventory: Inventory, node: Node, paths: ClusterPaths) -> NodeReport:
     report = NodeReport(host=node.host)
     target = target_for(node, paths)
@@ -47,8 +51,14 @@ async def check_node(inventory: Inventory, node: Node, paths: ClusterPaths) -> N
         return report
     report.rtt = await ssh.round_trip(target)
     argv = [node.python, "-", work_dir_for(inventory, node, paths), *packages_for(inventory)]
-    result = await ssh.run(target, argv, input=source("probe"), timeout=60)
+    result = await ssh.run(target, argv, input=source("probe"), timeout=PROBE_TIMEOUT_S)
     received = time.time()
+    if result.returncode == 124:
+        report.problems.append(
+            f"{node.host}: it accepts SSH but its Python did not answer within {PROBE_TIMEOUT_S:g} s; "
+            f"try `ssh {node.host} {node.python} -c 1` there, and look at the node's load and disk"
+        )
+        return report
     if result.returncode == 127 or (result.returncode != 0 and b"No such file" in result.stderr):
         report.problems.append(
             f"{node.host}: no Python at '{node.python}' there; set 'python' for {node.host} in "

@@ -123,7 +123,7 @@ class NodeMonitor:
                     sample = json.loads(line) if len(line) <= SAMPLE_MAX_BYTES else None
                 except ValueError:
                     sample = None
-                if not isinstance(sample, dict):
+                if not isinstance(sample, dict) or not well_formed(sample):
                     self._noisy()
                     continue
                 self.last_sample_at = self._stored_at = now
@@ -198,6 +198,42 @@ async def _log_lines(stream: asyncio.StreamReader, host: str, quota: Quota) -> N
             log.info("%s agent: %s", host, line[:1000].decode(errors="replace").rstrip())
         elif quota.refused in (1, 1000, 100_000):
             log.warning("%s agent: more lines than %d a minute; not logging them all", host, quota.per_minute)
+
+
+def _number(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def _numbers(value: Any, kind: type) -> bool:
+    if value is None:
+        return True
+    items = value.values() if kind is dict and isinstance(value, dict) else value if isinstance(value, list) else None
+    return items is not None and isinstance(value, kind) and all(_number(v) for v in items)
+
+
+# What the agent sends (node/agent.py), checked before anything reads it: a node is not trusted.
+_SHAPE = {
+    "time": _number,
+    "cpu": lambda v: _numbers(v, list),
+    "cpu_total": _number,
+    "load": lambda v: _numbers(v, list),
+    "memory": lambda v: _numbers(v, dict),
+    "temperature": _number,
+    "throttled": lambda v: (
+        v is None
+        or (isinstance(v, dict) and all(isinstance(b, bool) or (k == "raw" and _number(b)) for k, b in v.items()))
+    ),
+    "disk_free": _number,
+    "net": lambda v: _numbers(v, dict),
+    "engines": lambda v: isinstance(v, dict) and all(_numbers(e, dict) for e in v.values()),
+}
+
+
+def well_formed(sample: dict[str, Any]) -> bool:
+    """True when every field the head reads has the agent's types; other fields are dropped."""
+    for key in [k for k in sample if k not in _SHAPE]:
+        del sample[key]
+    return all(check(sample[key]) for key, check in _SHAPE.items() if key in sample)
 
 
 def _span(seconds: float) -> str:

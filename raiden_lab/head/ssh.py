@@ -196,8 +196,15 @@ async def ensure_master(target: Target, timeout: float | None = None) -> Result:
 
 
 async def run(target: Target, argv: Sequence[str], input: bytes | None = None, timeout: float = 60.0) -> Result:
-    """Run ``argv`` on the node and collect its output."""
-    return await _exec(target.command(argv), input=input, timeout=timeout)
+    """Run ``argv`` on the node and collect its output.
+
+    On a remote node the command runs under coreutils' ``timeout``: closing our end of
+    the connection would not stop a program that hangs there, and nothing may be left.
+    """
+    if target.is_local:
+        return await _exec(target.command(argv), input=input, timeout=timeout)
+    bounded = ["timeout", "-k", "3", f"{max(1, int(timeout))}", *argv]
+    return await _exec(target.command(bounded), input=input, timeout=timeout + 10)
 
 
 async def spawn(target: Target, argv: Sequence[str], **kwargs) -> asyncio.subprocess.Process:
