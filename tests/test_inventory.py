@@ -272,6 +272,36 @@ BAD = [
         4,
         ["'encrypt' must be true or false", "a string"],
     ),
+    (
+        "host with a trailing newline",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "pi1\\n"\n',
+        5,
+        ["host 'pi1\\n' is not a hostname or IP address"],
+    ),
+    (
+        "user with a trailing newline",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nuser = "pi\\n"\n[[nodes]]\nhost = "h1"\n',
+        4,
+        ["user 'pi\\n' is not a plain user name"],
+    ),
+    (
+        "name with a trailing newline",
+        '[cluster]\nname = "a\\n"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\n',
+        2,
+        ["cluster name 'a\\n' is not a plain name"],
+    ),
+    (
+        "IPv6 scope that writes an ssh_config line",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "fe80::1%eth0\\nProxyCommand sh"\n',
+        5,
+        ["is not a hostname or IP address"],
+    ),
+    (
+        "identity_file with a carriage return",
+        '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\nidentity_file = "/k\\rX"\n[[nodes]]\nhost = "h1"\n',
+        4,
+        ["'identity_file' must be a path"],
+    ),
     ("not TOML", '[cluster\nname = "a"\n', 1, ["not valid TOML"]),
     ("TOML error further down", '[cluster]\nname = "a"\n\n[[nodes]]\nhost = h1\n', 5, ["not valid TOML"]),
 ]
