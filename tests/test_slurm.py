@@ -160,3 +160,36 @@ def test_slurm_mistakes_are_named(slurm, tmp_path_factory):
     ran = raiden("up", "-i", str(inventory))
     assert ran.code == 2
     assert ran.err.strip().startswith(f"{inventory}:7: time_limit 'soon' is not a Slurm time")
+
+
+def test_down_cancels_the_job_of_a_supervisor_that_was_killed(slurm, tmp_path_factory):
+    import os
+    import signal
+
+    raiden, inventory = _raiden(
+        slurm, tmp_path_factory, "orphan", f'partition = "{slurm.partition}"\nengines = 2\ntime_limit = "30"'
+    )
+    ran = raiden("up", "-i", str(inventory), "--timeout", "120")
+    assert ran.code == 0, ran.err + ran.out
+    status = json.loads(raiden("status", "-i", str(inventory), "--json").out)
+    (job,) = status["jobs"]
+    os.kill(status["supervisor_pid"], signal.SIGKILL)  # the OOM killer, or a `kill -9`
+    assert job["id"] in slurm.jobs()  # nothing cancels the job by itself
+    ran = raiden("down", "-i", str(inventory))
+    assert ran.code == 0, ran
+    assert f"cancelled Slurm job {job['id']}, left running by a supervisor that was killed" in ran.out
+    assert wait_for(lambda: job["id"] not in slurm.jobs(), 30), "the orphaned job is still queued"
+    assert wait_for(lambda: not _engine_processes(raiden.home), 20), "engines outlived scancel"
+
+
+def test_sbatch_that_does_not_answer_is_given_up(monkeypatch):
+    import subprocess
+    import time
+
+    from raiden_lab.launchers import slurm as launcher
+
+    monkeypatch.setattr(launcher, "SBATCH_TIMEOUT_S", 0.5)
+    start = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):  # what _submit turns into the job's one-sentence failure
+        launcher._Launcher()._run_command(["sleep", "30"])
+    assert time.monotonic() - start < 10

@@ -40,7 +40,10 @@ def check_partition(inventory: Any) -> list[Any]:
                 )
             ]
     argv = ["sinfo", "-h", "-N", "-o", "%N|%T|%c|%m"] + (["-p", part] if part else [])
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return [NodeReport(host="(slurm)", problems=["sinfo did not answer in 30 s; is slurmctld running?"])]
     if result.returncode != 0:
         said = (result.stderr.strip().splitlines() or ["no answer"])[-1]
         return [
