@@ -1,7 +1,7 @@
 import { Widget } from '@lumino/widgets';
 
 import { RaidenModel } from './model';
-import { ICluster, IEvent, IMySeat, INode, IProgress, ISeat } from './models';
+import { ICluster, IEngine, IEvent, IMySeat, INode, IProgress, ISeat } from './models';
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', text = ''): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -12,6 +12,17 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', text 
     node.textContent = text;
   }
   return node;
+}
+
+/** One square per engine, coloured by its state; the same on a node's card and a seat's. */
+function engineSquares(engines: IEngine[]): HTMLElement {
+  const row = el('div', 'raiden-Engines');
+  for (const engine of engines) {
+    const square = el('span', `raiden-Engine raiden-Engine-${engine.state}`);
+    square.title = `engine ${engine.id}: ${engine.state}`;
+    row.append(square);
+  }
+  return row;
 }
 
 /** The Raiden sidebar: the cluster, Start and Stop, a card per node, the latest events. */
@@ -173,13 +184,7 @@ export class RaidenPanel extends Widget {
       const card = el('div', `raiden-Node raiden-Node-${node.state}`);
       card.dataset.host = node.host;
       card.append(el('div', 'raiden-NodeTitle', `${node.host} · ${node.state}`));
-      const engines = el('div', 'raiden-Engines');
-      for (const engine of node.engines) {
-        const square = el('span', `raiden-Engine raiden-Engine-${engine.state}`);
-        square.title = `engine ${engine.id}: ${engine.state}`;
-        engines.append(square);
-      }
-      card.append(engines);
+      card.append(engineSquares(node.engines));
       this._mine.append(card);
     }
   }
@@ -276,13 +281,7 @@ export class RaidenPanel extends Widget {
         card.append(el('div', 'raiden-Mem', `memory ${Math.round(sample.memory.percent)}%`));
       }
     }
-    const engines = el('div', 'raiden-Engines');
-    for (const engine of node.engines) {
-      const square = el('span', `raiden-Engine raiden-Engine-${engine.state}`);
-      square.title = `engine ${engine.id}: ${engine.state}`;
-      engines.append(square);
-    }
-    card.append(engines);
+    card.append(engineSquares(node.engines));
     if (node.problem) {
       card.append(el('div', 'raiden-Problem', node.problem));
     }
