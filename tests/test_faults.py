@@ -226,12 +226,21 @@ def test_down_while_nodes_are_still_starting(raiden: Raiden) -> None:
 
 
 def test_pollers_never_make_a_starting_supervisor_give_up(raiden: Raiden) -> None:
+    # what `is_running` does while no supervisor holds the lock, as fast as a busy poller can
     paths_code = (
-        "import os\n"
+        "import fcntl, os\n"
         "from raiden_lab.config.paths import ClusterPaths\n"
-        "from raiden_lab.head.control import is_running\n"
-        "paths = ClusterPaths('local').ensure()\n"
-        "while True: is_running(paths)\n"
+        "lock = str(ClusterPaths('local').ensure().lock)\n"
+        "while True:\n"
+        "    try:\n"
+        "        fd = os.open(lock, os.O_RDONLY)\n"
+        "    except FileNotFoundError:\n"
+        "        continue\n"
+        "    try:\n"
+        "        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)\n"
+        "    except BlockingIOError:\n"
+        "        pass\n"
+        "    os.close(fd)\n"
     )
     raiden.home.mkdir(parents=True, exist_ok=True)
     pollers = [subprocess.Popen([sys.executable, "-c", paths_code], env=raiden.env, cwd=raiden.cwd) for _ in range(2)]
