@@ -159,6 +159,18 @@ def test_nodes_with_wrong_clocks_are_told_and_their_samples_keep_the_head_time(v
         assert _status(raiden, inventory)["nodes"][vpi.nodes.index(node)]["state"] == "up"
 
 
+def test_down_of_the_hostile_cluster_leaves_nothing_on_any_node(vpi, hostile) -> None:
+    """Last of the hostile cluster's tests (the ones below share its nodes and look for leftovers)."""
+    raiden, inventory = hostile
+    ran = raiden("down", "-i", str(inventory))
+    assert ran.code == 0 and "Traceback" not in ran.err, ran
+    assert "cluster 'hostile' stopped; no engine left on 4 nodes" in ran.out
+    for node in vpi.nodes:
+        assert wait_for(lambda n=node: not [p for p in vpi.processes(n) if "raiden" in p or "python" in p], 15), (
+            vpi.processes(node)
+        )
+
+
 def test_a_node_whose_python_hangs_is_skipped_with_a_sentence_and_leaves_nothing(vpi, tmp_path) -> None:
     raiden = _make_raiden(tmp_path)
     raiden.env["RAIDEN_PROBE_TIMEOUT"] = "8"
@@ -232,14 +244,3 @@ def test_the_users_known_hosts_is_checked_and_their_ssh_settings_do_not_reach_no
         assert "forwardagent yes" in shown()  # the user's setting is read by their ssh ...
         raidens = shown(*target.ssh_options())
         assert "forwardagent no" in raidens and "forwardx11 no" in raidens  # ... and Raiden's options win
-
-
-def test_down_of_the_hostile_cluster_leaves_nothing_on_any_node(vpi, hostile) -> None:
-    raiden, inventory = hostile
-    ran = raiden("down", "-i", str(inventory))
-    assert ran.code == 0 and "Traceback" not in ran.err, ran
-    assert "cluster 'hostile' stopped; no engine left on 4 nodes" in ran.out
-    for node in vpi.nodes:
-        assert wait_for(lambda n=node: not [p for p in vpi.processes(n) if "raiden" in p or "python" in p], 15), (
-            vpi.processes(node)
-        )

@@ -68,7 +68,10 @@ export interface IThrottled {
 }
 
 export interface ISample {
+  /** when the head received it (the head's clock) */
   time: number;
+  /** the node's own clock at that moment (a node's clock may be far off) */
+  node_time?: number;
   cpu: number[];
   cpu_total: number | null;
   load: number[] | null;

@@ -1,0 +1,162 @@
+"""An emulated Raspberry Pi: a Debian bookworm arm64 root (the base of Raspberry Pi OS 64-bit), run
+under qemu-user as a node of the virtual cluster, with its own sshd chrooted into it.
+
+Fresh as a new image: ``python3``, ``python3-venv``, ``openssh-server`` and nothing from pip; user
+``pi`` with password ``raspberry``, which sshd accepts until a key is in. Test-only parts: a fake
+Pi firmware (``vcgencmd get_throttled`` and a thermal file under ``/run/fake-pi/`` that a test
+sets), and libfaketime for a node whose clock is off (a namespace shares this machine's clock).
+
+The bootstrapped root is cached as a tar in ``/var/cache/raiden-lab`` keyed by its package list,
+so only the first run pays for debootstrap (about 2.5 minutes); each run unpacks a fresh copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+CACHE = Path(os.environ.get("RAIDEN_CACHE", "/var/cache/raiden-lab"))
+SUITE = "bookworm"
+MIRROR = "http://deb.debian.org/debian"
+PACKAGES = ("python3", "python3-venv", "openssh-server", "libfaketime", "iproute2")
+PASSWORD = "raspberry"
+BINFMT = Path("/proc/sys/fs/binfmt_misc")
+QEMU_RULE = Path("/usr/lib/binfmt.d/qemu-aarch64.conf")
+
+VCGENCMD = """#!/bin/sh
+# A stand-in for the Pi firmware's tool: what a test writes in /run/fake-pi/throttled.
+if [ "$1" = get_throttled ]; then
+    echo "throttled=$(cat /run/fake-pi/throttled 2>/dev/null || echo 0x0)"
+else
+    echo "vcgencmd (fake): only get_throttled" >&2
+    exit 1
+fi
+"""
+
+
+def missing_requirements() -> str | None:
+    if os.geteuid() != 0:
+        return "an emulated Pi needs root (debootstrap, chroot, binfmt_misc, namespaces)"
+    for tool in ("debootstrap", "qemu-aarch64-static", "ip"):
+        if shutil.which(tool) is None:
+            return f"an emulated Pi needs {tool} (Debian: debootstrap qemu-user-static iproute2)"
+    if not QEMU_RULE.exists():
+        return f"{QEMU_RULE} is missing (Debian: qemu-user-static)"
+    return None
+
+
+def ensure_binfmt() -> None:
+    """Mount binfmt_misc and register qemu-aarch64 (with F: it works inside a chroot) when missing."""
+    if not (BINFMT / "register").exists():
+        subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)], check=True)
+    if not (BINFMT / "qemu-aarch64").exists():
+        rule = QEMU_RULE.read_text().strip().splitlines()[-1]
+        (BINFMT / "register").write_text(rule)
+
+
+def cached_root() -> Path:
+    """The bootstrapped, configured root as a tar; made once per package list."""
+    key = hashlib.sha256(f"{SUITE} arm64 {' '.join(PACKAGES)} v1".encode()).hexdigest()[:12]
+    tar = CACHE / f"pi-root-{key}.tar"
+    if tar.exists():
+        return tar
+    ensure_binfmt()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    build = Path(tempfile.mkdtemp(prefix="pi-root-", dir=CACHE))
+    try:
+        subprocess.run(
+            ["debootstrap", "--arch=arm64", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, build, MIRROR],
+            check=True,
+            capture_output=True,
+        )
+        _chroot(build, "useradd", "--create-home", "--shell", "/bin/bash", "pi")
+        _chroot(build, "sh", "-c", f"echo 'pi:{PASSWORD}' | chpasswd")
+        firmware = build / "usr/bin/vcgencmd"
+        firmware.write_text(VCGENCMD)
+        firmware.chmod(0o755)
+        for leftover in ("etc/ssh/ssh_host_ecdsa_key", "etc/ssh/ssh_host_ed25519_key", "etc/ssh/ssh_host_rsa_key"):
+            for path in build.glob(leftover + "*"):
+                path.unlink()  # each emulated Pi makes its own, as a first boot does
+        partial = tar.with_suffix(".part")
+        subprocess.run(["tar", "--numeric-owner", "-cf", partial, "-C", build, "."], check=True)
+        partial.rename(tar)
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+    return tar
+
+
+@dataclass
+class ArmPi:
+    name: str
+    address: str
+    namespace: str
+    root: Path
+    user: str = "pi"
+    python: str = "/usr/bin/python3"
+
+    def path(self, inside: str) -> Path:
+        """A path of the Pi's file system, as seen from the head."""
+        return self.root / inside.lstrip("/")
+
+    def set_throttled(self, value: int) -> None:
+        self.path("/run/fake-pi/throttled").write_text(hex(value))
+
+    def set_temperature(self, celsius: float) -> None:
+        self.path("/run/fake-pi/temp").write_text(str(int(celsius * 1000)))
+
+
+def start(base: Path, name: str, address: str, namespace: str) -> ArmPi:
+    """Unpack a fresh root and start its sshd in ``namespace`` (made and wired by the caller)."""
+    tar = cached_root()
+    ensure_binfmt()
+    root = base / f"{name}-root"
+    root.mkdir(parents=True)
+    subprocess.run(["tar", "--numeric-owner", "-xf", tar, "-C", root], check=True)
+    pi = ArmPi(name=name, address=address, namespace=namespace, root=root)
+    subprocess.run(["mount", "-t", "proc", "proc", root / "proc"], check=True)
+    subprocess.run(["mount", "--rbind", "/dev", root / "dev"], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", root / "run"], check=True)
+    (root / "run/sshd").mkdir(mode=0o755)
+    (root / "run/fake-pi").mkdir(mode=0o755)
+    pi.set_throttled(0)
+    pi.set_temperature(48.0)
+    _chroot(root, "ssh-keygen", "-A")
+    config = root / "etc/ssh/sshd_config.d/raiden-test.conf"
+    config.write_text(
+        f"ListenAddress {address}\nPasswordAuthentication yes\nKbdInteractiveAuthentication no\nUsePAM no\n"
+        "PermitRootLogin no\nMaxSessions 100\nMaxStartups 100:30:200\nClientAliveInterval 2\nClientAliveCountMax 3\n"
+    )
+    # the Pi's sensors, where Raiden's agent reads them on a real Pi, are files the test sets
+    subprocess.run(
+        ["ip", "netns", "exec", namespace, "chroot", str(root), "/usr/sbin/sshd", "-E", "/var/log/sshd.log"],
+        check=True,
+    )
+    return pi
+
+
+def stop(pi: ArmPi) -> None:
+    """Kill what runs in the root and unmount it (the root folder goes with the test's tmp)."""
+    for _ in range(20):
+        pids = [p for p in os.listdir("/proc") if p.isdigit() and _root_of(p) == str(pi.root)]
+        if not pids:
+            break
+        for pid in pids:
+            subprocess.run(["kill", "-9", pid], capture_output=True)
+    for mount in ("run", "dev", "proc"):
+        subprocess.run(["umount", "-R", "-l", str(pi.root / mount)], capture_output=True)
+
+
+def _root_of(pid: str) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/root")
+    except OSError:
+        return None
+
+
+def _chroot(root: Path, *argv: str) -> None:
+    subprocess.run(["chroot", str(root), *argv], check=True, capture_output=True)
