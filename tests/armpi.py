@@ -70,7 +70,15 @@ def cached_root() -> Path:
     build = Path(tempfile.mkdtemp(prefix="pi-root-", dir=CACHE))
     try:
         subprocess.run(
-            ["debootstrap", "--arch=arm64", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, build, MIRROR],
+            [
+                "debootstrap",
+                "--arch=arm64",
+                "--variant=minbase",
+                f"--include={','.join(PACKAGES)}",
+                SUITE,
+                build,
+                MIRROR,
+            ],
             check=True,
             capture_output=True,
         )
