@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--wheelhouse", metavar="DIR", help="install from these wheels, copied over SSH (nodes without internet)"
     )
+    p = command("wheelhouse", "download on the head the wheels every node needs, for nodes without internet")
+    p.add_argument("folder", nargs="?", default="wheelhouse", help="where to put them (default ./wheelhouse)")
     p = command("restart", "restart the engines of one node")
     p.add_argument("node", help="host of the node, as in the inventory")
     p.add_argument("--timeout", type=float, default=UP_TIMEOUT_S)

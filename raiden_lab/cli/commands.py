@@ -98,6 +98,23 @@ def cmd_down(args: argparse.Namespace) -> int:
     return _tell(outcome)
 
 
+def cmd_wheelhouse(args: argparse.Namespace) -> int:
+    from ..head import wheelhouse
+
+    inventory, paths = _inventory(args)
+    folder = Path(args.folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: not a folder; name a folder for the wheels")
+    reports = run_sync(lifecycle.preflight(inventory, paths))
+    manifest, problems = run_sync(wheelhouse.build(inventory, paths, folder, reports, lambda m: print(m, flush=True)))
+    for entry in manifest["platforms"]:
+        print(f"{entry['arch']}, Python {entry['python']}: {', '.join(entry['nodes'])}")
+    print(f"{len(manifest['files'])} wheels in {folder}; next: `raiden provision --wheelhouse {folder}`")
+    for problem in problems:
+        print(f"raiden: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def cmd_provision(args: argparse.Namespace) -> int:
     from ..head.provision import provision
 
@@ -255,6 +272,7 @@ COMMANDS = {
     "status": cmd_status,
     "down": cmd_down,
     "provision": cmd_provision,
+    "wheelhouse": cmd_wheelhouse,
     "restart": cmd_restart,
     "events": cmd_events,
     "class": cmd_class,

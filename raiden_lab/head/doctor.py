@@ -70,7 +70,18 @@ async def check_node(inventory: Inventory, node: Node, paths: ClusterPaths) -> N
     except (ValueError, IndexError):
         report.problems.append(ssh.explain(node.host, result, what=f"the preflight probe with '{node.python}'"))
         return report
-    for key in ("python", "executable", "arch", "cores", "memory", "disk_free", "work_dir", "packages", "boot_id"):
+    for key in (
+        "python",
+        "executable",
+        "arch",
+        "libc",
+        "cores",
+        "memory",
+        "disk_free",
+        "work_dir",
+        "packages",
+        "boot_id",
+    ):
         setattr(report, key, found.get(key))
     # The probe stamps its time just before it exits: about half a round trip before we read it.
     report.clock_skew = found["time"] - (received - (report.rtt or 0) / 2)

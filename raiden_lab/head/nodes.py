@@ -32,6 +32,7 @@ class NodeReport:
     python: str | None = None
     executable: str | None = None
     arch: str | None = None
+    libc: str | None = None
     cores: int | None = None
     memory: int | None = None
     disk_free: int | None = None

@@ -59,6 +59,7 @@ def main(argv: list[str]) -> None:
         "python": platform.python_version(),
         "executable": sys.executable,
         "arch": platform.machine(),
+        "libc": "-".join(platform.libc_ver()),  # "glibc-2.36": which manylinux wheels the node can take
         "cores": os.cpu_count(),
         "memory": _memory(),
         "disk_free": shutil.disk_usage(probe_dir).free,
