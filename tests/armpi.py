@@ -68,6 +68,7 @@ def cached_root() -> Path:
     ensure_binfmt()
     CACHE.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix="pi-root-", dir=CACHE))
+    build.chmod(0o755)
     try:
         subprocess.run(
             [
@@ -125,6 +126,7 @@ def start(base: Path, name: str, address: str, namespace: str) -> ArmPi:
     root = base / f"{name}-root"
     root.mkdir(parents=True)
     subprocess.run(["tar", "--numeric-owner", "-xf", tar, "-C", root], check=True)
+    root.chmod(0o755)  # its "/" (the tar keeps the build folder's 0700, which user pi could not enter)
     pi = ArmPi(name=name, address=address, namespace=namespace, root=root)
     subprocess.run(["mount", "-t", "proc", "proc", root / "proc"], check=True)
     subprocess.run(["mount", "--rbind", "/dev", root / "dev"], check=True)

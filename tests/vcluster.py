@@ -50,6 +50,7 @@ class VirtualCluster:
     bridge: str = ""
     identity: Path = Path()
     veths: list[str] = field(default_factory=list)
+    pis: list = field(default_factory=list)  # armpi.ArmPi, for the nodes that are emulated Pis
 
     def node(self, name: str) -> VNode:
         return next(n for n in self.nodes if n.name == name)
@@ -92,7 +93,8 @@ class VirtualCluster:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
             except OSError:
                 continue
-            if not cmdline.startswith(SSHD) and "sshd" not in cmdline.split(" ")[0]:
+            # under qemu-user (an emulated Pi) the program is the emulator's second or third word
+            if not cmdline.startswith(SSHD) and not any("sshd" in word for word in cmdline.split(" ")[:3]):
                 found.append(f"{pid} {cmdline}")
         return found
 
@@ -100,8 +102,18 @@ class VirtualCluster:
         _ip("-n", node.namespace, "link", "set", "eth0", "up" if up else "down")
 
 
-def build(base: Path, names: list[str], subnet: str, bare_python: dict[str, str] | None = None) -> VirtualCluster:
-    """Build the namespaces, bridge and sshds; the caller must call ``teardown`` (even on failure)."""
+def build(
+    base: Path,
+    names: list[str],
+    subnet: str,
+    bare_python: dict[str, str] | None = None,
+    arm: tuple[str, ...] = (),
+) -> VirtualCluster:
+    """Build the namespaces, bridge and sshds; the caller must call ``teardown`` (even on failure).
+
+    Nodes named in ``arm`` are emulated Raspberry Pis (``armpi``): an arm64 root under qemu-user
+    with its own sshd, reached as user ``pi``; they are in ``cluster.pis`` as well.
+    """
     tag = f"{os.getpid() % 10000}"
     cluster = VirtualCluster(base=base, head=f"{subnet}.1", bridge=f"rbr{tag}")
     keys = base / "keys"
@@ -132,7 +144,14 @@ def build(base: Path, names: list[str], subnet: str, bare_python: dict[str, str]
             _ip("-n", node.namespace, "addr", "add", f"{node.address}/24", "dev", "eth0")
             _ip("-n", node.namespace, "link", "set", "eth0", "up")
             _ip("-n", node.namespace, "link", "set", "lo", "up")
-            _start_sshd(node, keys, authorized)
+            if name in arm:
+                import armpi
+
+                pi = armpi.start(base, name, node.address, node.namespace)
+                cluster.pis.append(pi)
+                node.python, node.work_dir = pi.python, Path("~/.raiden/node")
+            else:
+                _start_sshd(node, keys, authorized)
         for node in cluster.nodes:
             _wait_port(node.address, 22)
     except BaseException:
@@ -142,6 +161,11 @@ def build(base: Path, names: list[str], subnet: str, bare_python: dict[str, str]
 
 
 def teardown(cluster: VirtualCluster) -> None:
+    if cluster.pis:
+        import armpi
+
+        for pi in cluster.pis:
+            armpi.stop(pi)
     for node in cluster.nodes:
         # a process can start in the namespace while we kill (an sshd session, a restarted engine): repeat
         for _ in range(20):
