@@ -13,9 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import armpi
 import pytest
 
-import armpi
 import vcluster
 from conftest import _make_raiden, need, wait_for
 
@@ -111,7 +111,7 @@ def test_wheelhouse_provision_up_and_one_jit_map_on_x86_and_arm(farm, tmp_path) 
     pi5 = farm.node("pi5")
     assert wait_for(lambda: not [p for p in farm.processes(pi5) if "python" in p], 30), farm.processes(pi5)
     (pi,) = farm.pis
-    cache = list(pi.path("/home/pi/.raiden/node/jit").rglob("*.nbi"))
+    cache = list(pi.path("/home/pi/.raiden/mixed/node/jit").rglob("*.nbc"))
     assert cache, "the Pi's own cache holds its compiled code"
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from ..config.inventory import Inventory
 from ..config.paths import ClusterPaths
-from .nodes import NodeReport
+from . import ssh
+from .nodes import NodeReport, target_for
 from .provision import head_requirements
 
 Say = Callable[[str], None]
@@ -55,6 +56,22 @@ def platform_of(report: NodeReport) -> Platform | None:
     return Platform(report.arch, python, int(found.group(1)) if found else OLDEST_GLIBC)
 
 
+async def base_platform(inventory: Inventory, paths: ClusterPaths, host: str) -> Platform | None:
+    """A node whose environment does not exist yet (a fresh Pi): ask its ``python3``, which provisioning uses."""
+    target = target_for(inventory.node(host), paths)
+    if not (await ssh.ensure_master(target)).ok:
+        return None
+    asked = await ssh.run(target, ["python3", "-c", _ASK_PLATFORM], timeout=60)
+    try:
+        arch, python, libc = json.loads(asked.stdout.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None
+    return platform_of(NodeReport(host=host, arch=arch, python=python, libc=libc))
+
+
+_ASK_PLATFORM = "import json, platform; print(json.dumps([platform.machine(), platform.python_version(), '-'.join(platform.libc_ver())]))"
+
+
 async def download(folder: Path, platform: Platform, requirements: list[str], say: Say) -> str | None:
     """pip download for one platform; None, or the sentence naming what has no wheel there."""
     argv = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "-d", str(folder)]
@@ -87,7 +104,7 @@ async def build(
     platforms: dict[Platform, list[str]] = {}
     problems = []
     for report in reports:
-        platform = platform_of(report)
+        platform = platform_of(report) or await base_platform(inventory, paths, report.host)
         if platform is None:
             problems.append(f"{report.host}: not reached, so its platform is unknown; it gets no wheels")
             continue
