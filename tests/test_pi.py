@@ -19,70 +19,99 @@ import pytest
 import vcluster
 from conftest import _make_raiden, need, wait_for
 
-PI_PYTHON = "/home/pi/raiden/venv/bin/python"
+PI_PYTHON = "/home/pi/raiden/venv/bin/python"  # what `raiden add` writes: ~/raiden/venv/bin/python
 
 
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory):
-    """x86 nodes pi1 and pi2, and pi5, an emulated Pi reached as user pi (the test's key put in for now)."""
+    """x86 nodes pi1 and pi2, and pi5, an emulated Pi fresh from its image (user pi, password only)."""
     need(vcluster.missing_requirements() or armpi.missing_requirements())
     base = tmp_path_factory.mktemp("farm")
     cluster = vcluster.build(base, ["pi1", "pi2", "pi5"], subnet="10.79.0", arm=("pi5",))
     try:
-        (pi,) = cluster.pis
-        ssh_dir = pi.path("/home/pi/.ssh")
-        ssh_dir.mkdir(mode=0o700, exist_ok=True)
-        (ssh_dir / "authorized_keys").write_text(Path(f"{cluster.identity}.pub").read_text())
-        subprocess.run(["chroot", str(pi.root), "chown", "-R", "pi:pi", "/home/pi/.ssh"], check=True)
         yield cluster
     finally:
         vcluster.teardown(cluster)
 
 
-def _inventory(farm, name: str) -> Path:
-    x86 = [farm.node("pi1"), farm.node("pi2")]
-    lines = ["[cluster]", f'name = "{name}"', f'controller_ip = "{farm.head}"', f'identity_file = "{farm.identity}"']
-    lines.append("engines_per_node = 1")
-    for node in x86:
+def _x86_inventory(farm, name: str) -> Path:
+    lines = ["# the x86 part of the farm; `raiden add` appends the Pi below", "[cluster]", f'name = "{name}"']
+    lines += [f'controller_ip = "{farm.head}"', f'identity_file = "{farm.identity}"', "engines_per_node = 1"]
+    for node in (farm.node("pi1"), farm.node("pi2")):
         lines += ["", "[[nodes]]", f'host = "{node.address}"', 'user = "root"', f'python = "{node.python}"']
-        lines.append(f'work_dir = "{node.work_dir}"')
-    pi = farm.node("pi5")
-    lines += ["", "[[nodes]]", f'host = "{pi.address}"', 'user = "pi"', f'python = "{PI_PYTHON}"', 'labels = ["pi"]']
+        lines += [f'work_dir = "{node.work_dir}"', "# a comment of the user's, which must stay"]
     path = farm.base / f"{name}.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
-def test_a_fresh_pi_runs_arm64_code_and_doctor_names_what_it_lacks(farm, tmp_path) -> None:
+def test_a_fresh_pi_runs_arm64_code_and_accepts_only_its_password(farm, tmp_path) -> None:
     (pi,) = farm.pis
     machine = subprocess.run(["chroot", str(pi.root), "uname", "-m"], capture_output=True, text=True).stdout.strip()
     assert machine == "aarch64"
     raiden = _make_raiden(tmp_path)
-    inventory = _inventory(farm, "fresh")
+    inventory = _x86_inventory(farm, "fresh")
+    with inventory.open("a") as f:
+        f.write(f'\n[[nodes]]\nhost = "{pi.address}"\nuser = "pi"\npython = "{PI_PYTHON}"\n')
     ran = raiden("doctor", "-i", str(inventory), "--json")
     assert ran.code == 1, ran
-    nodes = {n["host"]: n for n in ran.json()["nodes"]}
-    fresh = nodes[farm.node("pi5").address]
-    assert fresh["ok"] is False
-    assert any(f"no Python at '{PI_PYTHON}'" in p for p in fresh["problems"]), fresh
+    fresh = {n["host"]: n for n in ran.json()["nodes"]}[pi.address]
+    assert fresh["problems"] == [
+        f"{pi.address}: the SSH key was refused; check user and identity_file, and the node's authorized_keys"
+    ]
 
 
-def test_wheelhouse_provision_up_and_one_jit_map_on_x86_and_arm(farm, tmp_path) -> None:
+def test_add_a_pi_with_its_password_then_up_and_one_jit_map_on_x86_and_arm(farm, tmp_path) -> None:
+    (pi,) = farm.pis
     raiden = _make_raiden(tmp_path)
-    inventory = _inventory(farm, "mixed")
-    wheels = tmp_path / "wheels"
-    ran = raiden("wheelhouse", str(wheels), "-i", str(inventory), timeout=900)
-    assert ran.code == 0, ran
-    assert "aarch64, Python 3.11: " + farm.node("pi5").address in ran.out
-    manifest = json.loads((wheels / "wheelhouse.json").read_text())
-    assert {p["arch"] for p in manifest["platforms"]} == {"x86_64", "aarch64"}
-    assert any("aarch64" in f and f.startswith("numba-") for f in manifest["files"])
+    inventory = _x86_inventory(farm, "mixed")
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not-the-password\n")
+    ran = raiden("add", pi.address, "--password-file", str(wrong), "-i", str(inventory))
+    assert ran.code == 1 and "Traceback" not in ran.err, ran
+    assert ran.err.strip().endswith(
+        f"{pi.address}: the password for pi was refused; check the user name and the password"
+    )
+    assert pi.address not in inventory.read_text()
 
-    ran = raiden("provision", "--wheelhouse", str(wheels), "-i", str(inventory), farm.node("pi5").address, timeout=1200)
+    password = tmp_path / "password"
+    password.write_text(armpi.PASSWORD + "\n")
+    password.chmod(0o600)
+    wheels = tmp_path / "wheels"
+    ran = raiden(
+        "add", pi.address, "--password-file", str(password), "--labels", "pi,emulated", "--wheelhouse", str(wheels),
+        "-i", str(inventory), timeout=1500,
+    )  # fmt: skip
     assert ran.code == 0, ran
+    key = raiden.home / "mixed" / "id_ed25519"
+    assert f"[1/4] the cluster's key: {key}" in ran.out and oct(key.stat().st_mode & 0o777) == "0o600"
+    assert f"[2/4] {pi.address}: key installed for pi; its host key ED25519 SHA256:" in ran.out
+    assert f"[4/4] {pi.address}: provisioned" in ran.out
+    text = inventory.read_text()
+    assert "# a comment of the user's, which must stay" in text and text.startswith("# the x86 part of the farm")
+    assert f'host = "{pi.address}"' in text and 'labels = ["pi", "emulated"]' in text
+    assert Path(f"{key}.pub").read_text().strip() in pi.path("/home/pi/.ssh/authorized_keys").read_text()
+    secret = armpi.PASSWORD.encode()
+    leaked = [p for p in raiden.home.rglob("*") if p.is_file() and secret in p.read_bytes()]
+    assert not leaked and secret not in inventory.read_bytes()
+    manifest = json.loads((wheels / "wheelhouse.json").read_text())
+    assert [p["arch"] for p in manifest["platforms"]] == ["aarch64"]
+
+    # the Pi's own signals: its firmware says under-voltage and throttled, its sensor 81 °C
+    pi.set_throttled(0x50005)
+    pi.set_temperature(81.0)
+    raiden.env["RAIDEN_THERMAL_PATH"] = "/run/fake-pi/temp"  # /sys is not mounted in the emulated Pi
     ran = raiden("up", "-i", str(inventory), "--timeout", "240", timeout=600)
     assert ran.code == 0, ran
     try:
+
+        def pi_node() -> dict:
+            status = json.loads(raiden("status", "--json", "-i", str(inventory)).out)
+            return {n["host"]: n for n in status["nodes"]}[pi.address]
+
+        signals = wait_for(lambda: (n := pi_node())["sample"] and n["throttling"] and n, 30)
+        assert signals["arch"] == "aarch64" and signals["sample"]["temperature"] == 81.0
+        assert signals["temperature_band"] == "hot" and signals["throttling"] == ["under voltage", "throttled"]
         module = tmp_path / "kernels.py"
         module.write_text(
             "import raiden_lab\n\n\n@raiden_lab.jit\ndef spin(n):\n    s = 0\n    for i in range(n):\n"
@@ -110,7 +139,6 @@ def test_wheelhouse_provision_up_and_one_jit_map_on_x86_and_arm(farm, tmp_path) 
     assert ran.code == 0, ran
     pi5 = farm.node("pi5")
     assert wait_for(lambda: not [p for p in farm.processes(pi5) if "python" in p], 30), farm.processes(pi5)
-    (pi,) = farm.pis
     cache = list(pi.path("/home/pi/.raiden/mixed/node/jit").rglob("*.nbc"))
     assert cache, "the Pi's own cache holds its compiled code"
 

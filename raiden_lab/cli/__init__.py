@@ -53,6 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--wheelhouse", metavar="DIR", help="install from these wheels, copied over SSH (nodes without internet)"
     )
+    p = command("add", "make a Pi that accepts only its password a node: key, host key, inventory, packages")
+    p.add_argument("host", help="the Pi's host name or address")
+    p.add_argument("--user", default="pi", help="its user (default pi)")
+    p.add_argument("--port", type=int, default=22)
+    p.add_argument("--engines", type=int, help="engines on it (default: the cluster's engines_per_node)")
+    p.add_argument("--labels", default="", help="comma-separated labels, e.g. pi4,rack1")
+    p.add_argument("--python", default=None, help="its Python (default ~/raiden/venv/bin/python, made by provisioning)")
+    p.add_argument("--password-file", metavar="FILE", help="read the password from FILE (for scripts); else asked")
+    p.add_argument("--wheelhouse", metavar="DIR", help="download its wheels on the head into DIR and install from them")
     p = command("wheelhouse", "download on the head the wheels every node needs, for nodes without internet")
     p.add_argument("folder", nargs="?", default="wheelhouse", help="where to put them (default ./wheelhouse)")
     p = command("restart", "restart the engines of one node")

@@ -98,6 +98,46 @@ def cmd_down(args: argparse.Namespace) -> int:
     return _tell(outcome)
 
 
+def cmd_add(args: argparse.Namespace) -> int:
+    import getpass
+
+    from ..head import adding, wheelhouse
+    from ..head.provision import provision
+
+    inventory, paths = _inventory(args)
+    labels = [label.strip() for label in args.labels.split(",") if label.strip()]
+    adding.check_request(inventory, args.host, args.user, labels)
+    if args.password_file:
+        try:
+            password = Path(args.password_file).read_text().rstrip("\n")
+        except OSError as e:
+            raise InputError(f"{args.password_file}: {e.strerror}; give a readable file with the password") from None
+    else:
+        password = getpass.getpass(f"password of {args.user}@{args.host} (asked once, not kept): ")
+    key = adding.cluster_key(paths)
+    print(f"[1/4] the cluster's key: {key}", flush=True)
+    adding.install_key(args.host, args.user, args.port, password, paths, key)
+    print(f"[2/4] {args.host}: key installed for {args.user}; its host key {adding.fingerprint(args.host, paths)}")
+    inventory = adding.append_node(
+        inventory, args.host, args.user, args.port, key, args.engines, labels, args.python or adding.DEFAULT_PYTHON
+    )
+    print(f"[3/4] {args.host}: added to {inventory.path}", flush=True)
+    folder = Path(args.wheelhouse) if args.wheelhouse else None
+    if folder is not None:
+        reports = run_sync(lifecycle.preflight(inventory, paths))
+        mine = [r for r in reports if r.host == args.host]
+        _, problems = run_sync(wheelhouse.build(inventory, paths, folder, mine, lambda m: print(m, flush=True)))
+        if problems:
+            raise RaidenError(problems[0])
+    reports = run_sync(provision(inventory, paths, [args.host], folder, lambda m: print(m, flush=True)))
+    if reports and reports[0].ok:
+        print(f"[4/4] {args.host}: provisioned; `raiden up` starts engines there")
+        return 0
+    for problem in reports[0].problems if reports else []:
+        print(f"raiden: {problem}", file=sys.stderr)
+    return 1
+
+
 def cmd_wheelhouse(args: argparse.Namespace) -> int:
     from ..head import wheelhouse
 
@@ -273,6 +313,7 @@ COMMANDS = {
     "down": cmd_down,
     "provision": cmd_provision,
     "wheelhouse": cmd_wheelhouse,
+    "add": cmd_add,
     "restart": cmd_restart,
     "events": cmd_events,
     "class": cmd_class,

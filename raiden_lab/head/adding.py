@@ -1,0 +1,156 @@
+"""``raiden add HOST``: a Pi that so far accepts only its password becomes a node, step by step.
+
+1. The cluster's own ed25519 key, made on first use (``$RAIDEN_HOME/CLUSTER/id_ed25519``, 0600).
+2. Its public half put in the node's ``~/.ssh/authorized_keys`` over one password login. The
+   password comes from a prompt or ``--password-file``; it reaches ssh through ``SSH_ASKPASS``
+   (a 0700 script reading a 0600 file in the cluster's private folder, both removed after),
+   never on a command line, in the environment or in a log.
+3. The host key recorded in the cluster's known_hosts on that first login, its fingerprint shown.
+4. The node appended to the inventory as text (the user's comments stay), checked by loading it.
+5. Provisioning: with ``--wheelhouse DIR``, the wheels for the node's platform are downloaded
+   on the head first, so the node needs no internet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from ..config.inventory import Inventory, load
+from ..config.paths import ClusterPaths
+from ..config.syntax import is_host
+from ..errors import InputError, RaidenError
+
+Say = Callable[[str], None]
+DEFAULT_PYTHON = "~/raiden/venv/bin/python"  # provisioning creates it
+
+_ADD_KEY = (
+    'umask 077; mkdir -p "$HOME/.ssh"; read -r key; touch "$HOME/.ssh/authorized_keys"; '
+    'grep -qxF "$key" "$HOME/.ssh/authorized_keys" || printf "%s\\n" "$key" >> "$HOME/.ssh/authorized_keys"'
+)
+
+
+def cluster_key(paths: ClusterPaths) -> Path:
+    """The cluster's own key pair, made on first use; private half 0600."""
+    key = paths.root / "id_ed25519"
+    if not key.exists():
+        paths.ensure()
+        made = subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"raiden-{paths.name}", "-f", str(key)],
+            capture_output=True,
+            text=True,
+        )
+        if made.returncode != 0:
+            raise RaidenError(f"ssh-keygen could not make {key}: {made.stderr.strip()}")
+    key.chmod(0o600)
+    return key
+
+
+@contextlib.contextmanager
+def _askpass(paths: ClusterPaths, password: str) -> Iterator[dict[str, str]]:
+    """An environment in which ssh asks this program, not a terminal, for the password."""
+    folder = Path(tempfile.mkdtemp(prefix="askpass-", dir=paths.root))
+    secret = folder / "password"
+    helper = folder / "askpass"
+    try:
+        fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(password)
+        helper.write_text(f"#!/bin/sh\ncat '{secret}'\n")
+        helper.chmod(0o700)
+        env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+        yield {**env, "SSH_ASKPASS": str(helper), "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": env.get("DISPLAY", ":0")}
+    finally:
+        for path in (secret, helper):
+            path.unlink(missing_ok=True)
+        folder.rmdir()
+
+
+def install_key(host: str, user: str, port: int, password: str, paths: ClusterPaths, key: Path) -> None:
+    """Log in once with the password and add the cluster's public key; the host key is recorded then."""
+    public = Path(f"{key}.pub").read_text().strip()
+    argv = [
+        "ssh",
+        "-o", "StrictHostKeyChecking=accept-new",
+        "-o", f"UserKnownHostsFile={paths.known_hosts}",
+        "-o", "PubkeyAuthentication=no",
+        "-o", "PreferredAuthentications=password,keyboard-interactive",
+        "-o", "NumberOfPasswordPrompts=1",
+        "-o", "ConnectTimeout=10",
+        "-o", "ForwardAgent=no",
+        "-o", "ClearAllForwardings=yes",
+        "-o", "LogLevel=ERROR",
+        "-p", str(port), "-l", user, host, "--", _ADD_KEY,
+    ]  # fmt: skip
+    with _askpass(paths, password) as env:
+        done = subprocess.run(
+            argv, input=public + "\n", env=env, capture_output=True, text=True, timeout=60, start_new_session=True
+        )
+    if done.returncode != 0:
+        said = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        if "permission denied" in said.lower():
+            raise RaidenError(f"{host}: the password for {user} was refused; check the user name and the password")
+        if "host key" in said.lower() or "identification has changed" in said.lower():
+            raise RaidenError(
+                f"{host}: its host key differs from the one recorded for it in {paths.known_hosts}; "
+                "if the Pi was re-flashed, remove its line there and run `raiden add` again"
+            )
+        raise RaidenError(f"{host}: could not log in over SSH ({said}); is it on, on the network, with SSH enabled?")
+
+
+def fingerprint(host: str, paths: ClusterPaths) -> str:
+    found = subprocess.run(
+        ["ssh-keygen", "-l", "-F", host, "-f", str(paths.known_hosts)], capture_output=True, text=True
+    ).stdout
+    lines = [line for line in found.splitlines() if line and not line.startswith("#")]
+    return lines[0].split(" ", 1)[1] if lines else "(not recorded)"
+
+
+def append_node(
+    inventory: Inventory,
+    host: str,
+    user: str,
+    port: int,
+    key: Path,
+    engines: int | None,
+    labels: list[str],
+    python: str,
+) -> Inventory:
+    """Append a ``[[nodes]]`` table as text (comments and layout stay); put the file back if it does not load."""
+    path = inventory.path
+    assert path is not None
+    before = path.read_text()
+    lines = ["", "[[nodes]]", f"host = {json.dumps(host)}", f"user = {json.dumps(user)}"]
+    if port != 22:
+        lines.append(f"port = {port}")
+    lines += [f"identity_file = {json.dumps(str(key))}", f"python = {json.dumps(python)}"]
+    if engines is not None:
+        lines.append(f"engines = {engines}")
+    if labels:
+        lines.append(f"labels = [{', '.join(json.dumps(label) for label in labels)}]")
+    path.write_text(before.rstrip("\n") + "\n" + "\n".join(lines) + "\n")
+    try:
+        return load(path)
+    except InputError:
+        path.write_text(before)
+        raise
+
+
+def check_request(inventory: Inventory, host: str, user: str, labels: list[str]) -> None:
+    if inventory.path is None:
+        raise InputError("raiden add needs an inventory file; write one with `raiden init` (then edit its nodes)")
+    if not is_host(host):
+        raise InputError(f"{host!r} is not a hostname or IP address")
+    if any(n.host == host for n in inventory.nodes):
+        raise InputError(f"{host} is already a node in {inventory.path}; `raiden provision {host}` updates it")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}", user):
+        raise InputError(f"--user {user!r} is not a plain user name (letters, digits, '_', '-', '.')")
+    for label in labels:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:=-]{0,63}", label):
+            raise InputError(f"--labels: {label!r} is not a plain label (letters, digits, '_.:=-')")
