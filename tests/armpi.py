@@ -23,10 +23,30 @@ from pathlib import Path
 CACHE = Path(os.environ.get("RAIDEN_CACHE", "/var/cache/raiden-lab"))
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
-PACKAGES = ("python3", "python3-venv", "openssh-server", "libfaketime", "iproute2")
+PACKAGES = ("python3", "python3-venv", "openssh-server", "sudo", "libfaketime", "iproute2")
 PASSWORD = "raspberry"
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
 QEMU_RULE = Path("/usr/lib/binfmt.d/qemu-aarch64.conf")
+
+# The emulated Pi's clock: every program in its root runs with libfaketime (/etc/ld.so.preload),
+# whose offset is /etc/faketimerc. A namespace shares this machine's clock, which a test must never
+# set; this stand-in for systemd's timedatectl moves the offset instead, so Raiden's fix runs end to end.
+TIMEDATECTL = """#!/bin/sh
+# timedatectl (stand-in on the emulated Pi): the clock is libfaketime's offset in /etc/faketimerc
+real=$(FAKETIME=+0 date -u +%s)
+case "$1" in
+    set-ntp)
+        echo "Failed to set ntp: no time server is reachable from this Pi" >&2
+        exit 1 ;;
+    set-time)
+        want=$(FAKETIME=+0 date -u -d "$2" +%s) || exit 1
+        offset=$((want - real))
+        if [ "$offset" -ge 0 ]; then echo "+$offset" > /etc/faketimerc; else echo "$offset" > /etc/faketimerc; fi ;;
+    *)
+        echo "               Local time: $(date)"
+        echo "System clock synchronized: no" ;;
+esac
+"""
 
 VCGENCMD = """#!/bin/sh
 # A stand-in for the Pi firmware's tool: what a test writes in /run/fake-pi/throttled.
@@ -51,12 +71,25 @@ def missing_requirements() -> str | None:
 
 
 def ensure_binfmt() -> None:
-    """Mount binfmt_misc and register qemu-aarch64 (with F: it works inside a chroot) when missing."""
+    """Mount binfmt_misc and register qemu-aarch64 when missing.
+
+    Flags: F (the emulator is opened now, so it works inside a chroot) and C (a setuid program such
+    as sudo gets its owner's rights, as on a real Pi). A registration without C is made again.
+    """
     if not (BINFMT / "register").exists():
         subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)], check=True)
-    if not (BINFMT / "qemu-aarch64").exists():
-        rule = QEMU_RULE.read_text().strip().splitlines()[-1]
-        (BINFMT / "register").write_text(rule)
+    entry = BINFMT / "qemu-aarch64"
+    if entry.exists() and "C" in _flags(entry.read_text()):
+        return
+    if entry.exists():
+        entry.write_text("-1")  # unregister, to register again with C
+    rule = QEMU_RULE.read_text().strip().splitlines()[-1]
+    head, _, flags = rule.rpartition(":")
+    (BINFMT / "register").write_text(f"{head}:{''.join(sorted(set(flags + 'CF')))}")
+
+
+def _flags(entry: str) -> str:
+    return next((line.split(":", 1)[1].strip() for line in entry.splitlines() if line.startswith("flags:")), "")
 
 
 def cached_root() -> Path:
@@ -88,6 +121,15 @@ def cached_root() -> Path:
         firmware = build / "usr/bin/vcgencmd"
         firmware.write_text(VCGENCMD)
         firmware.chmod(0o755)
+        clock = build / "usr/bin/timedatectl"
+        clock.write_text(TIMEDATECTL)
+        clock.chmod(0o755)
+        (build / "etc/sudoers.d/010_pi-nopasswd").write_text("pi ALL=(ALL) NOPASSWD: ALL\n")  # as Raspberry Pi OS
+        (build / "etc/sudoers.d/010_pi-nopasswd").chmod(0o440)
+        (build / "etc/faketimerc").write_text("+0\n")
+        (build / "etc/faketimerc").chmod(0o644)
+        lib = next(build.glob("usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1"))
+        (build / "etc/ld.so.preload").write_text(f"/{lib.relative_to(build)}\n")
         for leftover in ("etc/ssh/ssh_host_ecdsa_key", "etc/ssh/ssh_host_ed25519_key", "etc/ssh/ssh_host_rsa_key"):
             for path in build.glob(leftover + "*"):
                 path.unlink()  # each emulated Pi makes its own, as a first boot does
@@ -114,6 +156,13 @@ class ArmPi:
 
     def set_throttled(self, value: int) -> None:
         self.path("/run/fake-pi/throttled").write_text(hex(value))
+
+    def set_clock_offset(self, seconds: int) -> None:
+        """Move the Pi's clock (libfaketime's offset for every program in its root)."""
+        self.path("/etc/faketimerc").write_text(f"{seconds:+d}\n")
+
+    def clock_offset(self) -> int:
+        return int(self.path("/etc/faketimerc").read_text().strip())
 
     def set_temperature(self, celsius: float) -> None:
         self.path("/run/fake-pi/temp").write_text(str(int(celsius * 1000)))

@@ -9,6 +9,7 @@ a mixed map, down.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ import armpi
 import pytest
 
 import vcluster
-from conftest import _make_raiden, need, wait_for
+from conftest import _make_raiden, dashboard_html, need, wait_for
 
 PI_PYTHON = "/home/pi/raiden/venv/bin/python"  # what `raiden add` writes: ~/raiden/venv/bin/python
 
@@ -74,6 +75,7 @@ def test_add_a_pi_with_its_password_then_up_and_one_jit_map_on_x86_and_arm(farm,
     )
     assert pi.address not in inventory.read_text()
 
+    pi.set_clock_offset(-3600)  # booted without a network: an hour in the past
     password = tmp_path / "password"
     password.write_text(armpi.PASSWORD + "\n")
     password.chmod(0o600)
@@ -87,6 +89,10 @@ def test_add_a_pi_with_its_password_then_up_and_one_jit_map_on_x86_and_arm(farm,
     assert f"[1/4] the cluster's key: {key}" in ran.out and oct(key.stat().st_mode & 0o777) == "0o600"
     assert f"[2/4] {pi.address}: key installed for pi; its host key ED25519 SHA256:" in ran.out
     assert f"[4/4] {pi.address}: provisioned" in ran.out
+    told = re.search(rf"\[3/4\] {re.escape(pi.address)}: its clock was (\d+) s behind the head's and no time server "
+                     r"answered; set it from the head's clock \(now ([-+][0-9.]+) s\)", ran.out)  # fmt: skip
+    assert told and abs(int(told.group(1)) - 3600) <= 2 and abs(float(told.group(2))) <= 1.5, ran.out
+    assert abs(pi.clock_offset()) <= 2
     text = inventory.read_text()
     assert "# a comment of the user's, which must stay" in text and text.startswith("# the x86 part of the farm")
     assert f'host = "{pi.address}"' in text and 'labels = ["pi", "emulated"]' in text
@@ -112,6 +118,10 @@ def test_add_a_pi_with_its_password_then_up_and_one_jit_map_on_x86_and_arm(farm,
         signals = wait_for(lambda: (n := pi_node())["sample"] and n["throttling"] and n, 30)
         assert signals["arch"] == "aarch64" and signals["sample"]["temperature"] == 81.0
         assert signals["temperature_band"] == "hot" and signals["throttling"] == ["under voltage", "throttled"]
+        board = dashboard_html(
+            raiden, inventory
+        )  # the notebook's dashboard shows the same (the sidebar reads this model)
+        assert "81.0 °C" in board and "under voltage, throttled" in board
         module = tmp_path / "kernels.py"
         module.write_text(
             "import raiden_lab\n\n\n@raiden_lab.jit\ndef spin(n):\n    s = 0\n    for i in range(n):\n"
@@ -134,6 +144,20 @@ def test_add_a_pi_with_its_password_then_up_and_one_jit_map_on_x86_and_arm(farm,
         assert result["same"]
         assert sorted(result["arch"]) == ["aarch64", "x86_64", "x86_64"]
         assert {r["arch"] for r in result["rows"]} == {"aarch64", "x86_64"}
+        # a restarted Pi engine loads the Pi's own compiled code from its cache
+        assert raiden("restart", pi.address, "-i", str(inventory), timeout=300).code == 0
+        ran = raiden.python(
+            "import json, sys\n"
+            f"sys.path.insert(0, {str(tmp_path)!r})\n"
+            "import raiden_lab, kernels\n"
+            f"c = raiden_lab.connect(inventory={str(inventory)!r})\n"
+            "c.wait_for_engines(3, timeout=240)\n"
+            "print(json.dumps([dict(r) for r in c.warmup(kernels.spin, 'int64(int64)')]))\n",
+            timeout=600,
+        )
+        assert ran.code == 0, ran
+        again = {r["arch"]: r for r in json.loads(ran.out.splitlines()[-1])}
+        assert again["aarch64"]["cache_hit"] is True, again
     finally:
         ran = raiden("down", "-i", str(inventory))
     assert ran.code == 0, ran

@@ -122,6 +122,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         inventory, args.host, args.user, args.port, key, args.engines, labels, args.python or adding.DEFAULT_PYTHON
     )
     print(f"[3/4] {args.host}: added to {inventory.path}", flush=True)
+    print(f"[3/4] {run_sync(adding.fix_clock(inventory, args.host, paths))}", flush=True)
     folder = Path(args.wheelhouse) if args.wheelhouse else None
     if folder is not None:
         reports = run_sync(lifecycle.preflight(inventory, paths))

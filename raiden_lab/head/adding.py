@@ -154,3 +154,57 @@ def check_request(inventory: Inventory, host: str, user: str, labels: list[str])
     for label in labels:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:=-]{0,63}", label):
             raise InputError(f"--labels: {label!r} is not a plain label (letters, digits, '_.:=-')")
+
+
+CLOCK_OFF_S = 1.0
+
+
+async def fix_clock(inventory: Inventory, host: str, paths: ClusterPaths) -> str:
+    """Compare the node's clock with the head's; past a second, turn on NTP, else set it from the head's.
+
+    A Pi has no real-time clock: one that booted without a network starts in the past.
+    Returns the sentence saying what was found and done.
+    """
+    import asyncio
+    import time
+
+    from . import ssh
+    from .nodes import target_for
+
+    node = inventory.node(host)
+    target = target_for(node, paths)
+
+    async def skew_now() -> float | None:
+        """The node's clock minus the head's, read with `date` (its Python may not exist yet)."""
+        before = time.time()
+        said = await ssh.run(target, ["date", "+%s.%N"], timeout=30)
+        after = time.time()
+        try:
+            return float(said.stdout.decode().strip()) - (before + after) / 2
+        except ValueError:
+            return None
+
+    skew = await skew_now()
+    if skew is None:
+        return f"{host}: its clock could not be read (`date` did not answer over SSH)"
+    if abs(skew) <= CLOCK_OFF_S:
+        return f"{host}: its clock agrees with the head's ({skew:+.1f} s)"
+    off = f"{abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} the head's"
+    ntp = await ssh.run(target, ["sudo", "-n", "timedatectl", "set-ntp", "true"], timeout=30)
+    if ntp.ok:
+        for _ in range(10):
+            await asyncio.sleep(1)
+            again = await skew_now()
+            if again is not None and abs(again) <= CLOCK_OFF_S:
+                return f"{host}: its clock was {off}; turned on NTP there, and it now agrees"
+    stamp = f"@{time.time():.0f}"
+    fixed = await ssh.run(target, ["sudo", "-n", "timedatectl", "set-time", stamp], timeout=30)
+    if not fixed.ok:
+        said = (fixed.stderr.decode(errors="replace").strip().splitlines() or ["refused"])[-1]
+        return (
+            f"{host}: its clock is {off} and could not be set ({said}); set it there: "
+            "`sudo timedatectl set-ntp true`, or `sudo date -s` with the head's time"
+        )
+    again = await skew_now()
+    now = f"{again:+.1f} s" if again is not None else "unknown"
+    return f"{host}: its clock was {off} and no time server answered; set it from the head's clock (now {now})"
