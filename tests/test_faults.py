@@ -79,6 +79,21 @@ MAP = (
 )
 
 
+def _kill_mid_map(raiden: Raiden, pid: int, sleep: float, n: int, timeout: float) -> tuple[str, str]:
+    """SIGKILL ``pid`` four seconds into a map run by another process; what that process said (an answer, not a hang)."""
+    mapper = subprocess.Popen(
+        [sys.executable, "-c", MAP.format(sleep=sleep, n=n)],
+        cwd=raiden.cwd,
+        env=raiden.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)
+    os.kill(pid, signal.SIGKILL)
+    return mapper.communicate(timeout=timeout)
+
+
 def test_a_damaged_state_file_is_moved_aside_while_running_and_before_up(raiden: Raiden) -> None:
     assert raiden("up").code == 0
     store = raiden.home / "local" / "state.sqlite"
@@ -151,18 +166,7 @@ def test_a_full_disk_under_raiden_home_loses_no_result(tmp_path: Path) -> None:
 
 def test_a_killed_supervisor_mid_map_gives_an_answer_and_the_next_up_cleans_up(raiden: Raiden) -> None:
     assert raiden("up").code == 0
-    supervisor = _status(raiden)["supervisor_pid"]
-    mapper = subprocess.Popen(
-        [sys.executable, "-c", MAP.format(sleep=0.01, n=3000)],
-        cwd=raiden.cwd,
-        env=raiden.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(4)
-    os.kill(supervisor, signal.SIGKILL)
-    out, err = mapper.communicate(timeout=120)  # an answer, not a hang
+    out, err = _kill_mid_map(raiden, _status(raiden)["supervisor_pid"], sleep=0.01, n=3000, timeout=120)
     assert "Traceback" not in err, err
     assert out.startswith("OK") or out.startswith("ERROR cluster 'local' stopped (its supervisor is gone)"), out
     ran = raiden("up")
@@ -174,18 +178,7 @@ def test_a_killed_supervisor_mid_map_gives_an_answer_and_the_next_up_cleans_up(r
 
 def test_a_killed_controller_mid_map_loses_and_duplicates_nothing(raiden: Raiden) -> None:
     assert raiden("up").code == 0
-    controller = _status(raiden)["controller"]["pid"]
-    mapper = subprocess.Popen(
-        [sys.executable, "-c", MAP.format(sleep=0.005, n=4000)],
-        cwd=raiden.cwd,
-        env=raiden.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(4)
-    os.kill(controller, signal.SIGKILL)
-    out, err = mapper.communicate(timeout=180)
+    out, err = _kill_mid_map(raiden, _status(raiden)["controller"]["pid"], sleep=0.005, n=4000, timeout=180)
     assert out.startswith("OK"), (out, err)
     assert int(out.split()[1]) >= 1  # chunks in flight were sent again to the new controller
     kinds = [e["kind"] for e in _events(raiden)]

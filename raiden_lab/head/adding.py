@@ -16,13 +16,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ..config.inventory import Inventory, load
+from ..config.inventory import _LABEL_RE, _USER_RE, Inventory, load
 from ..config.paths import ClusterPaths
 from ..config.syntax import is_host
 from ..errors import InputError, RaidenError
@@ -149,10 +148,10 @@ def check_request(inventory: Inventory, host: str, user: str, labels: list[str])
         raise InputError(f"{host!r} is not a hostname or IP address")
     if any(n.host == host for n in inventory.nodes):
         raise InputError(f"{host} is already a node in {inventory.path}; `raiden provision {host}` updates it")
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}", user):
+    if not _USER_RE.fullmatch(user):
         raise InputError(f"--user {user!r} is not a plain user name (letters, digits, '_', '-', '.')")
     for label in labels:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:=-]{0,63}", label):
+        if not _LABEL_RE.fullmatch(label):
             raise InputError(f"--labels: {label!r} is not a plain label (letters, digits, '_.:=-')")
 
 
