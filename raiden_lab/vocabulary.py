@@ -24,6 +24,8 @@ class NodeState(StrEnum):
     UP = "up"
     DOWN = "down"
     FAILED = "failed"
+    DRAINING = "draining"  # `raiden remove --drain`: no new work, running tasks finish
+    OFF = "off"  # powered off on purpose (`raiden power off`, power saving): not a fault
 
 
 class EngineState(StrEnum):
@@ -71,6 +73,13 @@ class Event(StrEnum):
     STATE_FILE_UNWRITABLE = "state-file-unwritable"
     NODE_NOISY = "node-noisy"
     NODE_CLOCK_OFF = "node-clock-off"
+    NODE_ADDED = "node-added"
+    NODE_DRAINING = "node-draining"
+    NODE_REMOVED = "node-removed"
+    POWER_ON = "power-on"
+    POWER_OFF = "power-off"
+    POWER_CYCLE = "power-cycle"
+    POWER_FAILED = "power-failed"
 
 
 # The Pi firmware's throttle flags (``vcgencmd get_throttled``), decoded on the node by its agent.

@@ -302,6 +302,30 @@ BAD = [
         4,
         ["'identity_file' must be a path"],
     ),
+    (
+        "power hook as one string",
+        '[cluster]\nname = "a"\npower_on = "clusterctrl on p1"\n[[nodes]]\nhost = "localhost"\n',
+        3,
+        ["'power_on' must be a list of arguments", '["clusterctrl", "on", "p{slot}"]'],
+    ),
+    (
+        "power hook with an unknown field",
+        '[cluster]\nname = "a"\n[[nodes]]\nhost = "localhost"\npower_off = ["relay", "{host}"]\n',
+        5,
+        ["'power_off': {host} in '{host}' is not known", "{node}"],
+    ),
+    (
+        "power hook with {slot} on a node without one",
+        '[cluster]\nname = "a"\npower_on = ["clusterctrl", "on", "p{slot}"]\n[[nodes]]\nhost = "localhost"\n',
+        4,
+        ["node 'localhost': its power hooks use {slot}; give it a slot"],
+    ),
+    (
+        "power_cycle_after not a duration",
+        '[cluster]\nname = "a"\npower_cycle_after = "soon"\n[[nodes]]\nhost = "localhost"\n',
+        3,
+        ["power_cycle_after 'soon' is not a duration", '"2m"'],
+    ),
     ("not TOML", '[cluster\nname = "a"\n', 1, ["not valid TOML"]),
     ("TOML error further down", '[cluster]\nname = "a"\n\n[[nodes]]\nhost = h1\n', 5, ["not valid TOML"]),
 ]
@@ -430,3 +454,20 @@ def test_launch_mode_mistakes_name_the_line(tmp_path: Path, text: str, line: int
     with pytest.raises(InputError) as e:
         parse(text, path)
     assert str(e.value).startswith(f"{path}:{line}: {message}")
+
+
+def test_power_hooks_fill_node_and_slot_and_a_node_may_override_them(tmp_path: Path) -> None:
+    inv = parse(
+        '[cluster]\nname = "hat"\ncontroller_ip = "10.0.0.1"\npower_on = ["clusterctrl", "on", "p{slot}"]\n'
+        'power_off = ["clusterctrl", "off", "p{slot}"]\npower_cycle_after = "2m"\npower_save_after = "90s"\n'
+        '[[nodes]]\nhost = "p1.local"\nslot = 1\n'
+        '[[nodes]]\nhost = "10.0.0.9"\nslot = "rack-2"\npower_on = ["/opt/pdu", "--outlet={slot}", "{node}"]\n',
+        tmp_path / "raiden.toml",
+    )
+    first, second = inv.nodes
+    assert first.power_command("on") == ["clusterctrl", "on", "p1"]
+    assert first.power_command("status") is None
+    assert second.power_command("on") == ["/opt/pdu", "--outlet=rack-2", "10.0.0.9"]
+    assert second.power_command("off") == ["clusterctrl", "off", "prack-2"]
+    assert inv.power_settings.cycle_after_s == 120 and inv.power_settings.save_after_s == 90
+    assert inv.power_settings.cycle_tries == 3

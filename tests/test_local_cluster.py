@@ -82,6 +82,25 @@ def test_connect_runs_code_on_every_engine(local) -> None:
     assert got["nodes"] == ["localhost"]
 
 
+def test_a_map_whose_function_raises_raises_that_error(local) -> None:
+    # ipyparallel's own retries hold such a task forever once it failed on every engine
+    ran = local.python(
+        "import time, raiden_lab\n"
+        "c = raiden_lab.connect()\n"
+        "start = time.monotonic()\n"
+        "try:\n"
+        "    c.map(lambda x: 1 / (x - 57), range(100))\n"
+        "except Exception as e:\n"
+        "    print(type(e).__name__, e.ename, round(time.monotonic() - start))\n"
+        "print(c.map(abs, range(-3, 0)))\n",
+        timeout=60,
+    )
+    assert ran.code == 0, ran.err
+    name, ename, seconds = ran.out.splitlines()[0].split()
+    assert (name, ename) == ("RemoteError", "ZeroDivisionError") and int(seconds) < 20, ran.out
+    assert ran.out.splitlines()[1] == "[3, 2, 1]"  # the cluster takes the next map as usual
+
+
 def test_px_cell_magic_runs_on_every_engine(local) -> None:
     code = (
         "import raiden_lab\n"

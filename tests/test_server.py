@@ -48,6 +48,7 @@ async def test_every_route_refuses_an_unauthenticated_request(
         "clusters/local/start": "POST",
         "clusters/local/stop": "POST",
         "clusters/local/nodes/localhost/restart": "POST",
+        "clusters/local/nodes/localhost/power/off": "POST",
         "clusters/local/events": "GET",
         "view": "GET",
         "clusters/local/class.csv": "GET",
@@ -80,11 +81,12 @@ async def test_a_cookie_authenticated_post_without_xsrf_is_refused(
     got = await client.fetch(f"{base}raiden-lab/lessons", headers={"Cookie": login_cookie}, raise_error=False)
     assert got.code == 200
     # ... but no POST without the XSRF token
-    assert sum("post" in vars(handler) for _, handler in ROUTES) == 7  # a new POST route must be added below
+    assert sum("post" in vars(handler) for _, handler in ROUTES) == 8  # a new POST route must be added below
     for path in (
         "clusters/local/start",
         "clusters/local/stop",
         "clusters/local/nodes/localhost/restart",
+        "clusters/local/nodes/localhost/power/off",
         "lessons/00-tour.ipynb/copy",
         "clusters/local/class/start",
         "clusters/local/class/seats/alice/end",
@@ -207,6 +209,37 @@ async def test_start_status_restart_stop_through_rest(jp_fetch) -> None:
         assert stopped["ok"] and stopped["cluster"]["state"] == "stopped"
     finally:  # a failed assertion must not leave a cluster running
         await _json(jp_fetch, "clusters", "local", "stop", method="POST", request_timeout=300)
+
+
+async def test_power_off_and_on_through_rest(jp_fetch, jp_root_dir) -> None:
+    switch = Path(__file__).resolve().parent / "power_switch.py"
+    (jp_root_dir / "switch.json").write_text(json.dumps({"state": str(jp_root_dir / "power.json")}))
+    hooks = "\n".join(
+        f"power_{a} = {json.dumps([sys.executable, str(switch), str(jp_root_dir / 'switch.json'), a, '{node}'])}"
+        for a in ("on", "off", "status")
+    )
+    (jp_root_dir / "raiden.toml").write_text(
+        f'[cluster]\nname = "powered"\n{hooks}\n\n[[nodes]]\nhost = "localhost"\nengines = 2\n'
+    )
+    try:
+        started = await _json(jp_fetch, "clusters", "powered", "start", method="POST", request_timeout=300)
+        assert started["ok"], started
+        assert started["cluster"]["nodes"][0]["power"]["hooks"] == ["on", "off", "status"]
+        off = await _json(
+            jp_fetch, "clusters", "powered", "nodes", "localhost", "power", "off", method="POST", request_timeout=300
+        )
+        assert off["ok"] and off["output"] == "localhost: off", off
+        node = off["cluster"]["nodes"][0]
+        assert node["state"] == "off" and node["power"]["state"] == "off" and off["cluster"]["engines"]["alive"] == 0
+        on = await _json(
+            jp_fetch, "clusters", "powered", "nodes", "localhost", "power", "on", method="POST", request_timeout=300
+        )
+        assert on["ok"] and on["cluster"]["engines"]["alive"] == 2, on
+        with pytest.raises(tornado.httpclient.HTTPClientError) as unknown:
+            await jp_fetch("raiden-lab", "clusters", "powered", "nodes", "pi9", "power", "on", method="POST", body=b"")
+        assert unknown.value.code == 404
+    finally:
+        await _json(jp_fetch, "clusters", "powered", "stop", method="POST", request_timeout=300)
 
 
 async def test_the_teachers_view_carries_the_class_grid_and_its_csv(jp_fetch, tmp_path) -> None:

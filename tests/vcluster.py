@@ -9,6 +9,7 @@ client its own identity, and raiden its own known_hosts.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -40,6 +41,7 @@ class VNode:
     namespace: str
     work_dir: Path
     python: str
+    sshd: list[str] = field(default_factory=list)  # how its sshd starts (inside its namespace), as a boot would
 
 
 @dataclass
@@ -98,6 +100,16 @@ class VirtualCluster:
                 found.append(f"{pid} {cmdline}")
         return found
 
+    def power_switch(self, nodes: list[VNode]) -> tuple[list[str], Path]:
+        """The tests' power switch (power_switch.py) for ``nodes``: its argv before ACTION NODE, and its state file."""
+        state = self.base / "power.json"
+        config = self.base / "switch.json"
+        where = {n.address: {"namespace": n.namespace, "sshd": n.sshd} for n in nodes}
+        config.write_text(json.dumps({"state": str(state), "nodes": where}))
+        state.unlink(missing_ok=True)
+        Path(f"{state}.log").unlink(missing_ok=True)
+        return [_head_python(), str(Path(__file__).resolve().parent / "power_switch.py"), str(config)], state
+
     def set_link(self, node: VNode, up: bool) -> None:
         _ip("-n", node.namespace, "link", "set", "eth0", "up" if up else "down")
 
@@ -151,7 +163,7 @@ def build(
                 cluster.pis.append(pi)
                 node.python, node.work_dir = pi.python, Path("~/.raiden/node")
             else:
-                _start_sshd(node, keys, authorized)
+                node.sshd = _start_sshd(node, keys, authorized)
         for node in cluster.nodes:
             _wait_port(node.address, 22)
     except BaseException:
@@ -194,7 +206,7 @@ def _head_python() -> str:
     return sys.executable
 
 
-def _start_sshd(node: VNode, keys: Path, authorized: Path) -> None:
+def _start_sshd(node: VNode, keys: Path, authorized: Path) -> list[str]:
     host_key = keys / f"host_{node.name}"
     _keygen(host_key)
     config = keys / f"sshd_{node.name}.conf"
@@ -206,10 +218,9 @@ def _start_sshd(node: VNode, keys: Path, authorized: Path) -> None:
         "PermitRootLogin prohibit-password\nMaxSessions 100\nMaxStartups 100:30:200\n"
         "ClientAliveInterval 2\nClientAliveCountMax 3\nSubsystem sftp internal-sftp\n"
     )
-    subprocess.run(
-        ["ip", "netns", "exec", node.namespace, SSHD, "-f", str(config), "-E", str(keys / f"sshd_{node.name}.log")],
-        check=True,
-    )
+    argv = [SSHD, "-f", str(config), "-E", str(keys / f"sshd_{node.name}.log")]
+    subprocess.run(["ip", "netns", "exec", node.namespace, *argv], check=True)
+    return argv
 
 
 def _keygen(path: Path) -> None:

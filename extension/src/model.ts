@@ -104,6 +104,13 @@ export class RaidenModel implements IDisposable {
     await this._post(apiPath('clusters', name, 'class', 'seats', user, 'end'), `Ending ${user}'s seat…`);
   }
 
+  /** Switch one node with its power hooks (the sidebar's node card); the supervisor stops or starts its engines. */
+  async power(host: string, action: 'on' | 'off' | 'cycle'): Promise<void> {
+    const name = this.cluster?.name ?? 'local';
+    const doing = { on: 'Powering on', off: 'Powering off', cycle: 'Power-cycling' }[action];
+    await this._post(apiPath('clusters', name, 'nodes', host, 'power', action), `${doing} ${host}…`);
+  }
+
   /** A student takes their seat (engines start on the nodes), or gives it back. */
   async mySeat(verb: 'take' | 'end'): Promise<void> {
     await this._post(apiPath('seat', verb), verb === 'take' ? 'Starting your seat…' : 'Giving your seat back…');

@@ -6,7 +6,7 @@
 /** raiden_lab.vocabulary.ClusterState */
 export const CLUSTER_STATES = ['starting', 'running', 'degraded', 'stopped'] as const;
 /** raiden_lab.vocabulary.NodeState */
-export const NODE_STATES = ['starting', 'up', 'down', 'failed'] as const;
+export const NODE_STATES = ['starting', 'up', 'down', 'failed', 'draining', 'off'] as const;
 /** raiden_lab.vocabulary.EngineState */
 export const ENGINE_STATES = ['starting', 'idle', 'busy', 'dead'] as const;
 /** raiden_lab.vocabulary.Event */
@@ -41,7 +41,14 @@ export const EVENT_KINDS = [
   'state-file-damaged',
   'state-file-unwritable',
   'node-noisy',
-  'node-clock-off'
+  'node-clock-off',
+  'node-added',
+  'node-draining',
+  'node-removed',
+  'power-on',
+  'power-off',
+  'power-cycle',
+  'power-failed'
 ] as const;
 /** raiden_lab.vocabulary.temperature_band */
 export const TEMPERATURE_BANDS = ['unknown', 'fine', 'warm', 'hot'] as const;
@@ -98,7 +105,11 @@ export interface INode {
   temperature_band: TemperatureBand;
   /** the throttle flags set now, as words; null when the node has no such sensor */
   throttling: string[] | null;
+  /** its power hooks ('on', 'off', 'status') and what its power_status said last ('on', 'off', 'unknown') */
+  power: { hooks: PowerAction[]; state: 'on' | 'off' | 'unknown' | null };
 }
+
+export type PowerAction = 'on' | 'off' | 'status';
 
 export interface IJob {
   /** the launcher that runs it: 'mpi', 'slurm' or another installed one */

@@ -285,6 +285,23 @@ export class RaidenPanel extends Widget {
     if (node.problem) {
       card.append(el('div', 'raiden-Problem', node.problem));
     }
+    const hooks = node.power.hooks;
+    if (hooks.includes('on') || hooks.includes('off')) {
+      const row = el('div', 'raiden-PowerRow');
+      row.append(el('span', 'raiden-PowerState', `power ${node.power.state ?? '?'}`));
+      const actions: ('on' | 'off' | 'cycle')[] = ['on', 'off'];
+      for (const action of hooks.includes('off') ? [...actions, 'cycle' as const] : actions) {
+        if (!hooks.includes(action === 'cycle' ? 'on' : action)) {
+          continue;
+        }
+        const button = el('button', `jp-mod-styled raiden-Power raiden-Power-${action}`, action);
+        button.title = `${action === 'cycle' ? 'Power-cycle' : 'Power ' + action} ${node.host} with its power hook`;
+        button.disabled = this._model.busy || (action === 'on' && node.state !== 'off');
+        button.onclick = () => void this._model.power(node.host, action);
+        row.append(button);
+      }
+      card.append(row);
+    }
     return card;
   }
 

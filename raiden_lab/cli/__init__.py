@@ -1,4 +1,5 @@
-"""The ``raiden`` command: init, doctor, up, status, down, provision, restart, events, class, lab.
+"""The ``raiden`` command: init, doctor, up, status, down, add, reload, remove, power, provision, restart, events,
+class, lab.
 
 Exit codes: 0 success; 1 the cluster runs but some node failed (named);
 2 bad input, as one line naming the file, node or value.
@@ -62,6 +63,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--python", default=None, help="its Python (default ~/raiden/venv/bin/python, made by provisioning)")
     p.add_argument("--password-file", metavar="FILE", help="read the password from FILE (for scripts); else asked")
     p.add_argument("--wheelhouse", metavar="DIR", help="download its wheels on the head into DIR and install from them")
+    p = command("reload", "apply raiden.toml's [[nodes]] to the running cluster: new nodes join, removed ones leave")
+    p.add_argument("--timeout", type=float, default=UP_TIMEOUT_S, help="seconds to wait for new engines (default 60)")
+    p = command("remove", "take a node out of the cluster and of raiden.toml (live when the cluster runs)")
+    p.add_argument("host", help="host of the node, as in the inventory")
+    p.add_argument("--drain", action="store_true", help="let the tasks on its engines finish first, send it none")
+    p.add_argument(
+        "--timeout", type=float, default=60.0, help="--drain: seconds before running tasks move elsewhere (default 60)"
+    )
+    p = command("power", "switch nodes with their power hooks: on, off, cycle, or read their status")
+    p.add_argument("action", choices=("on", "off", "cycle", "status"))
+    p.add_argument("node", help="host of the node, or all (every node with the hooks)")
+    p.add_argument("--timeout", type=float, default=180.0, help="on, cycle: seconds to wait for engines (default 180)")
     p = command("wheelhouse", "download on the head the wheels every node needs, for nodes without internet")
     p.add_argument("folder", nargs="?", default="wheelhouse", help="where to put them (default ./wheelhouse)")
     p = command("restart", "restart the engines of one node")

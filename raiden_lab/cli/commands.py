@@ -131,12 +131,40 @@ def cmd_add(args: argparse.Namespace) -> int:
         if problems:
             raise RaidenError(problems[0])
     reports = run_sync(provision(inventory, paths, [args.host], folder, lambda m: print(m, flush=True)))
+    if reports and reports[0].ok and control.is_running(paths):
+        print(f"[4/4] {args.host}: provisioned; joining the running cluster", flush=True)
+        from ..head import reshape
+
+        return _tell(run_sync(reshape.reload(inventory, paths)))
     if reports and reports[0].ok:
         print(f"[4/4] {args.host}: provisioned; `raiden up` starts engines there")
         return 0
     for problem in reports[0].problems if reports else []:
         print(f"raiden: {problem}", file=sys.stderr)
     return 1
+
+
+def cmd_reload(args: argparse.Namespace) -> int:
+    from ..head import reshape
+
+    inventory, paths = _inventory(args)
+    return _tell(run_sync(reshape.reload(inventory, paths, args.timeout)))
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from ..head import reshape
+
+    inventory, paths = _inventory(args)
+    if args.timeout <= 0:
+        raise InputError(f"--timeout {args.timeout:g}: give the seconds to wait for running tasks, more than 0")
+    return _tell(run_sync(reshape.remove(inventory, paths, args.host, args.drain, args.timeout)))
+
+
+def cmd_power(args: argparse.Namespace) -> int:
+    from ..head import reshape
+
+    inventory, paths = _inventory(args)
+    return _tell(run_sync(reshape.power_nodes(inventory, paths, args.action, args.node, args.timeout)))
 
 
 def cmd_wheelhouse(args: argparse.Namespace) -> int:
@@ -315,6 +343,9 @@ COMMANDS = {
     "provision": cmd_provision,
     "wheelhouse": cmd_wheelhouse,
     "add": cmd_add,
+    "reload": cmd_reload,
+    "remove": cmd_remove,
+    "power": cmd_power,
     "restart": cmd_restart,
     "events": cmd_events,
     "class": cmd_class,

@@ -23,11 +23,15 @@ def format_status(status: dict[str, Any]) -> str:
         f"engines {status['engines']['alive']}/{status['engines']['total']} alive"
     )
     lines += [f"  {job.get('text') or job.get('id')}" for job in status["jobs"]]
-    rows = [("NODE", "STATE", "ARCH", "TEMP", "THROTTLING", "CPU", "MEMORY", "ENGINES", "IDS")]
+    powered = any(n["power"]["hooks"] for n in status["nodes"])  # a POWER column only where hooks exist
+    rows = [("NODE", "STATE", *(("POWER",) * powered), "ARCH", "TEMP", "THROTTLING", "CPU", "MEMORY", "ENGINES", "IDS")]
     for n in status["nodes"]:
         alive = sum(1 for e in n["engines"] if e["state"] in ALIVE)
         ids = " ".join(f"{e['id']}:{e['state']}" for e in n["engines"]) or "-"
-        rows.append((n["host"], n["state"], n["arch"] or "-", *_sample_cells(n), f"{alive}/{len(n['engines'])}", ids))
+        power = ((n["power"]["state"] or "-") if n["power"]["hooks"] else "-",) * powered
+        rows.append(
+            (n["host"], n["state"], *power, n["arch"] or "-", *_sample_cells(n), f"{alive}/{len(n['engines'])}", ids)
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines += [f"  problem: {n['problem']}" for n in status["nodes"] if n["problem"]]

@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import launchers
 from ..errors import InputError
-from . import seats
+from . import power, seats
 from .syntax import is_host, is_ip, key_lines, port_range, toml_type
 
 DEFAULT_PATH = "raiden.toml"
@@ -42,8 +42,9 @@ CLUSTER_KEYS = {
     "ports": ((str,), 'a port range like "10100-10139"'),
     "launcher": ((str,), "the name of a launcher"),
     **SHARED_KEYS,
+    **power.CLUSTER_KEYS,
 }
-NODE_KEYS = {"host": ((str,), "a string"), "engines": ((int,), "an integer"), **SHARED_KEYS}
+NODE_KEYS = {"host": ((str,), "a string"), "engines": ((int,), "an integer"), **SHARED_KEYS, **power.NODE_KEYS}
 TOP_KEYS = {
     "cluster": ((dict,), "a table"),
     "nodes": ((list,), "an array of tables"),
@@ -70,6 +71,12 @@ class Node:
     engines: int | None = None
     work_dir: str | None = None
     labels: tuple[str, ...] = ()
+    slot: str | None = None  # where it sits in its case or PDU: {slot} in a power hook
+    power_hooks: tuple[tuple[str, tuple[str, ...]], ...] = ()  # its power hooks ([cluster]'s, or its own)
+
+    def power_command(self, action: str) -> list[str] | None:
+        """The argument list that turns it ``on``/``off`` or asks its ``status``; None without that hook."""
+        return power.command(dict(self.power_hooks), action, self.host, self.slot)
 
     @property
     def is_local(self) -> bool:
@@ -92,6 +99,7 @@ class Inventory:
     settings: Any = None  # the launcher's own [NAME] table, as it validated it
     classroom: seats.ClassSettings = seats.ClassSettings()  # [class]: the seats a class hands out
     seat: int | None = None  # this is seat N of a class (config.seats.seat_inventory)
+    power_settings: power.PowerSettings = power.PowerSettings()  # [cluster]'s power opt-ins
     lines: dict[tuple[str, int, str | None], int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -262,6 +270,10 @@ class Validator:
             for item in value:
                 if not isinstance(item, str) or not item or _CONTROL_RE.search(item):
                     self.fail(where, f"'{key}' must be a list of non-empty strings, one argument each; {item!r} is not")
+        elif key in power.HOOK_KEYS:
+            power.check_hook(key, value, lambda what: self.fail(where, what))
+        elif key == "slot":
+            power.check_slot(value, lambda what: self.fail(where, what))
         elif key == "labels":
             for label in value:
                 if not isinstance(label, str) or not _LABEL_RE.fullmatch(label):
@@ -307,7 +319,10 @@ class Validator:
             if host in seen:
                 self.fail(("nodes", i, "host"), f"host '{host}' is listed twice (first as node {seen[host] + 1})")
             seen[host] = i
-            merged = {k: cluster[k] for k in SHARED_KEYS if k in cluster} | raw
+            merged = {k: cluster[k] for k in (*SHARED_KEYS, *power.HOOK_KEYS) if k in cluster} | raw
+            hooks = tuple((k, tuple(merged[k])) for k in power.HOOK_KEYS if k in merged)
+            if "slot" not in raw and any("{slot}" in arg for _, hook in hooks for arg in hook):
+                self.fail(("nodes", i, None), f"node '{host}': its power hooks use {{slot}}; give it a slot = ...")
             local = host in LOCAL_HOSTS
             nodes.append(
                 Node(
@@ -319,6 +334,8 @@ class Validator:
                     engines=raw.get("engines"),
                     work_dir=merged.get("work_dir"),
                     labels=tuple(merged.get("labels", ())),
+                    slot=str(raw["slot"]) if "slot" in raw else None,
+                    power_hooks=hooks,
                 )
             )
         work_dirs: dict[str, str] = {}
@@ -363,6 +380,7 @@ class Validator:
             launcher=launcher,
             settings=settings,
             classroom=self.classroom,
+            power_settings=power.settings(cluster, lambda key, what: self.fail(("cluster", 0, key), what)),
             lines=self.lines,
         )
 

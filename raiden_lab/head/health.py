@@ -24,6 +24,7 @@ from . import ssh
 
 if TYPE_CHECKING:
     from ..launchers.base import LaunchContext, Launcher, NodeEngines
+    from .membership import Membership
 
 log = logging.getLogger("raiden.health")
 
@@ -31,6 +32,7 @@ POLL_S = 1.0
 STALE_S = 3.5  # a node is down once its agent is this late (checked every POLL_S)
 FIRST_SAMPLE_S = 30.0  # a Pi starting Python and psutil under load may take a while
 RECONNECT_S = 2.0
+BOOT_WAIT_S = 180.0  # a node powered on that does not answer SSH by then is down (and may be cycled again)
 BACKOFF_MAX_S = 60.0
 BACKOFF_RESET_S = 60.0  # an engine that lived this long starts its back-off at 1 s again
 COMPACT_EVERY_S = 60.0
@@ -51,11 +53,17 @@ class Health:
         self._tasks: dict[str, int] | None = None
         self._compacted = time.monotonic()
         self._checked = time.monotonic()
+        self.membership: Membership | None = None  # power and live membership, asked every tick
 
     @property
     def state(self) -> str | None:
         """The cluster's state as last written."""
         return self._state
+
+    @property
+    def tasks(self) -> dict[str, int] | None:
+        """The task counts as last written: queued (waiting for an engine), running, done."""
+        return self._tasks
 
     def forget_written(self) -> None:
         """The state file was replaced: write the task counts again at the next tick."""
@@ -93,6 +101,8 @@ class Health:
         if self.launcher.generation != generation:
             return  # a job (re)started while we asked: these ids may be the old job's
         self._update_states(ids, queues)
+        if self.membership is not None:
+            await self.membership.tick()
         if time.monotonic() - self._checked > CHECK_STORE_EVERY_S:
             self._checked = time.monotonic()
             ctx.store.check()
@@ -186,7 +196,14 @@ class Health:
             await asyncio.get_running_loop().run_in_executor(None, ssh.close_master, node.target)
         self.reconnects[host] = asyncio.get_running_loop().create_task(self._reconnect(host, time.monotonic()))
 
-    async def _reconnect(self, host: str, since: float) -> None:
+    def bring_back(self, host: str, boot_s: float = BOOT_WAIT_S) -> None:
+        """A node was powered on: start its engines once it answers SSH; down if it does not within ``boot_s``."""
+        if task := self.reconnects.pop(host, None):
+            task.cancel()
+        since = time.monotonic()
+        self.reconnects[host] = asyncio.get_running_loop().create_task(self._reconnect(host, since, since + boot_s))
+
+    async def _reconnect(self, host: str, since: float, boot_deadline: float | None = None) -> None:
         ctx = self.ctx
         node = ctx.nodes[host]
         try:
@@ -194,6 +211,11 @@ class Health:
                 opened = await ssh.ensure_master(node.target, timeout=6)
                 if opened.ok:
                     break
+                if boot_deadline is not None and time.monotonic() > boot_deadline:
+                    boot_deadline = None
+                    problem = f"{host}: powered on, but it did not answer SSH within {BOOT_WAIT_S:g} s"
+                    node.set_state(NodeState.DOWN, problem=problem)
+                    ctx.event(Event.NODE_DOWN, problem, host)
                 await asyncio.sleep(RECONNECT_S)
             ctx.event(
                 Event.NODE_BACK, f"answered again after {time.monotonic() - since:.0f} s; starting its engines", host

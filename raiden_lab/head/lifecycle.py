@@ -174,7 +174,7 @@ async def down(inventory: Inventory, paths: ClusterPaths, timeout: float = DOWN_
             e for e in cluster_events(paths, limit=200) if e["id"] > last_event and e["kind"] == Event.LEFTOVERS_KILLED
         ]
         outcome.said += [f"{e['host']}: {e['message']}" for e in killed]
-    checked = [n for n in status["nodes"] if n["state"] not in GONE]
+    checked = [n for n in status["nodes"] if n["state"] not in GONE and n["state"] != NodeState.OFF]
     unreached = [n["host"] for n in status["nodes"] if n["state"] == NodeState.DOWN]
     outcome.said.append(
         f"cluster '{inventory.name}' stopped; no engine left on {len(checked)} node{'s' if len(checked) != 1 else ''}"

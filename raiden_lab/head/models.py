@@ -28,6 +28,7 @@ def make_cluster_model(
         )
     known = {n["host"]: n for n in nodes} if running else {}
     labels = {node.host: list(node.labels) for node in inventory.nodes}
+    hooks = {node.host: [k.removeprefix("power_") for k, _ in node.power_hooks] for node in inventory.nodes}
     # Slurm's nodes are not in the inventory: they are the hosts the job landed on.
     hosts = [n.host for n in inventory.nodes] + [h for h in known if h not in labels]
     node_models = []
@@ -49,6 +50,8 @@ def make_cluster_model(
                 # decoded here so that no client decodes them again
                 "temperature_band": temperature_band(temperature),
                 "throttling": throttling_now(sample.get("throttled")) if sample else None,
+                # the power hooks it has ("on", "off", "status") and what its power_status said last
+                "power": {"hooks": hooks.get(host, []), "state": row.get("power")},
             }
         )
     alive = sum(1 for n in node_models for e in n["engines"] if e["state"] in ALIVE)

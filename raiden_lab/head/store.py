@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS nodes (
     engines_wanted INTEGER NOT NULL DEFAULT 0,
     work_dir TEXT,
     problem TEXT,
+    power TEXT,
     updated REAL
 );
 CREATE TABLE IF NOT EXISTS engines (
@@ -216,7 +217,11 @@ class Store:
 
     def _migrate(self) -> None:
         """Add the columns later versions brought to a state file an older version made."""
-        for table, column, kind in (("cluster", "tasks", "TEXT"), ("cluster", "jobs", "TEXT")):
+        for table, column, kind in (
+            ("cluster", "tasks", "TEXT"),
+            ("cluster", "jobs", "TEXT"),
+            ("nodes", "power", "TEXT"),
+        ):
             have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
             if column not in have:
                 self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
@@ -296,6 +301,14 @@ class Store:
     @_writes
     def drop_engines(self, host: str) -> None:
         self.db.execute("DELETE FROM engines WHERE host = ?", (host,))
+
+    @_writes
+    def drop_node(self, host: str) -> None:
+        """A node left the cluster (``raiden remove``): its row and engines go, its events stay."""
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM engines WHERE host = ?", (host,))
+            self.db.execute("DELETE FROM nodes WHERE host = ?", (host,))
 
     @_writes
     def add_sample(self, host: str, sample: dict[str, Any]) -> None:

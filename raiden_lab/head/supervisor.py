@@ -31,6 +31,7 @@ from . import ssh
 from .control import hold_lock
 from .health import Health
 from .hub import Hub
+from .membership import Membership
 from .store import Store
 
 log = logging.getLogger("raiden.supervisor")
@@ -62,6 +63,8 @@ class Supervisor:
         self.launcher = launchers.get(inventory.launcher)(self.ctx)
         self.health = Health(self.ctx, self.launcher, skipped=bool(plan["skipped"]))
         self.ctx.listener = self.health
+        self.membership = Membership(self)
+        self.health.membership = self.membership
         self.stop_requested = asyncio.Event()
 
     async def run(self) -> None:
@@ -206,10 +209,20 @@ class Supervisor:
         if op == "stop":
             self.stop_requested.set()
             return {"ok": True}
+        if op in ("restart", "reload", "remove", "power") and not self.started:
+            return {"ok": False, "error": "the cluster is still starting; try again when `raiden up` finished"}
         if op == "restart":
-            if not self.started:
-                return {"ok": False, "error": "the cluster is still starting; try again when `raiden up` finished"}
             return await self.restart_node(str(request.get("host")))
+        if op == "reload":
+            return await self.membership.reload()
+        if op == "remove":
+            reply = await self.membership.leave(
+                str(request.get("host")), bool(request.get("drain")), float(request.get("timeout") or 60)
+            )
+            self.membership.adopt_file()
+            return reply
+        if op == "power":
+            return await self.membership.power(str(request.get("action")), str(request.get("host")))
         return {"ok": False, "error": f"unknown request {op!r}"}
 
     async def restart_node(self, host: str) -> dict[str, Any]:

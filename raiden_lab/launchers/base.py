@@ -95,7 +95,7 @@ class NodeEngines:
 
     def update_engine_states(self, registered: set[int], queues: dict) -> list[str]:
         """Fold the controller's view and the launcher's into one state per engine."""
-        if self.state in GONE:
+        if self.state in GONE or self.state == NodeState.OFF:
             return [self.engine_states.get(i, EngineState.DEAD) for i in self.engine_ids]
         for engine_id in self.engine_ids:
             if engine_id in self.exited:
@@ -109,7 +109,7 @@ class NodeEngines:
         return [self.engine_states[i] for i in self.engine_ids]
 
     def node_state(self, engine_states: list[str]) -> str:
-        if self.state in GONE:
+        if self.state in GONE or self.state in (NodeState.OFF, NodeState.DRAINING):
             return self.state
         if self.state == NodeState.STARTING and engine_states and all(s == EngineState.DEAD for s in engine_states):
             self.fail(
@@ -154,6 +154,8 @@ class Launcher:
     name: ClassVar[str] = ""
     # True: the inventory lists no nodes; the launcher learns them as engines land (Slurm)
     finds_nodes: ClassVar[bool] = False
+    # True: a node can join or leave the running cluster (one engine set per node)
+    grows_live: ClassVar[bool] = False
     node_class: ClassVar[type[NodeEngines]] = NodeEngines
 
     # -- the inventory ---------------------------------------------------------------
@@ -252,7 +254,7 @@ class Launcher:
     async def stop(self) -> None:
         """Stop every engine and agent, then kill what is left on the nodes that answer."""
         ctx = self.ctx
-        reachable = [h for h, n in ctx.nodes.items() if n.state != NodeState.DOWN]
+        reachable = [h for h, n in ctx.nodes.items() if n.state not in (NodeState.DOWN, NodeState.OFF)]
         hosts = list(ctx.nodes)
         stopped = await asyncio.gather(*(self.stop_node(h, h in reachable) for h in hosts), return_exceptions=True)
         for host, error in zip(hosts, stopped, strict=True):

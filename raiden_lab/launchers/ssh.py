@@ -159,6 +159,7 @@ class SSHLauncher(Launcher):
     """Each node's engines under a runner of their own, reached over the node's SSH connection."""
 
     name = "ssh"
+    grows_live = True
     node_class: ClassVar[type[NodeEngines]] = EngineSet
 
     def _set(self, host: str) -> EngineSet:

@@ -23,6 +23,7 @@ from ..config.paths import ClusterPaths
 from ..errors import RaidenError
 from ..head import classroom, control
 from ..head.status import cluster_status, find_inventory
+from ..vocabulary import NodeState
 from .jit import JitFunction, WarmupTable, warmup
 from .mapping import ChunkedMap
 
@@ -93,6 +94,11 @@ class RaidenCluster:
                 return client
             time.sleep(0.5)
         return None
+
+    def parked_ids(self) -> set[int]:
+        """Engines that should get no new work: their node is draining (``raiden remove --drain``) or off."""
+        parked = (NodeState.DRAINING, NodeState.OFF)
+        return {e["id"] for n in self.nodes if n["state"] in parked for e in n["engines"]}
 
     @property
     def name(self) -> str:
@@ -173,6 +179,7 @@ class RaidenCluster:
             targets=targets,
             watch=self.lost_problem,
             reattach=self.reattach if targets is None else None,
+            avoid=self.parked_ids,
         )
         return iter(self.last_map)
 
@@ -226,6 +233,9 @@ class SeatCluster(RaidenCluster):
 
     def _read_controller_pid(self) -> int | None:
         return None  # the seat's state file is the teacher's
+
+    def parked_ids(self) -> set[int]:
+        return set()  # a seat's nodes are the class's; they are not drained under a student
 
     def lost_problem(self) -> str | None:
         try:

@@ -5,7 +5,12 @@ chunk size; with 100k tiny items the messages cost far more than the work.
 Here chunks are sized from the work itself, the way joblib sizes its batches:
 each chunk reports how long its items took on the engine, and the next chunks
 aim at about half a second. A chunk whose engine dies, or whose node is lost,
-is retried elsewhere by the scheduler (``retries``).
+is sent again by the map itself (``retries`` times at most), and only such a chunk:
+ipyparallel's own retries also repeat a chunk whose function raised, and once it
+has failed on every engine the scheduler holds it forever, so a map of a function
+that raises would never end. Here it raises the function's error at once. Every second the map looks
+at the cluster: engines that joined get work, engines whose node is draining or
+powered off get none.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ PROBE_ITEMS = 8  # chunks shorter than this are not split further for balance   
 
 
 WATCH_AFTER_S = 3.0  # no result for this long: ask whether results can still come
+LOOK_EVERY_S = 1.0  # how often a map looks for engines that joined, or that are draining
 
 
 def run_chunk(fn: Callable, items: Iterable, star: bool) -> tuple[list, float]:
@@ -52,6 +58,7 @@ class ChunkedMap:
         targets: list[int] | None = None,
         watch: Callable[[], str | None] | None = None,
         reattach: Callable[[], ipp.Client | None] | None = None,
+        avoid: Callable[[], set[int]] | None = None,
     ) -> None:
         if chunksize is not None and chunksize < 1:
             raise ValueError(f"chunksize must be at least 1, not {chunksize}")
@@ -70,7 +77,7 @@ class ChunkedMap:
         self.fixed = chunksize
         self.ordered = ordered
         self.view = client.load_balanced_view(targets=targets)
-        self.view.retries = max(3, self.engines) if retries is None else retries
+        self.view.retries = 0  # chunks of a lost engine are sent again here (``_retry``), not by the scheduler
         self.progress = progress
         self.per_item_s: float | None = None
         # The first chunks only measure: a few items each, so timer noise does not swamp them.
@@ -85,7 +92,12 @@ class ChunkedMap:
         self.reattach = reattach
         self.retries = retries
         self.targets = targets
-        self.resent = 0  # chunks sent again after a controller restart
+        self.resent = 0  # chunks sent again: their engine was lost, or the controller restarted
+        # asked every second: engines to send nothing more (their node is draining or powered off)
+        self.avoid = avoid
+        self._targets_now: list[int] | None = None
+        self._tries: dict[int, int] = {}  # chunk index -> times sent again after its engine was lost
+        self._looked = time.monotonic()
 
     def _next_size(self) -> int:
         if self.fixed:
@@ -118,10 +130,31 @@ class ChunkedMap:
         return True
 
     def _view(self, client: ipp.Client) -> ipp.LoadBalancedView:
+        self._targets_now = None
         view = client.load_balanced_view(targets=self.targets)
         self.engines = max(1, len(self.targets) if self.targets is not None else len(client.ids))
-        view.retries = max(3, self.engines) if self.retries is None else self.retries
+        view.retries = 0
         return view
+
+    def _look(self) -> None:
+        """Use engines that joined since the map began, and stop sending to those being taken away."""
+        self._looked = time.monotonic()
+        if self.targets is not None:
+            return
+        try:
+            ids = set(self.client.ids)
+            avoided = (self.avoid() if self.avoid is not None else set()) & ids
+        except Exception:  # the controller or the state file is away for a moment: look again later
+            return
+        usable = ids - avoided
+        if not usable:
+            return  # never stop sending altogether: the scheduler waits for an engine
+        targets = sorted(usable) if avoided else None
+        if targets != self._targets_now:
+            self._targets_now = targets
+            self.view = self.client.load_balanced_view(targets=targets)
+            self.view.retries = 0
+        self.engines = len(usable)
 
     def _lost(self, inflight: dict, finished: dict) -> None:
         """No result for a while: go on with a restarted controller (sending the chunks in flight
@@ -140,6 +173,15 @@ class ChunkedMap:
             inflight[self.view.apply_async(run_chunk, self.fn, chunk, self.star)] = (index, chunk)
             self.resent += 1
 
+    def _retry(self, error: ipp.RemoteError, index: int, chunk: Any, inflight: dict) -> None:
+        """Send a chunk again when its engine was lost; raise the function's own error (and a chunk lost too often)."""
+        allowed = max(3, self.engines) if self.retries is None else self.retries
+        if error.ename != "EngineError" or self._tries.get(index, 0) >= allowed:
+            raise error
+        self._tries[index] = self._tries.get(index, 0) + 1
+        inflight[self.view.apply_async(run_chunk, self.fn, chunk, self.star)] = (index, chunk)
+        self.resent += 1
+
     def __iter__(self) -> Iterator[Any]:
         return itertools.chain.from_iterable(self.chunks())
 
@@ -153,6 +195,8 @@ class ChunkedMap:
         quiet_since = time.monotonic()
         try:
             while True:
+                if time.monotonic() - self._looked > LOOK_EVERY_S:
+                    self._look()
                 depth = self.engines if self.per_item_s is None and not self.fixed else 2 * self.engines
                 while not exhausted and len(inflight) < depth:
                     exhausted = not self._submit(inflight)
@@ -168,7 +212,11 @@ class ChunkedMap:
                 for ar in done:
                     index, chunk = inflight.pop(ar)
                     count = len(chunk)
-                    results, seconds = ar.get()
+                    try:
+                        results, seconds = ar.get()
+                    except ipp.RemoteError as e:
+                        self._retry(e, index, chunk, inflight)
+                        continue
                     md = ar.metadata
                     self.records.append(
                         {

@@ -99,6 +99,13 @@ class RestartNodeHandler(BaseHandler):
         await self.answer(self.manager.restart(name, host))
 
 
+class PowerHandler(BaseHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, name: str, host: str, action: str) -> None:
+        await self.answer(self.manager.power(name, host, action))
+
+
 class EventsHandler(BaseHandler):
     @tornado.web.authenticated
     @authorized
@@ -201,6 +208,7 @@ ROUTES = [
     (rf"clusters/{NAME}/start", StartHandler),
     (rf"clusters/{NAME}/stop", StopHandler),
     (rf"clusters/{NAME}/nodes/{HOST}/restart", RestartNodeHandler),
+    (rf"clusters/{NAME}/nodes/{HOST}/power/(?P<action>on|off|cycle|status)", PowerHandler),
     (rf"clusters/{NAME}/events", EventsHandler),
     (r"view", ViewHandler),
     (rf"clusters/{NAME}/class.csv", ClassCSVHandler),

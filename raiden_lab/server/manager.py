@@ -131,6 +131,14 @@ class ClusterManager(ClassActions):
             raise NotFound(f"cluster '{name}' has no node '{host}'")
         return await self._lifecycle(inv, lifecycle.restart_node(inv, ClusterPaths(inv.name), host))
 
+    async def power(self, name: str, host: str, action: str) -> dict[str, Any]:
+        from ..head import reshape
+
+        inv = self.inventory(name)
+        if host not in [n.host for n in inv.nodes]:
+            raise NotFound(f"cluster '{name}' has no node '{host}'")
+        return await self._lifecycle(inv, reshape.power_nodes(inv, ClusterPaths(inv.name), action, host))
+
     async def _lifecycle(self, inv: Inventory, work: Any) -> dict[str, Any]:
         """A lifecycle call's outcome as the command model: what it said, its problems, the cluster after."""
         try:
