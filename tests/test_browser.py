@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -209,6 +210,44 @@ def test_sidebar_shows_the_mpi_job(lab) -> None:
         page.wait_for_selector(".raiden-State-stopped", timeout=180000)
         assert page.locator(".raiden-Job").count() == 0
         assert raiden("status", "--json").json()["state"] == "stopped"
+        browser.close()
+
+
+def test_sidebar_powers_a_node_off_and_on(lab) -> None:
+    """A node with power hooks gets Off/On/Cycle buttons on its card; Off makes it "off", not "down"."""
+    from playwright.sync_api import sync_playwright
+
+    raiden, url = lab
+    switch = Path(__file__).resolve().parent / "power_switch.py"
+    (raiden.cwd / "switch.json").write_text(json.dumps({"state": str(raiden.cwd / "power.json")}))
+    hooks = "\n".join(
+        f"power_{a} = {json.dumps([sys.executable, str(switch), str(raiden.cwd / 'switch.json'), a, '{node}'])}"
+        for a in ("on", "off", "status")
+    )
+    (raiden.cwd / "raiden.toml").write_text(
+        f'[cluster]\nname = "desk-power"\nengines_per_node = 2\n{hooks}\n\n[[nodes]]\nhost = "localhost"\n'
+    )
+    with sync_playwright() as p:
+        browser, page = _open_lab(p, url)
+        page.locator(".lm-TabBar-tab[data-id='raiden-lab-panel']").click(timeout=90000)
+        page.wait_for_selector(".raiden-State-stopped", timeout=30000)
+        page.locator(".raiden-Start").click()
+        page.wait_for_selector(".raiden-State-running", timeout=180000)
+        page.wait_for_selector(".raiden-PowerState:text('power on')", timeout=60000)
+        assert page.locator(".raiden-Power-on").is_disabled()  # it is on already
+        page.locator(".raiden-Power-off").click()
+        page.wait_for_selector(".raiden-Node-off", timeout=120000)
+        page.wait_for_selector(".raiden-PowerState:text('power off')", timeout=30000)
+        assert "localhost · off" in page.locator(".raiden-NodeTitle").inner_text()
+        assert page.locator(".raiden-State-running").count() == 1  # off on purpose: not degraded
+        page.screenshot(path=str(_output("sidebar-power-off.png")))
+        assert json.loads((raiden.cwd / "power.json").read_text()) == {"localhost": "off"}
+        page.locator(".raiden-Power-on").click()
+        page.wait_for_selector(".raiden-Node-up", timeout=180000)
+        page.wait_for_function("document.querySelectorAll('.raiden-Engine-idle').length === 2", timeout=60000)
+        assert raiden("status", "--json").json()["engines"]["alive"] == 2
+        page.locator(".raiden-Stop").click()
+        page.wait_for_selector(".raiden-State-stopped", timeout=180000)
         browser.close()
 
 

@@ -75,6 +75,25 @@ def test_add_a_pi_with_its_password_then_up_and_one_jit_map_on_x86_and_arm(farm,
     )
     assert pi.address not in inventory.read_text()
 
+    # the Pi's own signals: its firmware says under-voltage and throttled, its sensor 81 °C
+    pi.set_throttled(0x50005)
+    pi.set_temperature(81.0)
+    raiden.env["RAIDEN_THERMAL_PATH"] = "/run/fake-pi/temp"  # /sys is not mounted in the emulated Pi
+    # the x86 part runs; the Pi joins it live
+    ran = raiden("up", "-i", str(inventory))
+    assert ran.code == 0, ran
+    try:
+        _add_and_use(raiden, farm, pi, inventory, tmp_path)
+    finally:
+        ran = raiden("down", "-i", str(inventory))
+    assert ran.code == 0, ran
+    pi5 = farm.node("pi5")
+    assert wait_for(lambda: not [p for p in farm.processes(pi5) if "python" in p], 30), farm.processes(pi5)
+    cache = list(pi.path("/home/pi/.raiden/mixed/node/jit").rglob("*.nbc"))
+    assert cache, "the Pi's own cache holds its compiled code"
+
+
+def _add_and_use(raiden, farm, pi, inventory: Path, tmp_path: Path) -> None:
     pi.set_clock_offset(-3600)  # booted without a network: an hour in the past
     password = tmp_path / "password"
     password.write_text(armpi.PASSWORD + "\n")
@@ -82,9 +101,11 @@ def test_add_a_pi_with_its_password_then_up_and_one_jit_map_on_x86_and_arm(farm,
     wheels = tmp_path / "wheels"
     ran = raiden(
         "add", pi.address, "--password-file", str(password), "--labels", "pi,emulated", "--wheelhouse", str(wheels),
-        "-i", str(inventory), timeout=1500,
+        "--timeout", "240", "-i", str(inventory), timeout=1500,
     )  # fmt: skip
     assert ran.code == 0, ran
+    assert f"[4/4] {pi.address}: provisioned; joining the running cluster" in ran.out
+    assert f"{pi.address} joined: cluster 'mixed' has 3 engines on 3 nodes now" in ran.out, ran.out
     key = raiden.home / "mixed" / "id_ed25519"
     assert f"[1/4] the cluster's key: {key}" in ran.out and oct(key.stat().st_mode & 0o777) == "0o600"
     assert f"[2/4] {pi.address}: key installed for pi; its host key ED25519 SHA256:" in ran.out
@@ -103,68 +124,51 @@ def test_add_a_pi_with_its_password_then_up_and_one_jit_map_on_x86_and_arm(farm,
     manifest = json.loads((wheels / "wheelhouse.json").read_text())
     assert [p["arch"] for p in manifest["platforms"]] == ["aarch64"]
 
-    # the Pi's own signals: its firmware says under-voltage and throttled, its sensor 81 °C
-    pi.set_throttled(0x50005)
-    pi.set_temperature(81.0)
-    raiden.env["RAIDEN_THERMAL_PATH"] = "/run/fake-pi/temp"  # /sys is not mounted in the emulated Pi
-    ran = raiden("up", "-i", str(inventory), "--timeout", "240", timeout=600)
-    assert ran.code == 0, ran
-    try:
+    def pi_node() -> dict:
+        status = json.loads(raiden("status", "--json", "-i", str(inventory)).out)
+        return {n["host"]: n for n in status["nodes"]}[pi.address]
 
-        def pi_node() -> dict:
-            status = json.loads(raiden("status", "--json", "-i", str(inventory)).out)
-            return {n["host"]: n for n in status["nodes"]}[pi.address]
-
-        signals = wait_for(lambda: (n := pi_node())["sample"] and n["throttling"] and n, 30)
-        assert signals["arch"] == "aarch64" and signals["sample"]["temperature"] == 81.0
-        assert signals["temperature_band"] == "hot" and signals["throttling"] == ["under voltage", "throttled"]
-        board = dashboard_html(
-            raiden, inventory
-        )  # the notebook's dashboard shows the same (the sidebar reads this model)
-        assert "81.0 °C" in board and "under voltage, throttled" in board
-        module = tmp_path / "kernels.py"
-        module.write_text(
-            "import raiden_lab\n\n\n@raiden_lab.jit\ndef spin(n):\n    s = 0\n    for i in range(n):\n"
-            "        s += i * i % 7\n    return s\n"
-        )
-        ran = raiden.python(
-            "import json, sys\n"
-            f"sys.path.insert(0, {str(tmp_path)!r})\n"
-            "import raiden_lab, kernels\n"
-            f"c = raiden_lab.connect(inventory={str(inventory)!r})\n"
-            "rows = c.warmup(kernels.spin, 'int64(int64)')\n"
-            "got = c.map(kernels.spin, range(300), progress=False)\n"
-            "want = [kernels.spin.py_func(n) for n in range(300)]\n"
-            "arch = c.direct.apply_sync(lambda: __import__('platform').machine())\n"
-            "print(json.dumps({'rows': [dict(r) for r in rows], 'same': got == want, 'arch': arch}))\n",
-            timeout=600,
-        )
-        assert ran.code == 0, ran
-        result = json.loads(ran.out.splitlines()[-1])
-        assert result["same"]
-        assert sorted(result["arch"]) == ["aarch64", "x86_64", "x86_64"]
-        assert {r["arch"] for r in result["rows"]} == {"aarch64", "x86_64"}
-        # a restarted Pi engine loads the Pi's own compiled code from its cache
-        assert raiden("restart", pi.address, "-i", str(inventory), timeout=300).code == 0
-        ran = raiden.python(
-            "import json, sys\n"
-            f"sys.path.insert(0, {str(tmp_path)!r})\n"
-            "import raiden_lab, kernels\n"
-            f"c = raiden_lab.connect(inventory={str(inventory)!r})\n"
-            "c.wait_for_engines(3, timeout=240)\n"
-            "print(json.dumps([dict(r) for r in c.warmup(kernels.spin, 'int64(int64)')]))\n",
-            timeout=600,
-        )
-        assert ran.code == 0, ran
-        again = {r["arch"]: r for r in json.loads(ran.out.splitlines()[-1])}
-        assert again["aarch64"]["cache_hit"] is True, again
-    finally:
-        ran = raiden("down", "-i", str(inventory))
+    signals = wait_for(lambda: (n := pi_node())["sample"] and n["throttling"] and n, 30)
+    assert signals["arch"] == "aarch64" and signals["sample"]["temperature"] == 81.0
+    assert signals["temperature_band"] == "hot" and signals["throttling"] == ["under voltage", "throttled"]
+    board = dashboard_html(raiden, inventory)  # the notebook's dashboard shows the same (the sidebar reads this model)
+    assert "81.0 °C" in board and "under voltage, throttled" in board
+    module = tmp_path / "kernels.py"
+    module.write_text(
+        "import raiden_lab\n\n\n@raiden_lab.jit\ndef spin(n):\n    s = 0\n    for i in range(n):\n"
+        "        s += i * i % 7\n    return s\n"
+    )
+    ran = raiden.python(
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "import raiden_lab, kernels\n"
+        f"c = raiden_lab.connect(inventory={str(inventory)!r})\n"
+        "rows = c.warmup(kernels.spin, 'int64(int64)')\n"
+        "got = c.map(kernels.spin, range(300), progress=False)\n"
+        "want = [kernels.spin.py_func(n) for n in range(300)]\n"
+        "arch = c.direct.apply_sync(lambda: __import__('platform').machine())\n"
+        "print(json.dumps({'rows': [dict(r) for r in rows], 'same': got == want, 'arch': arch}))\n",
+        timeout=600,
+    )
     assert ran.code == 0, ran
-    pi5 = farm.node("pi5")
-    assert wait_for(lambda: not [p for p in farm.processes(pi5) if "python" in p], 30), farm.processes(pi5)
-    cache = list(pi.path("/home/pi/.raiden/mixed/node/jit").rglob("*.nbc"))
-    assert cache, "the Pi's own cache holds its compiled code"
+    result = json.loads(ran.out.splitlines()[-1])
+    assert result["same"]
+    assert sorted(result["arch"]) == ["aarch64", "x86_64", "x86_64"]
+    assert {r["arch"] for r in result["rows"]} == {"aarch64", "x86_64"}
+    # a restarted Pi engine loads the Pi's own compiled code from its cache
+    assert raiden("restart", pi.address, "-i", str(inventory), timeout=300).code == 0
+    ran = raiden.python(
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "import raiden_lab, kernels\n"
+        f"c = raiden_lab.connect(inventory={str(inventory)!r})\n"
+        "c.wait_for_engines(3, timeout=240)\n"
+        "print(json.dumps([dict(r) for r in c.warmup(kernels.spin, 'int64(int64)')]))\n",
+        timeout=600,
+    )
+    assert ran.code == 0, ran
+    again = {r["arch"]: r for r in json.loads(ran.out.splitlines()[-1])}
+    assert again["aarch64"]["cache_hit"] is True, again
 
 
 if __name__ == "__main__":

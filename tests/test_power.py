@@ -98,3 +98,24 @@ def test_power_hooks_without_a_cluster_and_their_errors(raiden: Raiden) -> None:
     assert ran.code == 2 and "localhost: no power_off hook" in ran.err, ran
     ran = raiden("power", "on", "all")
     assert ran.code == 2 and "no node has a power_on hook" in ran.err, ran
+
+
+def test_remove_a_node_of_a_stopped_cluster_keeps_the_rest_of_the_file(raiden: Raiden) -> None:
+    path = raiden.cwd / "raiden.toml"
+    path.write_text(
+        '# my desk cluster\n[cluster]\nname = "desk"\ncontroller_ip = "10.0.0.1"\n\n'
+        '[[nodes]]\nhost = "10.0.0.11"  # the top board\nengines = 3\n\n'
+        '# the middle board, borrowed\n[[nodes]]\nhost = "10.0.0.12"\nlabels = ["borrowed"]\n\n'
+        '# the bottom board\n[[nodes]]\nhost = "10.0.0.13"\n'
+    )
+    ran = raiden("remove", "10.0.0.12")
+    assert ran.code == 0 and ran.out.strip() == "10.0.0.12: removed from raiden.toml", ran
+    assert path.read_text() == (
+        '# my desk cluster\n[cluster]\nname = "desk"\ncontroller_ip = "10.0.0.1"\n\n'
+        '[[nodes]]\nhost = "10.0.0.11"  # the top board\nengines = 3\n\n'
+        '# the bottom board\n[[nodes]]\nhost = "10.0.0.13"\n'
+    )
+    ran = raiden("remove", "10.0.0.99")
+    assert ran.code == 2 and "no node '10.0.0.99'" in ran.err and len(ran.err.splitlines()) == 1, ran
+    ran = raiden("reload")
+    assert ran.code == 1 and "cluster 'desk' is not running" in ran.err, ran

@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--python", default=None, help="its Python (default ~/raiden/venv/bin/python, made by provisioning)")
     p.add_argument("--password-file", metavar="FILE", help="read the password from FILE (for scripts); else asked")
     p.add_argument("--wheelhouse", metavar="DIR", help="download its wheels on the head into DIR and install from them")
+    p.add_argument("--timeout", type=float, default=UP_TIMEOUT_S, help="a running cluster: seconds to wait for it")
     p = command("reload", "apply raiden.toml's [[nodes]] to the running cluster: new nodes join, removed ones leave")
     p.add_argument("--timeout", type=float, default=UP_TIMEOUT_S, help="seconds to wait for new engines (default 60)")
     p = command("remove", "take a node out of the cluster and of raiden.toml (live when the cluster runs)")

@@ -135,7 +135,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         print(f"[4/4] {args.host}: provisioned; joining the running cluster", flush=True)
         from ..head import reshape
 
-        return _tell(run_sync(reshape.reload(inventory, paths)))
+        return _tell(run_sync(reshape.reload(inventory, paths, args.timeout)))
     if reports and reports[0].ok:
         print(f"[4/4] {args.host}: provisioned; `raiden up` starts engines there")
         return 0

@@ -34,7 +34,7 @@ def make_cluster_model(
     node_models = []
     for host in hosts:
         row = known.get(host, {})
-        sample = samples.get(host) if running else None
+        sample = samples.get(host) if running and row.get("state") != NodeState.OFF else None  # none of an old one
         temperature = sample.get("temperature") if sample else None
         node_models.append(
             {

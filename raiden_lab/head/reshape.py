@@ -69,7 +69,7 @@ async def remove(inventory: Inventory, paths: ClusterPaths, host: str, drain: bo
 
 
 def remove_node_text(inventory: Inventory, host: str) -> Inventory:
-    """Cut the node's ``[[nodes]]`` table out of the file (comments before the next table stay)."""
+    """Cut the node's ``[[nodes]]`` table out of the file, with the comment just above it (the next table's stays)."""
     path = inventory.path
     assert path is not None
     text = path.read_text()
@@ -82,6 +82,8 @@ def remove_node_text(inventory: Inventory, host: str) -> Inventory:
         end += 1
     while end > first + 1 and (not lines[end - 1].strip() or lines[end - 1].lstrip().startswith("#")):
         end -= 1  # the comments and blank lines just before the next table belong to it
+    while first > 0 and lines[first - 1].lstrip().startswith("#"):
+        first -= 1  # the comment just above its header is about it
     while first > 0 and not lines[first - 1].strip():
         first -= 1
     path.write_text("".join(lines[:first] + lines[end:]))
