@@ -70,6 +70,12 @@ def test_power_off_and_on_a_node_of_a_running_cluster(raiden: Raiden) -> None:
         kinds = [e["kind"] for e in raiden("events", "--json", "-n", "100").json()["events"]]
         for kind in ("power-off", "power-on", "power-cycle", "node-back"):
             assert kind in kinds, kinds
+        # a relay that fails while the cluster runs: said in one line, and the node's engines start again
+        Path(f"{state}.broken").write_text("localhost")
+        ran = raiden("power", "off", "localhost")
+        assert ran.code == 1 and ran.err.strip().endswith("exited with code 3: relay for localhost does not answer")
+        assert wait_for(lambda: raiden("status", "--json").json()["engines"]["alive"] == 2, 60)
+        assert "power-failed" in [e["kind"] for e in raiden("events", "--json").json()["events"]]
     finally:
         raiden("down")
 

@@ -202,6 +202,8 @@ class Membership:
             state = await power.status(node)
             self.ctx.store.set_node(host, power=state)
             return {"ok": True, "state": state}
+        if refusal := self._refusal():
+            raise RaidenError(refusal)
         for needed in ("off", "on") if action == "cycle" else (action,):
             if node.power_command(needed) is None:
                 raise RaidenError(power.hook_missing(node, needed))
@@ -230,6 +232,9 @@ class Membership:
             self._bring_back(host)
         except RaidenError as e:
             self.ctx.event(Event.POWER_FAILED, str(e), host)
+            engines = self.ctx.nodes.get(host)
+            if engines is not None and engines.state == NodeState.OFF:
+                self._bring_back(host)  # the switch failed, so the node may well run: its engines start when it answers
             raise
         finally:
             self.busy.discard(host)
@@ -244,19 +249,35 @@ class Membership:
         engines.reset_engines()  # starting, not down: the health loop waits for it without alarm
         self.sup.health.bring_back(host)
 
+    def _refusal(self) -> str | None:
+        """Why this cluster's supervisor does not switch nodes, or None when it does."""
+        inv = self.inventory
+        if inv.seat is not None:
+            return f"cluster '{inv.name}' is a seat of a class; its nodes are the class's to power"
+        if not getattr(self.sup.launcher, "grows_live", False):
+            return (
+                f"launcher '{inv.launcher}' runs every engine as one job; switch nodes with the cluster "
+                "stopped (`raiden down`, then `raiden power ...`)"
+            )
+        return None
+
     async def tick(self) -> None:
         """Heal by power, save power; called by the health loop every second."""
+        if self._refusal() is not None:
+            return  # a seat's supervisor never switches the class's nodes; nor one job's launcher
         settings, now = self.inventory.power_settings, time.monotonic()
         if settings.cycle_after_s is not None:
             for host, node in list(self.ctx.nodes.items()):
-                if node.state != NodeState.DOWN:
+                if node.state in (NodeState.UP, NodeState.OFF):
                     self.due.pop(host, None)
                     if node.state == NodeState.UP:
-                        self.cycles.pop(host, None)
+                        self.cycles.pop(host, None)  # it works again: the next fault starts at try 1
                     continue
-                due = self.due.setdefault(host, now + settings.cycle_after_s)
+                if node.state != NodeState.DOWN or host in self.busy or node.node.power_command("on") is None:
+                    continue
                 tries = self.cycles.get(host, 0)
-                if now < due or host in self.busy or node.node.power_command("on") is None:
+                waited = settings.cycle_after_s * 2**tries  # twice as long before each further try
+                if now < self.due.setdefault(host, now + waited):
                     continue
                 if tries >= settings.cycle_tries:
                     self.due[host] = float("inf")
@@ -267,11 +288,12 @@ class Membership:
                     )
                     continue
                 self.cycles[host] = tries + 1
-                self.due[host] = now + settings.cycle_after_s * 2 ** (tries + 1)
-                why = f"down for {settings.cycle_after_s * 2**tries:g} s: power-cycled (try {tries + 1} of "
-                asyncio.get_running_loop().create_task(
-                    self._quietly("cycle", host, why + f"{settings.cycle_tries}); waiting for it to boot")
+                self.due.pop(host)
+                why = (
+                    f"down for {waited:g} s: power-cycled (try {tries + 1} of {settings.cycle_tries}); "
+                    "waiting for it to boot"
                 )
+                asyncio.get_running_loop().create_task(self._quietly("cycle", host, why))
         if settings.save_after_s is not None:
             self._save_power(settings.save_after_s, now)
         if now - self._power_checked > POWER_CHECK_EVERY_S:
