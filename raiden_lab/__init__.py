@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 __all__ = [
+    "MapInterrupted",
+    "MapTimeout",
     "RaidenCluster",
     "RaidenError",
     "__version__",
@@ -36,6 +38,8 @@ def __getattr__(name: str) -> Any:
     if name in ("jit", "plots", "scaling"):
         # jit is a callable module: `@raiden_lab.jit` and `raiden_lab.jit.warmup` both work
         return importlib.import_module(f".notebook.{name}", __name__)
+    if name in ("MapInterrupted", "MapTimeout"):
+        return getattr(importlib.import_module(".notebook.stopping", __name__), name)
     if name == "RaidenError":
         from .errors import RaidenError
 

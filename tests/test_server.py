@@ -49,6 +49,7 @@ async def test_every_route_refuses_an_unauthenticated_request(
         "clusters/local/stop": "POST",
         "clusters/local/nodes/localhost/restart": "POST",
         "clusters/local/nodes/localhost/power/off": "POST",
+        "clusters/local/interrupt": "POST",
         "clusters/local/events": "GET",
         "view": "GET",
         "clusters/local/class.csv": "GET",
@@ -81,12 +82,13 @@ async def test_a_cookie_authenticated_post_without_xsrf_is_refused(
     got = await client.fetch(f"{base}raiden-lab/lessons", headers={"Cookie": login_cookie}, raise_error=False)
     assert got.code == 200
     # ... but no POST without the XSRF token
-    assert sum("post" in vars(handler) for _, handler in ROUTES) == 8  # a new POST route must be added below
+    assert sum("post" in vars(handler) for _, handler in ROUTES) == 9  # a new POST route must be added below
     for path in (
         "clusters/local/start",
         "clusters/local/stop",
         "clusters/local/nodes/localhost/restart",
         "clusters/local/nodes/localhost/power/off",
+        "clusters/local/interrupt",
         "lessons/00-tour.ipynb/copy",
         "clusters/local/class/start",
         "clusters/local/class/seats/alice/end",
@@ -235,6 +237,8 @@ async def test_power_off_and_on_through_rest(jp_fetch, jp_root_dir) -> None:
             jp_fetch, "clusters", "powered", "nodes", "localhost", "power", "on", method="POST", request_timeout=300
         )
         assert on["ok"] and on["cluster"]["engines"]["alive"] == 2, on
+        idle = await _json(jp_fetch, "clusters", "powered", "interrupt", method="POST", request_timeout=60)
+        assert idle["ok"] and idle["output"] == "no engine was busy", idle
         with pytest.raises(tornado.httpclient.HTTPClientError) as unknown:
             await jp_fetch("raiden-lab", "clusters", "powered", "nodes", "pi9", "power", "on", method="POST", body=b"")
         assert unknown.value.code == 404

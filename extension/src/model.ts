@@ -83,10 +83,11 @@ export class RaidenModel implements IDisposable {
     await this._poll.tick;
   }
 
-  /** Start or stop the cluster shown; the sentence it ends with becomes `message`. */
-  async command(verb: 'start' | 'stop'): Promise<void> {
+  /** Start or stop the cluster shown, or interrupt its work; the sentence it ends with becomes `message`. */
+  async command(verb: 'start' | 'stop' | 'interrupt'): Promise<void> {
     const name = this.cluster?.name ?? 'local';
-    await this._post(apiPath('clusters', name, verb), verb === 'start' ? `Starting ${name}…` : `Stopping ${name}…`);
+    const doing = { start: 'Starting', stop: 'Stopping', interrupt: 'Interrupting the work on' }[verb];
+    await this._post(apiPath('clusters', name, verb), `${doing} ${name}…`);
   }
 
   /** The teacher starts or stops the class of the cluster shown (students listed in students.txt). */

@@ -53,11 +53,14 @@ export class RaidenPanel extends Widget {
     const buttons = el('div', 'raiden-Buttons');
     this._start = el('button', 'jp-mod-styled jp-mod-accept raiden-Start', 'Start');
     this._stop = el('button', 'jp-mod-styled jp-mod-warn raiden-Stop', 'Stop');
+    this._interrupt = el('button', 'jp-mod-styled raiden-Interrupt', 'Stop work');
+    this._interrupt.title = 'Interrupt the tasks running on every engine now; the engines stay up';
     const connect = el('button', 'jp-mod-styled raiden-Connect', 'Insert connect code');
     this._start.onclick = () => void this._model.command('start');
     this._stop.onclick = () => void this._model.command('stop');
+    this._interrupt.onclick = () => void this._model.command('interrupt');
     connect.onclick = () => this._insertConnect(this._model.cluster?.name ?? 'local');
-    buttons.append(this._start, this._stop, connect);
+    buttons.append(this._start, this._stop, this._interrupt, connect);
     this._message = el('div', 'raiden-Message');
     this._error = el('div', 'raiden-Error');
     this._nodes = el('div', 'raiden-Nodes');
@@ -108,6 +111,7 @@ export class RaidenPanel extends Widget {
     this._stopClass.hidden = progress === null;
     if (model.busy) {
       this._start.disabled = this._stop.disabled = this._startClass.disabled = this._stopClass.disabled = true;
+      this._interrupt.disabled = true;
     } else {
       this._startClass.disabled = this._stopClass.disabled = false;
     }
@@ -202,6 +206,7 @@ export class RaidenPanel extends Widget {
     }
     this._start.disabled = running;
     this._stop.disabled = !running;
+    this._interrupt.disabled = !running || (cluster.tasks.running === 0 && cluster.tasks.queued === 0);
     this._nodes.textContent = '';
     for (const node of cluster.nodes) {
       this._nodes.append(this._card(node));
@@ -310,6 +315,7 @@ export class RaidenPanel extends Widget {
   private _header!: HTMLElement;
   private _start!: HTMLButtonElement;
   private _stop!: HTMLButtonElement;
+  private _interrupt!: HTMLButtonElement;
   private _message!: HTMLElement;
   private _error!: HTMLElement;
   private _nodes!: HTMLElement;

@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("on", "off", "cycle", "status"))
     p.add_argument("node", help="host of the node, or all (every node with the hooks)")
     p.add_argument("--timeout", type=float, default=180.0, help="on, cycle: seconds to wait for engines (default 180)")
+    command("interrupt", "stop the tasks running on every engine now (the engines stay up and usable)")
     p = command("wheelhouse", "download on the head the wheels every node needs, for nodes without internet")
     p.add_argument("folder", nargs="?", default="wheelhouse", help="where to put them (default ./wheelhouse)")
     p = command("restart", "restart the engines of one node")

@@ -167,6 +167,17 @@ def cmd_power(args: argparse.Namespace) -> int:
     return _tell(run_sync(reshape.power_nodes(inventory, paths, args.action, args.node, args.timeout)))
 
 
+def cmd_interrupt(args: argparse.Namespace) -> int:
+    from ..notebook.stopping import interrupt_cluster
+
+    inventory, paths = _inventory(args)
+    if not control.is_running(paths):
+        raise RaidenError(f"cluster '{inventory.name}' is not running; nothing to interrupt")
+    busy = interrupt_cluster(paths)
+    print(f"interrupted the tasks running on engines {', '.join(map(str, busy))}" if busy else "no engine was busy")
+    return 0
+
+
 def cmd_wheelhouse(args: argparse.Namespace) -> int:
     from ..head import wheelhouse
 
@@ -346,6 +357,7 @@ COMMANDS = {
     "reload": cmd_reload,
     "remove": cmd_remove,
     "power": cmd_power,
+    "interrupt": cmd_interrupt,
     "restart": cmd_restart,
     "events": cmd_events,
     "class": cmd_class,

@@ -24,6 +24,7 @@ from ..errors import RaidenError
 from ..head import classroom, control
 from ..head.status import cluster_status, find_inventory
 from ..vocabulary import NodeState
+from . import stopping
 from .jit import JitFunction, WarmupTable, warmup
 from .mapping import ChunkedMap
 
@@ -95,6 +96,13 @@ class RaidenCluster:
             time.sleep(0.5)
         return None
 
+    def interrupt(self) -> list[int]:
+        """Stop this connection's work: tasks not started are aborted, running ones interrupted (SIGINT).
+
+        The engines stay registered and usable; returns the ids of those interrupted.
+        """
+        return stopping.interrupt(self.client)
+
     def parked_ids(self) -> set[int]:
         """Engines that should get no new work: their node is draining (``raiden remove --drain``) or off."""
         parked = (NodeState.DRAINING, NodeState.OFF)
@@ -135,6 +143,7 @@ class RaidenCluster:
         retries: int | None = None,
         progress: bool | None = None,
         targets: list[int] | None = None,
+        timeout: float | None = None,
     ) -> list:
         """``fn`` over the iterables on every engine: every result once, in order.
 
@@ -143,7 +152,10 @@ class RaidenCluster:
         to ``retries`` times; default: the number of engines, at least 3). A
         progress bar appears for maps that run longer than two seconds
         (``progress=False`` hides it, ``True`` shows it at once). ``targets``
-        limits it to some engine ids.
+        limits it to some engine ids. Interrupting the kernel (or passing ``timeout``
+        seconds) stops the map on every engine within a second and raises
+        ``MapInterrupted`` (``MapTimeout``) whose ``results`` hold what finished;
+        the engines stay usable.
         """
         return list(
             self.imap(
@@ -154,6 +166,7 @@ class RaidenCluster:
                 retries=retries,
                 progress=progress,
                 targets=targets,
+                timeout=timeout,
             )
         )
 
@@ -166,6 +179,7 @@ class RaidenCluster:
         retries: int | None = None,
         progress: bool | None = None,
         targets: list[int] | None = None,
+        timeout: float | None = None,
     ) -> Iterator:
         """Like ``map`` but yields results as they arrive (in order unless ``ordered=False``)."""
         self.last_map = ChunkedMap(
@@ -180,6 +194,7 @@ class RaidenCluster:
             watch=self.lost_problem,
             reattach=self.reattach if targets is None else None,
             avoid=self.parked_ids,
+            timeout=timeout,
         )
         return iter(self.last_map)
 

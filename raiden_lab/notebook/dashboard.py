@@ -47,11 +47,16 @@ class Dashboard(widgets.VBox):
         self.header = widgets.HTML()
         self.cards = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
         self.events = widgets.HTML()
+        # Stops work sent from other kernels and scripts: a click reaches this kernel only between its cells
+        # (interrupt the kernel to stop its own map; the sidebar's Stop work stops everything at once)
+        self.stop_work = widgets.Button(description="Stop work", tooltip="interrupt the tasks running on every engine")
+        self.stop_work.on_click(lambda _: self._interrupt())
+        self.said = widgets.HTML()
         self.model: dict[str, Any] = {}
         self.refreshes = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        super().__init__([self.header, self.cards, self.events])
+        super().__init__([self.header, widgets.HBox([self.stop_work, self.said]), self.cards, self.events])
         self.refresh()
         if start:
             self.start()
@@ -70,6 +75,17 @@ class Dashboard(widgets.VBox):
                 self.header.value = (
                     f"<b>{html.escape(self.inventory.name)}</b>: cannot read its state ({html.escape(str(e))})"
                 )
+
+    def _interrupt(self) -> None:
+        from ..errors import RaidenError
+        from .stopping import interrupt_cluster
+
+        try:
+            busy = interrupt_cluster(self.paths)
+            said = f"interrupted engines {', '.join(map(str, busy))}" if busy else "no engine was busy"
+        except RaidenError as e:
+            said = str(e)
+        self.said.value = html.escape(said)
 
     @property
     def running(self) -> bool:

@@ -21,11 +21,12 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent import futures
-from typing import Any
+from typing import Any, NoReturn
 
 import ipyparallel as ipp
 
 from ..errors import RaidenError
+from .stopping import MapInterrupted, MapTimeout, interrupt, settle
 
 TARGET_CHUNK_S = 0.5  # joblib aims its batches at 0.2-2 s
 PROGRESS_AFTER_S = 2.0
@@ -59,9 +60,17 @@ class ChunkedMap:
         watch: Callable[[], str | None] | None = None,
         reattach: Callable[[], ipp.Client | None] | None = None,
         avoid: Callable[[], set[int]] | None = None,
+        timeout: float | None = None,
     ) -> None:
         if chunksize is not None and chunksize < 1:
             raise ValueError(f"chunksize must be at least 1, not {chunksize}")
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be a number of seconds above 0, not {timeout!r}")
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout if timeout is not None else None
+        self.starts: dict[int, int] = {}  # chunk index -> position of its first item
+        self.collected: dict[int, list] = {}  # chunk index -> its results, for a map that is stopped
+        self._sent = 0  # items sent so far
         self.client = client
         self.fn = fn
         self.engines = max(1, len(targets) if targets is not None else len(client.ids))
@@ -124,6 +133,8 @@ class ChunkedMap:
         if not len(chunk):
             return False
         self.size = size
+        self.starts[self.submitted] = self._sent
+        self._sent += len(chunk)
         ar = self.view.apply_async(run_chunk, self.fn, chunk, self.star)
         inflight[ar] = (self.submitted, chunk)
         self.submitted += 1
@@ -182,6 +193,24 @@ class ChunkedMap:
         inflight[self.view.apply_async(run_chunk, self.fn, chunk, self.star)] = (index, chunk)
         self.resent += 1
 
+    def _stop(self, inflight: dict, why: str) -> NoReturn:
+        """Abort what has not started, interrupt what runs, and raise with the results that finished."""
+        pending = list(inflight)
+        engines = interrupt(self.client, [m for ar in pending for m in ar.msg_ids])
+        settle(pending)
+        for ar in pending:
+            with contextlib.suppress(Exception):
+                if ar.done() and ar.successful():  # finished before the signal came
+                    self.collected[inflight[ar][0]] = ar.get()[0]
+        results = {
+            self.starts[index] + k: value for index, chunk in self.collected.items() for k, value in enumerate(chunk)
+        }
+        of = f" of {self.total}" if self.total is not None else ""
+        stopped = f"; engines {', '.join(map(str, engines))} were interrupted" if engines else ""
+        message = f"map {why}: {len(results)}{of} items had finished{stopped} (their results: this error's .results)"
+        inflight.clear()
+        raise (MapInterrupted if why == "was interrupted" else MapTimeout)(message, results)
+
     def __iter__(self) -> Iterator[Any]:
         return itertools.chain.from_iterable(self.chunks())
 
@@ -195,6 +224,8 @@ class ChunkedMap:
         quiet_since = time.monotonic()
         try:
             while True:
+                if self.deadline is not None and time.monotonic() > self.deadline:
+                    self._stop(inflight, f"timed out after {self.timeout:g} s")
                 if time.monotonic() - self._looked > LOOK_EVERY_S:
                     self._look()
                 depth = self.engines if self.per_item_s is None and not self.fixed else 2 * self.engines
@@ -230,6 +261,7 @@ class ChunkedMap:
                     item_s = seconds / max(1, count)
                     self.per_item_s = item_s if self.per_item_s is None else 0.5 * (self.per_item_s + item_s)
                     self.done += count
+                    self.collected[index] = results
                     if self.ordered:
                         finished[index] = results
                     else:
@@ -238,6 +270,10 @@ class ChunkedMap:
                 while self.ordered and next_index in finished:
                     yield finished.pop(next_index)
                     next_index += 1
+        except KeyboardInterrupt as e:
+            if isinstance(e, MapInterrupted):
+                raise
+            self._stop(inflight, "was interrupted")
         finally:
             for ar in inflight:
                 if not ar.done():

@@ -99,6 +99,13 @@ class RestartNodeHandler(BaseHandler):
         await self.answer(self.manager.restart(name, host))
 
 
+class InterruptHandler(BaseHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        await self.answer(self.manager.interrupt(name))
+
+
 class PowerHandler(BaseHandler):
     @tornado.web.authenticated
     @authorized
@@ -207,6 +214,7 @@ ROUTES = [
     (rf"clusters/{NAME}", ClusterHandler),
     (rf"clusters/{NAME}/start", StartHandler),
     (rf"clusters/{NAME}/stop", StopHandler),
+    (rf"clusters/{NAME}/interrupt", InterruptHandler),
     (rf"clusters/{NAME}/nodes/{HOST}/restart", RestartNodeHandler),
     (rf"clusters/{NAME}/nodes/{HOST}/power/(?P<action>on|off|cycle|status)", PowerHandler),
     (rf"clusters/{NAME}/events", EventsHandler),

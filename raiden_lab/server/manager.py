@@ -14,7 +14,7 @@ from typing import Any
 from ..config.inventory import DEFAULT_PATH, Inventory, embedded_default, load
 from ..config.paths import ClusterPaths
 from ..errors import InputError, RaidenError
-from ..head import lifecycle
+from ..head import control, lifecycle
 from ..head.models import make_event_model, make_lesson_model, make_view_model
 from ..head.status import cluster_events, running_inventories
 from ..workshop import LESSONS, WORKSHOP_DIR, copy_lesson
@@ -138,6 +138,18 @@ class ClusterManager(ClassActions):
         if host not in [n.host for n in inv.nodes]:
             raise NotFound(f"cluster '{name}' has no node '{host}'")
         return await self._lifecycle(inv, reshape.power_nodes(inv, ClusterPaths(inv.name), action, host))
+
+    async def interrupt(self, name: str) -> dict[str, Any]:
+        """The Stop-work button: interrupt the running tasks on every engine of the cluster."""
+        from ..notebook.stopping import interrupt_cluster
+
+        inv = self.inventory(name)
+        paths = ClusterPaths(inv.name)
+        if not control.is_running(paths):
+            raise RaidenError(f"cluster '{name}' is not running; nothing to interrupt")
+        busy = await asyncio.to_thread(interrupt_cluster, paths)
+        said = f"interrupted the tasks running on engines {', '.join(map(str, busy))}" if busy else "no engine was busy"
+        return {"ok": True, "exit_code": 0, "output": said, "problems": [], "cluster": await self.cluster(name)}
 
     async def _lifecycle(self, inv: Inventory, work: Any) -> dict[str, Any]:
         """A lifecycle call's outcome as the command model: what it said, its problems, the cluster after."""
