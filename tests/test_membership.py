@@ -229,3 +229,27 @@ def test_idle_nodes_are_powered_off_and_powered_on_when_work_waits(vpi, tmp_path
         raiden("down", "-i", str(inventory))
         subprocess.run([*switch, "on", pi1.address], capture_output=True)
         subprocess.run([*switch, "on", pi2.address], capture_output=True)
+
+
+def test_a_map_timeout_interrupts_engines_on_other_nodes(vpi, tmp_path_factory) -> None:
+    raiden = _make_raiden(tmp_path_factory.mktemp("stops"))
+    inventory = vpi.inventory("stops", [vpi.node("pi1"), vpi.node("pi2")], engines=1)
+    assert raiden("up", "-i", str(inventory)).code == 0
+    try:
+        ran = raiden.python(
+            "import time, raiden_lab\n"
+            f"c = raiden_lab.connect(inventory={str(inventory)!r})\n"
+            "def slow(x):\n    import time\n    time.sleep(30)\n    return x\n"
+            "start = time.monotonic()\n"
+            "try:\n    c.map(slow, range(4), timeout=2)\nexcept raiden_lab.MapTimeout as e:\n"
+            "    print(round(time.monotonic() - start, 1), e)\n"
+            "start = time.monotonic()\n"
+            "print(c.map(abs, range(-2, 0)), round(time.monotonic() - start, 1))\n",
+            timeout=60,
+        )
+        assert ran.code == 0, ran
+        stopped, answered = ran.out.strip().splitlines()
+        assert float(stopped.split()[0]) < 8 and "engines 0, 1 were interrupted" in stopped, ran.out
+        assert answered.startswith("[2, 1]") and float(answered.split()[-1]) < 5, ran.out
+    finally:
+        raiden("down", "-i", str(inventory))

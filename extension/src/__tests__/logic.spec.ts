@@ -14,7 +14,8 @@ function node(host: string): INode {
     work_dir: null,
     sample: null,
     temperature_band: 'unknown',
-    throttling: null
+    throttling: null,
+    power: { hooks: [], state: null }
   };
 }
 
