@@ -24,7 +24,7 @@ from ..errors import RaidenError
 from ..head import classroom, control
 from ..head.status import cluster_status, find_inventory
 from ..vocabulary import NodeState
-from . import stopping
+from . import sharing, stopping
 from .jit import JitFunction, WarmupTable, warmup
 from .mapping import ChunkedMap
 
@@ -44,6 +44,7 @@ class RaidenCluster:
         self.balanced = client.load_balanced_view()
         self.balanced.block = True
         self.last_map: ChunkedMap | None = None  # the latest map, for plots.timeline
+        self._shared: dict[str, dict[str, str]] = {}  # broadcast name -> node -> path of its copy
         self._controller_pid = self._read_controller_pid()
 
     def _read_controller_pid(self) -> int | None:
@@ -95,6 +96,17 @@ class RaidenCluster:
                 return client
             time.sleep(0.5)
         return None
+
+    def broadcast(self, name: str, value: Any) -> None:
+        """Bind ``name`` to ``value`` on every engine, sending one copy per node (not one per engine).
+
+        The engines of a node share that copy: a numpy array is a read-only memory map of it.
+        """
+        self._shared[name] = sharing.broadcast(self.client, name, value)
+
+    def forget(self, name: str) -> None:
+        """Remove what ``broadcast`` put on the nodes under ``name`` (their shared memory is freed)."""
+        sharing.forget(self.client, name, self._shared.pop(name, {}))
 
     def interrupt(self) -> list[int]:
         """Stop this connection's work: tasks not started are aborted, running ones interrupted (SIGINT).
