@@ -19,9 +19,9 @@ SLOW = "def slow(x, s=0.5):\n    import time\n    time.sleep(s)\n    return x\n"
 def cluster(tmp_path_factory):
     raiden = _make_raiden(tmp_path_factory.mktemp("interrupt"))
     (raiden.cwd / "raiden.toml").write_text('[cluster]\nname = "stops"\n\n[[nodes]]\nhost = "localhost"\nengines = 2\n')
-    ran = raiden("up")
-    assert ran.code == 0, ran
     try:
+        ran = raiden("up")
+        assert ran.code == 0, ran
         yield raiden
     finally:
         raiden("down")
@@ -165,3 +165,12 @@ def test_interrupting_a_px_cell_stops_it_on_every_engine(cluster: Raiden, kernel
     text, _ = _run(kc, "print(c.direct.pull('x'))", timeout=20)
     assert text.strip() == "[41, 41]", text  # the engines answer, and kept what %px put in their namespace
     assert wait_for(lambda: cluster("status", "--json").json()["tasks"]["running"] == 0, 10)
+    # %%px --timeout: the cell's work is interrupted on every engine after that long
+    start = time.monotonic()
+    text, _ = _run(kc, "%%px --timeout 2\nimport time\ntime.sleep(30)\n", timeout=30)
+    assert time.monotonic() - start < 10 and "%%px: timed out after 2 s; the engines were interrupted" in text, text
+    assert "KeyboardInterrupt" in text, text
+    text, _ = _run(kc, "print(c.direct.apply_sync(lambda: 41 + 1))", timeout=20)
+    assert text.strip() == "[42, 42]", text
+    text, _ = _run(kc, "%%px --timeout soon\nx = 1\n", timeout=20)
+    assert "UsageError: %%px: --timeout 'soon' is not a number of seconds above 0" in text, text

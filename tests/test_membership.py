@@ -64,8 +64,8 @@ def test_nodes_join_and_leave_a_running_cluster_under_a_running_map(vpi, tmp_pat
     raiden = _make_raiden(tmp_path_factory.mktemp("grow"))
     pi1, pi2, pi3 = vpi.node("pi1"), vpi.node("pi2"), vpi.node("pi3")
     inventory = vpi.inventory("grow", [pi1, pi2], engines=2)
-    assert raiden("up", "-i", str(inventory)).code == 0
     try:
+        assert raiden("up", "-i", str(inventory)).code == 0
         mapping = _start_map(raiden, inventory, 1500)
         time.sleep(2)
         # grow: pi3 appended to the file as `raiden add` does, then applied live
@@ -144,8 +144,8 @@ def test_power_off_on_and_a_hung_node_healed_by_a_power_cycle(vpi, tmp_path_fact
     switch, state = vpi.power_switch([pi1, pi2])
     hooks = "\n".join(f"power_{a} = {json.dumps([*switch, a, '{node}'])}" for a in ("on", "off", "status"))
     inventory = vpi.inventory("powered", [pi1, pi2], engines=2, extra=f'{hooks}\npower_cycle_after = "5s"')
-    assert raiden("up", "-i", str(inventory)).code == 0
     try:
+        assert raiden("up", "-i", str(inventory)).code == 0
         # off on request: the node's processes are gone, status says off (not down), the cluster is not degraded
         ran = raiden("power", "off", pi1.address, "-i", str(inventory))
         assert ran.code == 0, ran
@@ -204,8 +204,9 @@ def test_idle_nodes_are_powered_off_and_powered_on_when_work_waits(vpi, tmp_path
     switch, state = vpi.power_switch([pi1, pi2])
     hooks = "\n".join(f"power_{a} = {json.dumps([*switch, a, '{node}'])}" for a in ("on", "off", "status"))
     inventory = vpi.inventory("saver", [pi1, pi2], engines=2, extra=f'{hooks}\npower_save_after = "4s"')
-    assert raiden("up", "-i", str(inventory)).code == 0
     try:
+        assert raiden("up", "-i", str(inventory)).code == 0
+
         # no work: one node is powered off, one stays up to take work
         def one_off() -> list[str]:
             return [n["host"] for n in _status(raiden, inventory)["nodes"] if n["state"] == "off"]
@@ -234,8 +235,8 @@ def test_idle_nodes_are_powered_off_and_powered_on_when_work_waits(vpi, tmp_path
 def test_a_map_timeout_interrupts_engines_on_other_nodes(vpi, tmp_path_factory) -> None:
     raiden = _make_raiden(tmp_path_factory.mktemp("stops"))
     inventory = vpi.inventory("stops", [vpi.node("pi1"), vpi.node("pi2")], engines=1)
-    assert raiden("up", "-i", str(inventory)).code == 0
     try:
+        assert raiden("up", "-i", str(inventory)).code == 0
         ran = raiden.python(
             "import time, raiden_lab\n"
             f"c = raiden_lab.connect(inventory={str(inventory)!r})\n"

@@ -37,8 +37,8 @@ def test_broadcast_sends_one_copy_per_node_shared_by_its_engines(vpi, tmp_path_f
     raiden = _make_raiden(tmp_path_factory.mktemp("share"))
     pi1, pi2 = vpi.node("pi1"), vpi.node("pi2")
     inventory = vpi.inventory("share", [pi1, pi2], engines=2)
-    assert raiden("up", "-i", str(inventory)).code == 0
     try:
+        assert raiden("up", "-i", str(inventory)).code == 0
         ran = raiden.python(CHECK.format(inventory=str(inventory)), timeout=120)
         assert ran.code == 0, ran
         got = json.loads(ran.out.strip().splitlines()[-1])
@@ -59,8 +59,8 @@ def test_broadcast_on_a_local_cluster_and_a_bad_name(tmp_path) -> None:
     (raiden.cwd / "raiden.toml").write_text(
         '[cluster]\nname = "share1"\n\n[[nodes]]\nhost = "localhost"\nengines = 2\n'
     )
-    assert raiden("up").code == 0
     try:
+        assert raiden("up").code == 0
         ran = raiden.python(CHECK.format(inventory=str(raiden.cwd / "raiden.toml")).replace("RAIDEN_NODE", "HOME"))
         assert ran.code == 0, ran
         got = json.loads(ran.out.strip().splitlines()[-1])

@@ -14,7 +14,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -249,8 +249,12 @@ class Store:
     # -- the supervisor writes -------------------------------------------------
 
     @_writes
-    def reset(self, name: str, inventory: str, supervisor_pid: int) -> None:
-        """Forget the previous run's nodes and engines (events stay: they are history)."""
+    def reset(
+        self, name: str, inventory: str, supervisor_pid: int, nodes: Sequence[tuple[str, str, str | None]] = ()
+    ) -> None:
+        """Forget the previous run's nodes and engines (events stay: they are history), and write this
+        run's ``nodes`` (host, state, problem) in the same transaction: no reader sees the new cluster
+        without its nodes (``raiden up`` would take a node it cannot see for one that failed)."""
         now = time.time()
         with self.db:
             self.db.execute("BEGIN")
@@ -261,6 +265,10 @@ class Store:
                 "INSERT INTO cluster (id, name, state, inventory, supervisor_pid, started, updated) "
                 "VALUES (1, ?, 'starting', ?, ?, ?, ?)",
                 (name, inventory, supervisor_pid, now, now),
+            )
+            self.db.executemany(
+                "INSERT INTO nodes (host, position, state, problem, updated) VALUES (?, ?, ?, ?, ?)",
+                [(host, position, state, problem, now) for position, (host, state, problem) in enumerate(nodes)],
             )
 
     @_writes

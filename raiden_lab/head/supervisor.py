@@ -69,7 +69,7 @@ class Supervisor:
 
     async def run(self) -> None:
         inv, store = self.inventory, self.store
-        store.reset(inv.name, inv.source, os.getpid())
+        store.reset(inv.name, inv.source, os.getpid(), self._node_rows())
         store.add_event(Event.CLUSTER_STARTING, f"supervisor {os.getpid()} starting cluster '{inv.name}'")
         for aside in store.moved_aside:
             store.add_event(
@@ -119,22 +119,24 @@ class Supervisor:
             )
         await self.launcher.start()
 
+    def _node_rows(self) -> list[tuple[str, str, str | None]]:
+        """Each node as it starts: starting, or failed with the preflight's problem."""
+        return [
+            (n.host, NodeState.STARTING, None)
+            if n.host in self.plan["nodes"]
+            else (n.host, NodeState.FAILED, self.plan["skipped"].get(n.host))
+            for n in self.inventory.nodes
+        ]
+
     def _write_nodes(self) -> None:
-        for position, node in enumerate(self.inventory.nodes):
-            planned = node.host in self.plan["nodes"]
-            self.store.set_node(
-                node.host,
-                position=position,
-                state=NodeState.STARTING if planned else NodeState.FAILED,
-                problem=self.plan["skipped"].get(node.host),
-            )
-            if not planned:
+        for node in self.inventory.nodes:
+            if node.host not in self.plan["nodes"]:
                 self.store.add_event(Event.NODE_SKIPPED, self.plan["skipped"][node.host], node.host)
 
     def republish(self) -> None:
         """Write what this supervisor knows into a new state file (the old one was damaged)."""
         inv, store, hub = self.inventory, self.store, self.hub
-        store.reset(inv.name, inv.source, os.getpid())
+        store.reset(inv.name, inv.source, os.getpid(), self._node_rows())
         ports = {k: v for k, v in (hub.connection_info or {}).get("client", {}).items() if isinstance(v, int)}
         pid = hub.cluster.controller.pid if hub.cluster is not None and hub.cluster.controller else None
         store.set_cluster(

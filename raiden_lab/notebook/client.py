@@ -141,10 +141,13 @@ class RaidenCluster:
         raise RaidenError(f"cluster '{self.name}' has no node '{host}'")
 
     def activate(self, suffix: str = "") -> None:
-        """Make ``%px`` and ``%%px`` run on every engine of this cluster (and wait for them)."""
+        """Make ``%px`` and ``%%px`` run on every engine of this cluster (and wait for them).
+
+        ``%%px --timeout SECONDS`` interrupts the cell's work on every engine after that long.
+        """
         view = self.client[:]
         view.block = True
-        view.activate(suffix=suffix)
+        stopping.activate(view, suffix)
 
     def map(
         self,

@@ -10,7 +10,10 @@ first the abort, so that no queued task starts in the gap, then the signal.
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
+import sys
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -80,3 +83,56 @@ def interrupt_cluster(paths: Any, timeout: float = 10.0) -> list[int]:
         return interrupt(client, msg_ids=())
     finally:
         client.close()
+
+
+_TIMEOUT_RE = re.compile(r"(?:^|\s)--timeout(?:=|\s+)(\S+)")
+
+
+def take_timeout(line: str) -> tuple[float | None, str]:
+    """``--timeout N`` out of a ``%%px`` line: the seconds (None without it) and the rest of the line."""
+    from IPython.core.error import UsageError
+
+    match = _TIMEOUT_RE.search(line)
+    if match is None:
+        return None, line
+    try:
+        seconds = float(match.group(1))
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise UsageError(f"%%px: --timeout {match.group(1)!r} is not a number of seconds above 0")
+    return seconds, (line[: match.start()] + line[match.end() :]).strip()
+
+
+def activate(view: ipp.DirectView, suffix: str = "") -> None:
+    """ipyparallel's ``%px`` magics for ``view``, with ``%%px --timeout SECONDS``."""
+    from ipyparallel.client.magics import ParallelMagics
+    from IPython import get_ipython
+
+    class RaidenParallelMagics(ParallelMagics):
+        def cell_px(self, line: str = "", cell: str | None = None) -> Any:
+            seconds, rest = take_timeout(line)
+            if seconds is None:
+                return super().cell_px(rest, cell)
+            fired = threading.Event()
+
+            def stop() -> None:
+                fired.set()
+                interrupt(self.view.client, msg_ids=())
+
+            timer = threading.Timer(seconds, stop)
+            timer.start()
+            try:
+                return super().cell_px(rest, cell)
+            finally:
+                timer.cancel()
+                if fired.is_set():
+                    print(f"%%px: timed out after {seconds:g} s; the engines were interrupted", file=sys.stderr)
+
+        cell_px.parser = ParallelMagics.cell_px.parser  # type: ignore[attr-defined]  # the same options, parsed as ipyparallel does
+        cell_px.__doc__ = ParallelMagics.cell_px.__doc__
+
+    shell = get_ipython()
+    if shell is None:
+        return
+    shell.magics_manager.register(RaidenParallelMagics(shell, view, suffix))
