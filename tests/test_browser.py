@@ -239,7 +239,7 @@ def test_sidebar_powers_a_node_off_and_on(lab) -> None:
         page.wait_for_selector(".raiden-Node-off", timeout=120000)
         page.wait_for_selector(".raiden-PowerState:text('power off')", timeout=30000)
         assert "localhost · off" in page.locator(".raiden-NodeTitle").inner_text()
-        assert page.locator(".raiden-State-running").count() == 1  # off on purpose: not degraded
+        page.wait_for_selector(".raiden-State-running", timeout=10000)  # off on purpose: not degraded
         page.screenshot(path=str(_output("sidebar-power-off.png")))
         assert json.loads((raiden.cwd / "power.json").read_text()) == {"localhost": "off"}
         page.locator(".raiden-Power-on").click()

@@ -177,15 +177,17 @@ class Membership:
                 return left
             await asyncio.sleep(0.5)
 
-    async def _stop_engines(self, host: str) -> None:
+    async def _stop_engines(self, host: str, reachable: bool | None = None) -> None:
         node = self.ctx.nodes.get(host)
         if node is None:
             return
+        if reachable is None:
+            reachable = node.state not in GONE
         health = self.sup.health
         health.cancel_node(host)
         if task := health.reconnects.pop(host, None):
             task.cancel()
-        await self.sup.launcher.stop_node(host, reachable=node.state not in GONE)
+        await self.sup.launcher.stop_node(host, reachable=reachable)
         with contextlib.suppress(Exception):
             await self.ctx.hub.unregister(node.engine_ids)  # its tasks go elsewhere now
         for engine_id in node.engine_ids:
@@ -212,9 +214,12 @@ class Membership:
         self.busy.add(host)
         try:
             if action in ("off", "cycle"):
-                await self._stop_engines(host)
+                # off first, then its engines stop: the health loop never sees an up node with dead
+                # engines (the cluster would read as degraded for a moment)
                 if (engines := self.ctx.nodes.get(host)) is not None:
+                    reachable = engines.state not in GONE
                     engines.set_state(NodeState.OFF, problem=None)
+                    await self._stop_engines(host, reachable)
                 else:
                     self.ctx.store.set_node(host, state=NodeState.OFF, problem=None)
                 await power.run_hook(node, "off")
