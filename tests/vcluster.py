@@ -135,6 +135,13 @@ def build(
     authorized = keys / "authorized_keys"
     authorized.write_bytes(Path(f"{cluster.identity}.pub").read_bytes())
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    held = subprocess.run(["ip", "-o", "addr", "show", "to", f"{subnet}.0/24"], capture_output=True, text=True)
+    if held.stdout.strip():
+        link = held.stdout.split()[1]
+        raise RuntimeError(
+            f"subnet {subnet}.0/24 is already on link {link}, left by another run (or one that was killed): "
+            f"delete it (ip link del {link}) and its namespaces (ip netns list), then run again"
+        )
     try:
         _ip("link", "add", cluster.bridge, "type", "bridge")
         _ip("addr", "add", f"{cluster.head}/24", "dev", cluster.bridge)
@@ -165,7 +172,13 @@ def build(
             else:
                 node.sshd = _start_sshd(node, keys, authorized)
         for node in cluster.nodes:
-            _wait_port(node.address, 22)
+            # an emulated Pi's sshd starts under qemu: on a loaded 2-core box it took over 10 s once in CI
+            try:
+                _wait_port(node.address, 22, timeout=120.0 if node.name in arm else 30.0)
+            except OSError as e:
+                logs = [pi.path("/var/log/sshd.log") for pi in cluster.pis if pi.name == node.name]
+                tail = logs[0].read_text()[-2000:] if logs and logs[0].exists() else ""
+                raise RuntimeError(f"{node.name}: sshd did not listen on {node.address}:22 ({e})\n{tail}") from e
     except BaseException:
         teardown(cluster)
         raise
