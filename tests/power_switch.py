@@ -22,6 +22,19 @@ import time
 from pathlib import Path
 
 
+def local_switch(folder: Path) -> tuple[list[str], Path]:
+    """A switch for this machine's nodes, kept in ``folder``: its argv before ACTION NODE, and its state file."""
+    state = folder / "power.json"
+    config = folder / "switch.json"
+    config.write_text(json.dumps({"state": str(state)}))
+    return [sys.executable, str(Path(__file__).resolve()), str(config)], state
+
+
+def hook_lines(argv: list[str]) -> str:
+    """The inventory lines ``power_on``, ``power_off`` and ``power_status`` for a switch's argv."""
+    return "\n".join(f"power_{a} = {json.dumps([*argv, a, '{node}'])}" for a in ("on", "off", "status"))
+
+
 def main(config_path: str, action: str, node: str) -> int:
     config = json.loads(Path(config_path).read_text())
     state_path = Path(config["state"])

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import power_switch
 import pytest
 
 from conftest import STRICT, wait_for
@@ -174,7 +175,6 @@ def _open_lab(p, url: str):
 
 
 def _output(name: str):
-    from pathlib import Path
 
     out = Path(__file__).resolve().parent.parent / "test-output"
     out.mkdir(exist_ok=True)
@@ -218,12 +218,7 @@ def test_sidebar_powers_a_node_off_and_on(lab) -> None:
     from playwright.sync_api import sync_playwright
 
     raiden, url = lab
-    switch = Path(__file__).resolve().parent / "power_switch.py"
-    (raiden.cwd / "switch.json").write_text(json.dumps({"state": str(raiden.cwd / "power.json")}))
-    hooks = "\n".join(
-        f"power_{a} = {json.dumps([sys.executable, str(switch), str(raiden.cwd / 'switch.json'), a, '{node}'])}"
-        for a in ("on", "off", "status")
-    )
+    hooks = power_switch.hook_lines(power_switch.local_switch(raiden.cwd)[0])
     (raiden.cwd / "raiden.toml").write_text(
         f'[cluster]\nname = "desk-power"\nengines_per_node = 2\n{hooks}\n\n[[nodes]]\nhost = "localhost"\n'
     )

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import power_switch
 import pytest
 
 from conftest import Raiden, _make_raiden, wait_for
@@ -142,7 +143,7 @@ def test_power_off_on_and_a_hung_node_healed_by_a_power_cycle(vpi, tmp_path_fact
     raiden = _make_raiden(tmp_path_factory.mktemp("power"))
     pi1, pi2 = vpi.node("pi1"), vpi.node("pi2")
     switch, state = vpi.power_switch([pi1, pi2])
-    hooks = "\n".join(f"power_{a} = {json.dumps([*switch, a, '{node}'])}" for a in ("on", "off", "status"))
+    hooks = power_switch.hook_lines(switch)
     inventory = vpi.inventory("powered", [pi1, pi2], engines=2, extra=f'{hooks}\npower_cycle_after = "5s"')
     try:
         assert raiden("up", "-i", str(inventory)).code == 0
@@ -202,7 +203,7 @@ def test_idle_nodes_are_powered_off_and_powered_on_when_work_waits(vpi, tmp_path
     raiden = _make_raiden(tmp_path_factory.mktemp("save"))
     pi1, pi2 = vpi.node("pi1"), vpi.node("pi2")
     switch, state = vpi.power_switch([pi1, pi2])
-    hooks = "\n".join(f"power_{a} = {json.dumps([*switch, a, '{node}'])}" for a in ("on", "off", "status"))
+    hooks = power_switch.hook_lines(switch)
     inventory = vpi.inventory("saver", [pi1, pi2], engines=2, extra=f'{hooks}\npower_save_after = "4s"')
     try:
         assert raiden("up", "-i", str(inventory)).code == 0

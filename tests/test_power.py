@@ -7,20 +7,16 @@ the node's power; the virtual cluster's tests (test_membership.py) cut real node
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
+
+import power_switch
 
 from conftest import Raiden, wait_for
 
-SWITCH = Path(__file__).resolve().parent / "power_switch.py"
-
 
 def _inventory(raiden: Raiden, extra: str = "", node_extra: str = "") -> tuple[Path, Path]:
-    state = raiden.cwd / "power.json"
-    config = raiden.cwd / "switch.json"
-    config.write_text(json.dumps({"state": str(state)}))
-    hook = [sys.executable, str(SWITCH), str(config)]
-    hooks = "\n".join(f"power_{a} = {json.dumps([*hook, a, '{node}'])}" for a in ("on", "off", "status"))
+    switch, state = power_switch.local_switch(raiden.cwd)
+    hooks = power_switch.hook_lines(switch)
     path = raiden.cwd / "raiden.toml"
     path.write_text(
         f'[cluster]\nname = "powered"\n{hooks}\n{extra}\n\n[[nodes]]\nhost = "localhost"\nengines = 2\n{node_extra}\n'

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import power_switch
 import pytest
 import tornado.httpclient
 
@@ -214,12 +215,7 @@ async def test_start_status_restart_stop_through_rest(jp_fetch) -> None:
 
 
 async def test_power_off_and_on_through_rest(jp_fetch, jp_root_dir) -> None:
-    switch = Path(__file__).resolve().parent / "power_switch.py"
-    (jp_root_dir / "switch.json").write_text(json.dumps({"state": str(jp_root_dir / "power.json")}))
-    hooks = "\n".join(
-        f"power_{a} = {json.dumps([sys.executable, str(switch), str(jp_root_dir / 'switch.json'), a, '{node}'])}"
-        for a in ("on", "off", "status")
-    )
+    hooks = power_switch.hook_lines(power_switch.local_switch(jp_root_dir)[0])
     (jp_root_dir / "raiden.toml").write_text(
         f'[cluster]\nname = "powered"\n{hooks}\n\n[[nodes]]\nhost = "localhost"\nengines = 2\n'
     )
