@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("raiden.membership")
 
 DRAIN_TIMEOUT_S = 60.0
-CYCLE_PAUSE_S = 2.0  # between off and on: long enough for a board's capacitors, short for a relay
 POWER_CHECK_EVERY_S = 30.0
 UNCHANGEABLE = ("name", "controller_ip", "engines_per_node", "encrypt_setting", "ports", "launcher", "settings")
 
@@ -149,13 +148,11 @@ class Membership:
             self.busy.discard(host)
         self.sup.plan["skipped"].pop(host, None)
         self.ctx.store.drop_node(host)
-        how = (
-            f"; {moved} tasks still running after {timeout:g} s were sent to other engines"
-            if moved
-            else "; the tasks it had finished first"
-            if drain and node is not None
-            else ""
-        )
+        how = ""
+        if moved:
+            how = f"; {moved} tasks still running after {timeout:g} s were sent to other engines"
+        elif drain and node is not None:
+            how = "; the tasks it had finished first"
         self.ctx.event(Event.NODE_REMOVED, f"left the cluster{how}", host)
         return {"ok": True, "moved": moved}
 
@@ -228,7 +225,7 @@ class Membership:
                     self.ctx.event(Event.POWER_OFF, why or "powered off (`raiden power off`)", host)
                     return {"ok": True, "state": "off"}
                 self.ctx.event(Event.POWER_CYCLE, why or "power-cycled (`raiden power cycle`)", host)
-                await asyncio.sleep(CYCLE_PAUSE_S)
+                await asyncio.sleep(power.CYCLE_PAUSE_S)
             await power.run_hook(node, "on")
             self.ctx.store.set_node(host, power="on")
             if action == "on":

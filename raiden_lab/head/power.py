@@ -14,6 +14,7 @@ from ..config.inventory import Node
 from ..errors import RaidenError
 
 HOOK_TIMEOUT_S = 60.0
+CYCLE_PAUSE_S = 2.0  # between off and on: long enough for a board's capacitors, short for a relay
 POWER_STATES = ("on", "off", "unknown")
 
 

@@ -158,6 +158,6 @@ async def _one(paths: ClusterPaths, node: Node, action: str, running: bool) -> s
         return await power.status(node)
     if action == "cycle":
         await power.run_hook(node, "off")
-        await asyncio.sleep(2)
+        await asyncio.sleep(power.CYCLE_PAUSE_S)
     await power.run_hook(node, "on" if action == "cycle" else action)
     return {"on": "on", "off": "off", "cycle": "power-cycled"}[action]

@@ -33,6 +33,21 @@ def cluster_status(inventory: Inventory, paths: ClusterPaths | None = None) -> d
         store.close()
 
 
+def engine_ids_on(paths: ClusterPaths, states: tuple[str, ...]) -> set[int]:
+    """Engines whose node is in one of ``states`` (as the supervisor last stored them); none without a store."""
+    store = Store.open_existing(paths.store)
+    if store is None:
+        return set()
+    try:
+        return store.engine_ids_on(states)
+    except sqlite3.OperationalError:
+        return set()
+    except sqlite3.DatabaseError as e:
+        raise unreadable(paths.store, e) from None
+    finally:
+        store.close()
+
+
 def cluster_events(paths: ClusterPaths, limit: int = 50, host: str | None = None) -> list[dict[str, Any]]:
     store = Store.open_existing(paths.store)
     if store is None:

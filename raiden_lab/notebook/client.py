@@ -22,7 +22,7 @@ from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
 from ..errors import RaidenError
 from ..head import classroom, control
-from ..head.status import cluster_status, find_inventory
+from ..head.status import cluster_status, engine_ids_on, find_inventory
 from ..vocabulary import NodeState
 from . import sharing, stopping
 from .jit import JitFunction, WarmupTable, warmup
@@ -117,8 +117,7 @@ class RaidenCluster:
 
     def parked_ids(self) -> set[int]:
         """Engines that should get no new work: their node is draining (``raiden remove --drain``) or off."""
-        parked = (NodeState.DRAINING, NodeState.OFF)
-        return {e["id"] for n in self.nodes if n["state"] in parked for e in n["engines"]}
+        return engine_ids_on(self.paths, (NodeState.DRAINING.value, NodeState.OFF.value))
 
     @property
     def name(self) -> str:
