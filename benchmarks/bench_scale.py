@@ -26,10 +26,18 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 
-def _head_cost(supervisor: int, seconds: float = 10.0) -> tuple[int, float, float]:
-    """Processes under the supervisor (itself included), their USS in MB, and their CPU in % of one core."""
+def _head_cost(supervisor: int, home: Path, seconds: float = 10.0) -> tuple[int, float, float]:
+    """The cluster's processes on the head, their USS in MB, and their CPU in % of one core.
+
+    Those under the supervisor (itself included), and the SSH masters that ``ssh -f`` put
+    in the background (not its children any more; found by their ControlPath under ``home``).
+    """
     root = psutil.Process(supervisor)
     procs = [root, *root.children(recursive=True)]
+    mine = {p.pid for p in procs}
+    for p in psutil.process_iter(["name", "cmdline"]):
+        if p.pid not in mine and p.info["name"] == "ssh" and any(str(home) in a for a in p.info["cmdline"] or []):
+            procs.append(p)
     for p in procs:
         try:
             p.cpu_percent(None)
@@ -71,7 +79,7 @@ def measure(size: int, base: Path) -> dict[str, float]:
         status = subprocess.run([sys.executable, "-m", "raiden_lab", "status", "--json", "-i", str(inventory)],
                                 env=env, capture_output=True, text=True)  # fmt: skip
         pid = json.loads(status.stdout)["supervisor_pid"]
-        row["processes"], row["memory"], row["cpu"] = _head_cost(pid)
+        row["processes"], row["memory"], row["cpu"] = _head_cost(pid, base / f"home{size}")
         row["down"] = timed("down")
     finally:
         subprocess.run([sys.executable, "-m", "raiden_lab", "down", "-i", str(inventory)], env=env,

@@ -11,7 +11,7 @@ import asyncio
 import json
 from importlib.resources import files
 
-from . import ssh
+from . import links, ssh
 
 # Reads a program's source as one JSON line from stdin, byte by byte so that no
 # buffer swallows the lines (configuration, commands) that follow it.
@@ -36,7 +36,17 @@ async def launch(
     target: ssh.Target, python: str, name: str, args: list[str] | None = None
 ) -> asyncio.subprocess.Process:
     """Start a long-lived node-side program; its stdin stays open for further lines."""
-    proc = await ssh.spawn(target, [python, "-u", "-c", BOOTSTRAP, *(args or [])])
+    argv = [python, "-u", "-c", BOOTSTRAP, *(args or [])]
+    if not target.is_local:  # a channel inside the node's one SSH session (links.py)
+        relay = ([python, "-u", "-c", BOOTSTRAP], _first("relay"))
+        return await links.launch(target, argv, _first(name), relay)  # type: ignore[return-value]
+    first = _first(name)
+    proc = await ssh.spawn(target, argv)
     assert proc.stdin is not None
-    proc.stdin.write(json.dumps({"name": f"raiden-{name}", "source": source(name).decode()}).encode() + b"\n")
+    proc.stdin.write(first)
     return proc
+
+
+def _first(name: str) -> bytes:
+    """The line BOOTSTRAP reads: the program's name and source."""
+    return json.dumps({"name": f"raiden-{name}", "source": source(name).decode()}).encode() + b"\n"

@@ -1,7 +1,8 @@
 """Run commands on nodes with the system OpenSSH client.
 
-One multiplexed master connection per node carries the preflight, every engine
-and (later) the metrics agent. Host keys are accepted on first use into the
+One multiplexed master connection per node carries the preflight and short
+commands; once engines start, the node's relay session (``links.py``) is that master
+and carries the runner and the agent too. Host keys are accepted on first use into the
 cluster's own known_hosts and checked after that; checking is never turned off.
 A local node runs the same commands as plain child processes.
 """
@@ -49,7 +50,7 @@ class Target:
     def is_local(self) -> bool:
         return self.node.is_local
 
-    def ssh_options(self, master: bool = False) -> list[str]:
+    def ssh_options(self, master: bool = False, persist: bool = True) -> list[str]:
         node = self.node
         opts = [
             "-o",
@@ -85,7 +86,7 @@ class Target:
             "-p",
             str(node.port),
         ]
-        if master:
+        if master and persist:
             opts += ["-o", "ControlPersist=600"]
         if node.identity_file:
             opts += ["-i", node.identity_file, "-o", "IdentitiesOnly=yes"]
@@ -98,6 +99,10 @@ class Target:
         if self.is_local:
             return [os.path.expanduser(argv[0]), *argv[1:]]
         return ["ssh", *self.ssh_options(), self.host, "--", remote_command(argv)]
+
+    def session_command(self, argv: Sequence[str]) -> list[str]:
+        """A session that is the node's master while it lasts (the relay's, ``links.py``)."""
+        return ["ssh", *self.ssh_options(master=True, persist=False), self.host, "--", remote_command(argv)]
 
     def master_command(self) -> list[str]:
         return ["ssh", *self.ssh_options(master=True), "-N", "-f", self.host]
