@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -23,6 +23,24 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     with ThreadPoolExecutor(1, thread_name_prefix="raiden-sync") as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+NODES_AT_ONCE = 16  # nodes opened, probed or started at the same time: SSH handshakes cost the head CPU
+
+
+async def each_node(coros: Iterable[Awaitable[T]], limit: int = NODES_AT_ONCE) -> list[T]:
+    """``asyncio.gather`` for a step per node, with at most ``limit`` of them under way at once.
+
+    Hundreds of SSH handshakes at once on a two-core head make every one of them slow;
+    a bounded number keeps each quick, and ``up`` grows with the node count, not faster.
+    """
+    gate = asyncio.Semaphore(limit)
+
+    async def one(coro: Awaitable[T]) -> T:
+        async with gate:
+            return await coro
+
+    return list(await asyncio.gather(*(one(c) for c in coros)))
 
 
 async def bounded_lines(

@@ -205,6 +205,7 @@ def test_node_history_plots_samples_and_marks_events(tmp_path, monkeypatch) -> N
     now = time.time()
     for i in range(60):
         store.add_sample("localhost", {"time": now - 60 + i, "temperature": 50 + i / 2, "cpu_total": float(i)})
+    store.flush_samples()
     store.add_event("throttling-began", "throttled", "localhost")
     fig = plots.node_history(since=300)
     temp_ax, cpu_ax = fig.axes[:2]
@@ -221,3 +222,23 @@ def _save(fig, name: str) -> None:
     """One PNG per plot kind, for people to look at."""
     OUTPUT.mkdir(exist_ok=True)
     fig.savefig(OUTPUT / f"{name}.png", dpi=80)
+
+
+def test_the_dashboard_turns_to_a_grid_past_eight_nodes_needy_nodes_first() -> None:
+    from raiden_lab.notebook.dashboard import _compact
+
+    def node(i: int, state: str = "up", band: str = "fine", throttling=None) -> dict:
+        engines = [{"id": i, "state": "idle", "pid": 1}]
+        return {"host": f"pi{i}.local", "state": state, "arch": "aarch64", "engines": engines, "problem": None,
+                "sample": {"temperature": 50.0, "cpu_total": 5.0}, "temperature_band": band, "throttling": throttling}  # fmt: skip
+
+    nodes = [node(i) for i in range(1, 13)]
+    nodes[2] = node(3, band="hot")
+    nodes[5] = node(6, state="off")
+    nodes[8] = node(9, state="down")
+    nodes[10] = node(11, throttling=["under-voltage"])
+    grid, *cards = _compact(nodes)
+    order = [int(part.split(".local")[0]) for part in grid.split("title='pi")[1:]]
+    assert order == [9, 11, 3, 1, 2, 4, 5, 7, 8, 10, 12, 6]  # down, throttled, hot, the rest, off last
+    assert "<b>12 nodes</b>: 10 up, 1 down, 1 off" in grid and ">pi9<br>" in grid
+    assert [c.split("<b>")[1].split("</b>")[0] for c in cards] == ["pi9.local", "pi11.local", "pi3.local"]

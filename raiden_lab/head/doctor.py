@@ -8,7 +8,6 @@ and the fix.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import platform
@@ -17,7 +16,7 @@ import time
 from typing import Any
 
 from .. import launchers
-from ..aio import run_sync
+from ..aio import each_node, run_sync
 from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
 from . import ssh
@@ -143,9 +142,9 @@ def check_controller_ip(inventory: Inventory) -> str | None:
 
 
 async def check(inventory: Inventory, paths: ClusterPaths, hosts: list[str] | None = None) -> list[NodeReport]:
-    """Check every node (or those named) at once; reports keep the inventory's order."""
+    """Check every node (or those named), 16 at a time; reports keep the inventory's order."""
     nodes = [n for n in inventory.nodes if hosts is None or n.host in hosts]
-    return list(await asyncio.gather(*(check_node(inventory, n, paths) for n in nodes)))
+    return await each_node(check_node(inventory, n, paths) for n in nodes)
 
 
 def check_sync(inventory: Inventory, paths: ClusterPaths, hosts: list[str] | None = None) -> list[NodeReport]:

@@ -101,6 +101,7 @@ class Health:
         if self.launcher.generation != generation:
             return  # a job (re)started while we asked: these ids may be the old job's
         self._update_states(ids, queues)
+        ctx.store.flush_samples()  # those of nodes that sent nothing since
         if self.membership is not None:
             await self.membership.tick()
         if time.monotonic() - self._checked > CHECK_STORE_EVERY_S:

@@ -5,12 +5,12 @@ Shared by the preflight, provisioning, every launcher and ``raiden down``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from typing import Any
 
+from ..aio import each_node
 from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
 from . import ssh
@@ -100,5 +100,5 @@ async def sweep_nodes(
         except (ValueError, IndexError):
             return node.host, []
 
-    found = await asyncio.gather(*(one(n) for n in (nodes if nodes is not None else inventory.nodes)))
+    found = await each_node(one(n) for n in (nodes if nodes is not None else inventory.nodes))
     return {host: procs for host, procs in found if procs}

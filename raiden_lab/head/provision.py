@@ -8,7 +8,6 @@ then runs the preflight again.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import platform
@@ -19,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .. import launchers
+from ..aio import each_node
 from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
 from . import ssh
@@ -194,5 +194,4 @@ async def provision(
     def timed(message: str) -> None:
         say(f"[{time.monotonic() - start:4.0f}s] {message}")
 
-    reports = await asyncio.gather(*(provision_node(inventory, n, paths, wheelhouse, timed) for n in remote))
-    return list(reports)
+    return await each_node(provision_node(inventory, n, paths, wheelhouse, timed) for n in remote)

@@ -20,59 +20,11 @@ from typing import Any
 
 from ..errors import RaidenError
 from ..vocabulary import Event
+from .schema import SCHEMA
 
 log = logging.getLogger("raiden.store")
 
 EVENTS_KEPT = 10_000
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS cluster (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    name TEXT NOT NULL,
-    state TEXT NOT NULL,
-    controller_ip TEXT,
-    controller_ports TEXT,
-    controller_pid INTEGER,
-    supervisor_pid INTEGER,
-    inventory TEXT,
-    tasks TEXT,
-    jobs TEXT,
-    started REAL,
-    updated REAL
-);
-CREATE TABLE IF NOT EXISTS nodes (
-    host TEXT PRIMARY KEY,
-    position INTEGER NOT NULL,
-    state TEXT NOT NULL DEFAULT 'starting',
-    arch TEXT,
-    cores INTEGER,
-    engines_wanted INTEGER NOT NULL DEFAULT 0,
-    work_dir TEXT,
-    problem TEXT,
-    power TEXT,
-    updated REAL
-);
-CREATE TABLE IF NOT EXISTS engines (
-    id INTEGER PRIMARY KEY,
-    host TEXT NOT NULL,
-    pid INTEGER,
-    state TEXT NOT NULL,
-    updated REAL
-);
-CREATE TABLE IF NOT EXISTS samples (
-    time REAL NOT NULL,
-    host TEXT NOT NULL,
-    data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS samples_host_time ON samples (host, time);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    time REAL NOT NULL,
-    host TEXT,
-    kind TEXT NOT NULL,
-    message TEXT NOT NULL
-);
-"""
 
 
 def unreadable(path: Path, error: Exception) -> RaidenError:
@@ -81,6 +33,9 @@ def unreadable(path: Path, error: Exception) -> RaidenError:
         f"{path}: the state file is damaged ({error}); `raiden down` still stops the cluster, "
         "and the next supervisor moves the file aside and starts a new one"
     )
+
+
+SAMPLE_BATCH_S = 1.0
 
 
 def _is_corrupt(error: sqlite3.Error) -> bool:
@@ -129,6 +84,8 @@ class Store:
         self._failing_since: float | None = None
         self._lost_writes = 0
         self._last_complaint = 0.0
+        self._samples: list[tuple[float, str, str]] = []  # written together, at most SAMPLE_BATCH_S apart
+        self._samples_since = 0.0
         if survive:
             try:
                 self._open()
@@ -244,6 +201,8 @@ class Store:
             raise unreadable(path, e) from None
 
     def close(self) -> None:
+        if self._samples and not self.readonly:
+            self.flush_samples()
         self.db.close()
 
     # -- the supervisor writes -------------------------------------------------
@@ -318,12 +277,24 @@ class Store:
             self.db.execute("DELETE FROM engines WHERE host = ?", (host,))
             self.db.execute("DELETE FROM nodes WHERE host = ?", (host,))
 
-    @_writes
     def add_sample(self, host: str, sample: dict[str, Any]) -> None:
-        self.db.execute(
-            "INSERT INTO samples (time, host, data) VALUES (?, ?, ?)",
-            (sample.get("time", time.time()), host, json.dumps(sample)),
-        )
+        """Kept, and written with the others in one transaction once the first is SAMPLE_BATCH_S old.
+
+        Hundreds of nodes sampling every second would otherwise be hundreds of commits a second.
+        """
+        if not self._samples:
+            self._samples_since = time.monotonic()
+        self._samples.append((sample.get("time", time.time()), host, json.dumps(sample)))
+        if time.monotonic() - self._samples_since >= SAMPLE_BATCH_S:
+            self.flush_samples()
+
+    @_writes
+    def flush_samples(self) -> None:
+        rows, self._samples = self._samples, []
+        if rows:
+            with self.db:
+                self.db.execute("BEGIN")
+                self.db.executemany("INSERT INTO samples (time, host, data) VALUES (?, ?, ?)", rows)
 
     @_writes
     def compact(

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from ..aio import each_node
 from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
 from ..errors import RaidenError
@@ -241,7 +242,7 @@ class Launcher:
 
     async def start(self) -> None:
         """Start engines on every node added (the controller is up)."""
-        await asyncio.gather(*(self.start_node(h) for h in list(self.ctx.nodes)))
+        await each_node(self.start_node(h) for h in list(self.ctx.nodes))
 
     async def start_node(self, host: str) -> None:
         """Start (or start again) one node's engines and its metrics agent."""
@@ -273,7 +274,7 @@ class Launcher:
 
     async def resume(self, hosts: list[str]) -> None:
         """The controller restarted: start the engines of these nodes again."""
-        await asyncio.gather(*(self.start_node(h) for h in hosts))
+        await each_node(self.start_node(h) for h in hosts)
 
     async def restart_node(self, host: str) -> None:
         """Stop one node's engines and start them again with the same ids."""
