@@ -16,7 +16,7 @@ from pathlib import Path
 import power_switch
 import pytest
 
-from conftest import STRICT, wait_for
+from conftest import STRICT, dashboard_html, need, wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -271,3 +271,55 @@ def test_the_teacher_sees_the_class_grid_in_the_sidebar(lab) -> None:
             browser.close()
     finally:
         raiden("class", "stop")
+
+
+def test_the_sidebar_and_the_dashboard_show_48_nodes_as_a_grid(lab, tmp_path) -> None:
+    """Past a handful of nodes, one cell per node, the nodes that need a look first (a real 48-node cluster)."""
+    from playwright.sync_api import sync_playwright
+
+    import vcluster
+
+    need(vcluster.missing_requirements())
+    raiden, url = lab
+    farm = vcluster.build(tmp_path / "farm48", [f"pi{i + 1}" for i in range(48)], subnet="10.83.0")
+    try:
+        inventory = farm.inventory("rack", farm.nodes, engines=1, filename="raiden.toml")
+        (raiden.cwd / "raiden.toml").write_text(inventory.read_text())
+        with sync_playwright() as p:
+            browser, page = _open_lab(p, url)
+            page.locator(".lm-TabBar-tab[data-id='raiden-lab-panel']").click(timeout=90000)
+            page.wait_for_selector(".raiden-NodeGrid", timeout=30000)
+            assert page.locator(".raiden-Cell").count() == 48
+            assert page.locator(".raiden-Node").count() == 0  # no card per node
+            page.locator(".raiden-Start").click()
+            page.wait_for_selector(".raiden-State-running", timeout=600000)
+            page.wait_for_function(
+                "document.querySelectorAll('.raiden-Dot.raiden-Engine-idle').length === 48", timeout=60000
+            )
+            assert page.locator(".raiden-NodeSummary").inner_text() == "48 nodes: 48 up"
+
+            cut = farm.nodes[30]  # pulled cable: the node is down, and its cell comes first
+            farm.set_link(cut, up=False)
+            page.wait_for_selector(".raiden-Cell-down", timeout=60000)
+            first = page.locator(".raiden-Cell").first
+            assert first.get_attribute("data-host") == cut.address
+            assert f"{cut.address} · down" in first.get_attribute("title")
+            assert first.locator(".raiden-CellName").inner_text() == cut.address.rsplit(".", 1)[1]
+            assert page.locator(".raiden-NodeSummary").inner_text() == "48 nodes: 47 up, 1 down"
+            page.screenshot(path=str(_output("sidebar-48-nodes.png")))
+            first.click()  # its card opens under the grid
+            page.wait_for_selector(f".raiden-Node[data-host='{cut.address}']", timeout=10000)
+            assert "down" in page.locator(".raiden-NodeTitle").inner_text()
+
+            board = dashboard_html(raiden, raiden.cwd / "raiden.toml")
+            assert board.count("class='raiden-cell ") == 48 and "<b>48 nodes</b>: 47 up, 1 down" in board
+            assert board.index(f"title='{cut.address} · down") < board.index(f"title='{farm.nodes[0].address} · up")
+            assert ">11<br>" in board and ">58<br>" in board  # what tells the nodes apart: 10.83.0.11 is "11"
+            assert board.count("class='raiden-node'") == 1  # the card of the one that needs a look
+            farm.set_link(cut, up=True)
+            page.locator(".raiden-Stop").click()
+            page.wait_for_selector(".raiden-State-stopped", timeout=300000)
+            browser.close()
+    finally:
+        raiden("down", timeout=300)
+        vcluster.teardown(farm)

@@ -1,5 +1,6 @@
 import { Widget } from '@lumino/widgets';
 
+import { byAttention, cellTitle, COMPACT_AFTER, nodeSummary, shortNames } from './logic';
 import { RaidenModel } from './model';
 import { ICluster, IEngine, IEvent, IMySeat, INode, IProgress, ISeat } from './models';
 
@@ -208,8 +209,12 @@ export class RaidenPanel extends Widget {
     this._stop.disabled = !running;
     this._interrupt.disabled = !running || (cluster.tasks.running === 0 && cluster.tasks.queued === 0);
     this._nodes.textContent = '';
-    for (const node of cluster.nodes) {
-      this._nodes.append(this._card(node));
+    if (cluster.nodes.length > COMPACT_AFTER) {
+      this._renderGrid(cluster.nodes);
+    } else {
+      for (const node of cluster.nodes) {
+        this._nodes.append(this._card(node));
+      }
     }
     this._events.textContent = '';
     for (const event of [...events].reverse()) {
@@ -259,6 +264,36 @@ export class RaidenPanel extends Widget {
       link.href = csvUrl;
       link.download = `${progress.name}-progress.csv`;
       this._class.append(link);
+    }
+  }
+
+  /** Past a handful of nodes: one cell per node (coloured by temperature, engines as dots), the nodes that
+   * need attention first; a click on a cell opens that node's card (power buttons included) below the grid. */
+  private _renderGrid(nodes: INode[]): void {
+    this._nodes.append(el('div', 'raiden-NodeSummary', nodeSummary(nodes)));
+    const grid = el('div', 'raiden-NodeGrid');
+    const names = shortNames(nodes.map(n => n.host));
+    for (const node of byAttention(nodes)) {
+      const cell = el('button', `raiden-Cell raiden-Cell-${node.state} raiden-Cell-${node.temperature_band}`);
+      cell.dataset.host = node.host;
+      cell.title = cellTitle(node);
+      cell.setAttribute('aria-pressed', String(node.host === this._selected));
+      cell.append(el('span', 'raiden-CellName', names.get(node.host) ?? node.host));
+      const dots = el('span', 'raiden-Dots');
+      for (const engine of node.engines) {
+        dots.append(el('span', `raiden-Dot raiden-Engine-${engine.state}`));
+      }
+      cell.append(dots);
+      cell.onclick = () => {
+        this._selected = this._selected === node.host ? null : node.host;
+        this._update();
+      };
+      grid.append(cell);
+    }
+    this._nodes.append(grid);
+    const selected = nodes.find(n => n.host === this._selected);
+    if (selected) {
+      this._nodes.append(this._card(selected));
     }
   }
 
@@ -319,6 +354,7 @@ export class RaidenPanel extends Widget {
   private _message!: HTMLElement;
   private _error!: HTMLElement;
   private _nodes!: HTMLElement;
+  private _selected: string | null = null;
   private _events!: HTMLElement;
   private _class!: HTMLElement;
   private _seats!: HTMLElement;

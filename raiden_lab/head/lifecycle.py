@@ -292,7 +292,11 @@ async def _wait_until_up(
     failed = [n for n in nodes if n["state"] in GONE and n["host"] not in skipped]
     outcome.problems += [n["problem"] or f"{n['host']} failed" for n in failed]
     alive = [n for n in nodes if n["state"] == NodeState.UP]
-    per_node = ", ".join(f"{n['host']}: {len(n['engines'])}" for n in alive)
+    counts = sorted({len(n["engines"]) for n in alive})
+    if len(alive) > 8 and len(counts) == 1:  # past a handful of nodes, a list of them is a wall of text
+        per_node = f"{counts[0]} each"
+    else:
+        per_node = ", ".join(f"{n['host']}: {len(n['engines'])}" for n in alive)
     engines = sum(len(n["engines"]) for n in alive)
     outcome.said.append(
         f"cluster '{inventory.name}' is up: {engines} engines on {len(alive)} "

@@ -34,6 +34,10 @@ CLUSTER_COLOURS = {ClusterState.RUNNING: "#2e7d32", ClusterState.DEGRADED: "#ef6
 
 
 BAND_COLOURS = {"unknown": "#90a4ae", "fine": "#2e7d32", "warm": "#ef6c00", "hot": "#c62828"}
+CELL_COLOURS = {"unknown": "#eceff1", "fine": "#c8e6c9", "warm": "#ffe0b2", "hot": "#ffcdd2"}
+COMPACT_AFTER = 8  # past this many nodes: one cell per node, as the sidebar does
+SEVERITY = {NodeState.FAILED: 0, NodeState.DOWN: 1, NodeState.STARTING: 4, NodeState.DRAINING: 5, NodeState.OFF: 7}
+HEAT = {"hot": 0, "warm": 1, "fine": 2, "unknown": 3}
 
 
 class Dashboard(widgets.VBox):
@@ -54,6 +58,7 @@ class Dashboard(widgets.VBox):
         self.said = widgets.HTML()
         self.model: dict[str, Any] = {}
         self.refreshes = 0
+        self.compact = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         super().__init__([self.header, widgets.HBox([self.stop_work, self.said]), self.cards, self.events])
@@ -103,9 +108,15 @@ class Dashboard(widgets.VBox):
         model["events"] = cluster_events(self.paths, limit=self.event_count)
         self.model = model
         self.header.value = _header(model)
-        cards = [_card(node) for node in model["nodes"]]
-        if len(self.cards.children) != len(cards):
-            self.cards.children = [widgets.HTML(layout=widgets.Layout(margin="4px")) for _ in cards]
+        nodes = model["nodes"]
+        compact = len(nodes) > COMPACT_AFTER
+        cards = _compact(nodes) if compact else [_card(node) for node in nodes]
+        if len(self.cards.children) != len(cards) or compact != self.compact:
+            self.compact = compact  # the grid takes the whole row; the cards of nodes that need a look follow
+            self.cards.children = [
+                widgets.HTML(layout=widgets.Layout(margin="4px", width="100%" if compact and i == 0 else None))
+                for i in range(len(cards))
+            ]
         for child, value in zip(self.cards.children, cards, strict=True):
             if child.value != value:
                 child.value = value
@@ -181,6 +192,77 @@ def _card(node: dict[str, Any]) -> str:
         "<div class='raiden-node' style='border:1px solid #cfd8dc;border-radius:4px;padding:6px;"
         "min-width:180px;font-family:monospace;font-size:12px'>" + "<br>".join(lines) + "</div>"
     )
+
+
+def by_attention(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Failed, down, throttled, hot, starting, draining, then up (dead engines, busy CPU first), off last."""
+
+    def key(node: dict[str, Any]) -> tuple:
+        dead = sum(e["state"] == EngineState.DEAD for e in node["engines"])
+        cpu = (node["sample"] or {}).get("cpu_total") or 0
+        severity = SEVERITY.get(node["state"], 6)
+        if severity > 1 and node["state"] != NodeState.OFF:
+            severity = 2 if node["throttling"] else 3 if node["temperature_band"] == "hot" else severity
+        return (severity, -dead, HEAT[node["temperature_band"]], -cpu)
+
+    return sorted(nodes, key=key)
+
+
+def short_names(hosts: list[str]) -> dict[str, str]:
+    """The part of each host name that tells it from the others: "10.0.0.11" -> "11", "pi7.local" -> "pi7"."""
+    parts = [h.split(".") for h in hosts]
+    shortest = min((len(p) for p in parts), default=0)
+    head = tail = 0
+    while len(hosts) > 1 and head < shortest - 1 and len({p[head] for p in parts}) == 1:
+        head += 1
+    while (
+        len(hosts) > 1
+        and tail < shortest - 1 - head
+        and len({p[-1 - tail] for p in parts}) == 1
+        and not parts[0][-1 - tail].isdigit()  # a domain, not an address's last number
+    ):
+        tail += 1
+    return {h: ".".join(p[head : len(p) - tail]) for h, p in zip(hosts, parts, strict=True)}
+
+
+def _compact(nodes: list[dict[str, Any]]) -> list[str]:
+    """A summary line and a grid of one cell per node, then the cards of up to four that need a look."""
+    counts: dict[str, int] = {}
+    for node in nodes:
+        counts[node["state"]] = counts.get(node["state"], 0) + 1
+    order = [s for s in ("up", "starting", "draining", "down", "failed", "off") if s in counts]
+    summary = f"<b>{len(nodes)} nodes</b>: " + ", ".join(f"{counts[s]} {s}" for s in order)
+    cells = []
+    ranked = by_attention(nodes)
+    names = short_names([n["host"] for n in nodes])
+    for node in ranked:
+        sample = node["sample"] or {}
+        temp = sample.get("temperature")
+        alive = sum(e["state"] != EngineState.DEAD for e in node["engines"])
+        tip = [f"{node['host']} · {node['state']}", f"{temp:.1f} °C" if temp is not None else "no sensor"]
+        tip += [", ".join(node["throttling"] or [])] + [
+            f"{alive}/{len(node['engines'])} engines",
+            node["problem"] or "",
+        ]
+        dots = "".join(
+            f"<span style='display:inline-block;width:6px;height:6px;margin-right:1px;border-radius:50%;"
+            f"background:{ENGINE_COLOURS.get(e['state'], '#90a4ae')}'></span>"
+            for e in node["engines"]
+        )
+        border = "2px solid #c62828" if node["state"] in (NodeState.DOWN, NodeState.FAILED) else "1px solid #cfd8dc"
+        faded = ";opacity:0.5" if node["state"] == NodeState.OFF else ""
+        cells.append(
+            f"<div class='raiden-cell raiden-cell-{node['state']}' title='{html.escape(chr(10).join(t for t in tip if t))}' "
+            f"style='border:{border};border-radius:3px;padding:2px 3px;background:{CELL_COLOURS[node['temperature_band']]}"
+            f"{faded};font:11px monospace;overflow:hidden'>{html.escape(names[node['host']])}<br>{dots}</div>"
+        )
+    grid = (
+        f"{summary}<div class='raiden-grid' style='display:grid;grid-template-columns:repeat(auto-fill,minmax(64px,1fr));"
+        f"gap:3px;width:100%'>{''.join(cells)}</div>"
+    )
+    needy = [n for n in ranked if n["state"] not in (NodeState.UP, NodeState.OFF) or n["throttling"]
+             or n["temperature_band"] == "hot"][:4]  # fmt: skip
+    return [grid, *(_card(n) for n in needy)]
 
 
 def _events(events: list[dict[str, Any]]) -> str:

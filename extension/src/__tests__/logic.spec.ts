@@ -1,4 +1,14 @@
-import { intervalFromSetting, lessonLabel, MAX_BACKOFF_MS, pollFrequency, statusText } from '../logic';
+import {
+  byAttention,
+  cellTitle,
+  intervalFromSetting,
+  lessonLabel,
+  MAX_BACKOFF_MS,
+  nodeSummary,
+  shortNames,
+  pollFrequency,
+  statusText
+} from '../logic';
 import { ICluster, INode } from '../models';
 import { apiPath } from '../request';
 
@@ -80,5 +90,50 @@ describe('the workshop launcher', () => {
     expect(lessonLabel({ file: '02-monte-carlo-pi.ipynb', number: '02', title: 'Monte Carlo pi', copy: null })).toBe(
       '02 Monte Carlo pi'
     );
+  });
+});
+
+describe('the compact grid', () => {
+  it('puts failed and down nodes first, then throttled and hot ones, the rest in order, and off ones last', () => {
+    const nodes = ['pi1', 'pi2', 'pi3', 'pi4', 'pi5', 'pi6'].map(node);
+    nodes[1].state = 'off';
+    nodes[2].temperature_band = 'hot';
+    nodes[3].state = 'down';
+    nodes[4].throttling = ['under-voltage'];
+    nodes[5].state = 'failed';
+    expect(byAttention(nodes).map(n => n.host)).toEqual(['pi6', 'pi4', 'pi5', 'pi3', 'pi1', 'pi2']);
+  });
+
+  it('sorts a node with a dead engine before its healthy neighbours', () => {
+    const nodes = ['pi1', 'pi2'].map(node);
+    nodes[1].engines = [{ id: 3, state: 'dead', pid: null }];
+    expect(byAttention(nodes).map(n => n.host)).toEqual(['pi2', 'pi1']);
+  });
+
+  it('counts the nodes by state over the grid', () => {
+    const nodes = ['pi1', 'pi2', 'pi3', 'pi4'].map(node);
+    nodes[2].state = 'down';
+    nodes[3].state = 'off';
+    expect(nodeSummary(nodes)).toBe('4 nodes: 2 up, 1 down, 1 off');
+  });
+
+  it("says in a cell's tooltip what the card would", () => {
+    const n = node('pi7');
+    n.engines = [
+      { id: 1, state: 'busy', pid: 10 },
+      { id: 2, state: 'dead', pid: null }
+    ];
+    n.problem = 'ssh: connection refused';
+    expect(cellTitle(n)).toBe('pi7 · up · aarch64\n1/2 engines\nssh: connection refused');
+  });
+});
+
+describe('shortNames', () => {
+  it('keeps the part of each host that tells it from the others', () => {
+    expect([...shortNames(['10.0.0.11', '10.0.0.12']).values()]).toEqual(['11', '12']);
+    expect([...shortNames(['pi1.local', 'pi12.local']).values()]).toEqual(['pi1', 'pi12']);
+    expect([...shortNames(['10.0.0.11', '10.0.1.11']).values()]).toEqual(['0.11', '1.11']);
+    expect([...shortNames(['head', 'pi1.lan']).values()]).toEqual(['head', 'pi1.lan']);
+    expect([...shortNames(['localhost']).values()]).toEqual(['localhost']);
   });
 });
