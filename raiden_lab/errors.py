@@ -13,3 +13,9 @@ class InputError(RaidenError):
     """Bad input (inventory, arguments): exit code 2, nothing was changed."""
 
     exit_code = 2
+
+
+class NotRunning(RaidenError):
+    """A command for a running cluster (or class) when it is stopped: exit code 3, nothing was changed."""
+
+    exit_code = 3

@@ -109,7 +109,7 @@ def test_a_student_reports_only_as_themselves_and_cannot_run_the_class(room) -> 
     assert ran.returncode != 0 and "PermissionError" in ran.stderr
     stopped = raiden("class", "stop")
     assert stopped.code == 0 and "stopped" in stopped.out and not socket.exists()
-    assert raiden("class", "status").code == 1
+    assert raiden("class", "status").code == 3
 
 
 def test_a_roster_naming_no_such_user_is_one_line(raiden: Raiden) -> None:
@@ -120,7 +120,7 @@ def test_a_roster_naming_no_such_user_is_one_line(raiden: Raiden) -> None:
     assert ran.err.strip() == f"{roster}:3: no user 'no-such-student-42' on this machine; create it or remove the line"
     ran = raiden("class", "status")
     assert (
-        ran.code == 1 and ran.err.strip() == "raiden: class 'local' is not running; start it with `raiden class start`"
+        ran.code == 3 and ran.err.strip() == "raiden: class 'local' is not running; start it with `raiden class start`"
     )
     assert not os.path.exists(raiden.cwd / "c.sock")
     # seats out of the inventory's limit, or an end that names nobody: one line, exit 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from pathlib import Path
 
@@ -119,7 +121,12 @@ BAD = [
         3,
         ["'controler_ip'", "did you mean 'controller_ip'"],
     ),
-    ("unknown table", '[clusters]\nname = "a"\n[[nodes]]\nhost = "h1"\n', 1, ["unknown key 'clusters'", "'cluster'"]),
+    (
+        "unknown table",
+        '[clusters]\nname = "a"\n[[nodes]]\nhost = "h1"\n',
+        1,
+        ["unknown table [clusters]; did you mean [cluster]?"],
+    ),
     (
         "wrong type",
         '[cluster]\nname = "a"\ncontroller_ip = "10.0.0.1"\n[[nodes]]\nhost = "h1"\nengines = "4"\n',
@@ -326,6 +333,12 @@ BAD = [
         3,
         ["power_cycle_after 'soon' is not a duration", '"2m"'],
     ),
+    (
+        "[[node]] for [[nodes]]",
+        '[cluster]\nname = "a"\n\n[[node]]\nhost = "h1"\n',
+        4,
+        ["unknown table [[node]]; did you mean [[nodes]]?"],
+    ),
     ("not TOML", '[cluster\nname = "a"\n', 1, ["not valid TOML"]),
     ("TOML error further down", '[cluster]\nname = "a"\n\n[[nodes]]\nhost = h1\n', 5, ["not valid TOML"]),
 ]
@@ -377,6 +390,30 @@ def test_init_writes_an_example_and_never_overwrites(raiden) -> None:
     assert (raiden.cwd / "raiden.toml").read_text() == "# mine\n"
     ran = raiden("doctor", "-i", "nowhere/raiden.toml")
     assert ran.code == 2
+    # where it cannot write: one line each, nothing written
+    for argv, said in (
+        (["init", "/no/such/dir/raiden.toml"], "/no/such/dir/raiden.toml: the folder /no/such/dir does not exist"),
+        (["init", str(raiden.cwd)], f"{raiden.cwd}: is a folder; give the file to write"),
+    ):
+        ran = raiden(*argv)
+        assert ran.code == 2 and ran.err.startswith(said) and len(ran.err.splitlines()) == 1, ran
+    ran = raiden("init", "-i", "mine.toml")  # -i, as every other command takes it
+    assert ran.code == 0 and (raiden.cwd / "mine.toml").read_text() == example()
+
+
+def test_version_help_and_json_errors(raiden) -> None:
+    from raiden_lab import __version__
+
+    ran = raiden("--version")
+    assert ran.code == 0 and re.fullmatch(rf"raiden {re.escape(__version__)}\+[0-9a-f]{{12}}\n", ran.out), ran
+    helped = raiden("--help").out
+    assert "$RAIDEN_HOME" in helped and "3 the cluster (or class) is not running" in " ".join(helped.split())
+    ran = raiden("status", "--json", "-i", "nope.toml")  # a program asked for JSON: its error is JSON too
+    assert ran.code == 2 and json.loads(ran.out) == {
+        "error": "nope.toml: no such inventory file; create one with `raiden init nope.toml`",
+        "exit_code": 2,
+    }
+    assert raiden("restart", "localhost").code == 3  # not running: neither success nor a failed node
 
 
 # -- launch modes ---------------------------------------------------------------------------------

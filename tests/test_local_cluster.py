@@ -246,7 +246,7 @@ def test_down_stops_everything_and_leaves_nothing(local) -> None:
     ran = local.python("import raiden_lab; raiden_lab.connect()")
     assert ran.code == 1 and "cluster 'local' is not running; start it with `raiden up`" in ran.err
     ran = local("restart", "localhost")
-    assert ran.code == 1 and ran.err.strip() == "raiden: cluster 'local' is not running; start it with `raiden up`"
+    assert ran.code == 3 and ran.err.strip() == "raiden: cluster 'local' is not running; start it with `raiden up`"
     ran = local("down")
     assert ran.code == 0 and "is not running" in ran.out
 

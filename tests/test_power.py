@@ -120,4 +120,4 @@ def test_remove_a_node_of_a_stopped_cluster_keeps_the_rest_of_the_file(raiden: R
     ran = raiden("remove", "10.0.0.99")
     assert ran.code == 2 and "no node '10.0.0.99'" in ran.err and len(ran.err.splitlines()) == 1, ran
     ran = raiden("reload")
-    assert ran.code == 1 and "cluster 'desk' is not running" in ran.err, ran
+    assert ran.code == 3 and "cluster 'desk' is not running" in ran.err, ran

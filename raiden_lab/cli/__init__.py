@@ -2,12 +2,13 @@
 class, lab.
 
 Exit codes: 0 success; 1 the cluster runs but some node failed (named);
-2 bad input, as one line naming the file, node or value.
+2 bad input, as one line naming the file, node or value; 3 the cluster (or class) is not running.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -23,7 +24,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="raiden", description="Run a Raiden Lab cluster: IPython Parallel engines on every node.")
+    from .. import code_version
+
+    parser = _Parser(
+        prog="raiden",
+        description="Run a Raiden Lab cluster: IPython Parallel engines on every node.",
+        epilog=(
+            "State (the clusters' state files, logs, keys) lives under $RAIDEN_HOME (default ~/.raiden). "
+            "Exit codes: 0 success; 1 the cluster runs but some node failed (named); 2 bad input (inventory, "
+            "arguments: one line naming the file, node or value); 3 the cluster (or class) is not running."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"raiden {code_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, required=True)
 
     def command(name: str, help: str, json_flag: bool = False) -> argparse.ArgumentParser:
@@ -38,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "init", help="write a commented example raiden.toml", description="Write a commented example inventory."
     )
-    p.add_argument("path", nargs="?", default="raiden.toml")
+    p.add_argument("path", nargs="?", help="where to write it (default ./raiden.toml)")
+    p.add_argument("-i", "--inventory", metavar="PATH", help="the same as PATH, as every other command takes it")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     command("doctor", "check every node before engines fail on it", json_flag=True)
     p = command("up", "start the cluster (preflight, controller, engines on every node)")
@@ -125,11 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .commands import COMMANDS
 
         return COMMANDS[args.command](args)
-    except InputError as e:
-        print(str(e), file=sys.stderr)
-        return e.exit_code
     except RaidenError as e:
-        print(f"raiden: {e}", file=sys.stderr)
+        said = str(e) if isinstance(e, InputError) else f"raiden: {e}"
+        if "--json" in (sys.argv[1:] if argv is None else argv):  # a program asked: it gets JSON, errors too
+            print(json.dumps({"error": said, "exit_code": e.exit_code}))
+        print(said, file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         return 130

@@ -14,7 +14,7 @@ from ..aio import run_sync
 from ..config.inventory import Inventory, example, resolve
 from ..config.paths import ClusterPaths
 from ..config.seats import seat_problem
-from ..errors import InputError, RaidenError
+from ..errors import InputError, NotRunning, RaidenError
 from ..head import control, doctor, lifecycle
 from ..head.status import cluster_events
 from ..workshop import LESSONS, WORKSHOP_DIR, copy_lesson, lessons_dir
@@ -27,10 +27,19 @@ def _inventory(args: argparse.Namespace) -> tuple[Inventory, ClusterPaths]:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    path = Path(args.path)
+    if args.path and args.inventory and args.path != args.inventory:
+        raise InputError(f"raiden init: give the file once, as PATH or -i (not {args.path} and {args.inventory})")
+    path = Path(args.path or args.inventory or "raiden.toml")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give the file to write, e.g. {path / 'raiden.toml'}")
     if path.exists() and not args.force:
         raise InputError(f"{path}: already exists; pass --force to overwrite it")
-    path.write_text(example())
+    if not path.parent.is_dir():
+        raise InputError(f"{path}: the folder {path.parent} does not exist; create it first or choose another path")
+    try:
+        path.write_text(example())
+    except OSError as e:
+        raise InputError(f"{path}: cannot write it ({e.strerror}); choose a folder you can write to") from None
     print(f"wrote {path}; edit the hosts, then run `raiden doctor -i {path}`")
     return 0
 
@@ -172,7 +181,7 @@ def cmd_interrupt(args: argparse.Namespace) -> int:
 
     inventory, paths = _inventory(args)
     if not control.is_running(paths):
-        raise RaidenError(f"cluster '{inventory.name}' is not running; nothing to interrupt")
+        raise NotRunning(f"cluster '{inventory.name}' is not running; nothing to interrupt")
     busy = interrupt_cluster(paths)
     print(f"interrupted the tasks running on engines {', '.join(map(str, busy))}" if busy else "no engine was busy")
     return 0
@@ -307,7 +316,7 @@ def cmd_class(args: argparse.Namespace) -> int:
             raise InputError(f"raiden class {args.action}: name the student, e.g. `raiden class {args.action} alice`")
         info = classroom.running_class(paths)
         if info is None:
-            raise RaidenError(f"class '{inventory.name}' is not running; start it with `raiden class start`")
+            raise NotRunning(f"class '{inventory.name}' is not running; start it with `raiden class start`")
         if args.action == "code":
             reply = classroom.ask(info["socket"], {"op": "code", "user": args.user})
             if not reply.get("ok"):
@@ -329,7 +338,7 @@ def cmd_class(args: argparse.Namespace) -> int:
         return 0
     info = classroom.running_class(paths)
     if info is None:
-        raise RaidenError(f"class '{inventory.name}' is not running; start it with `raiden class start`")
+        raise NotRunning(f"class '{inventory.name}' is not running; start it with `raiden class start`")
     reply = classroom.ask(info["socket"], {"op": "progress"})
     if not reply.get("ok"):
         raise RaidenError(reply.get("error", "the class did not answer"))

@@ -20,7 +20,7 @@ from typing import Any
 from .. import launchers
 from ..errors import InputError
 from . import power, seats
-from .syntax import is_host, is_ip, key_lines, port_range, toml_type
+from .syntax import is_host, is_ip, key_lines, port_range, toml_type, unknown_key
 
 DEFAULT_PATH = "raiden.toml"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -220,10 +220,7 @@ class Validator:
         for key, value in data.items():
             where = (table, index, key)
             if key not in allowed:
-                near = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
-                hint = f"; did you mean '{near[0]}'?" if near else f"; known keys: {', '.join(sorted(allowed))}"
-                label = f"[{table}]" if table != "nodes" else "[[nodes]]"
-                self.fail(where, f"unknown key '{key}' in {label}{hint}")
+                self.fail(where, unknown_key(table, key, value, list(allowed)))
             types, desc = allowed[key]
             if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
                 self.fail(where, f"'{key}' must be {desc}, not {toml_type(value)} ({value!r})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from typing import Any
@@ -30,6 +31,7 @@ def key_lines(text: str) -> dict[tuple[str, int, str | None], int]:
             index = counts.get(table, -1) + 1
             counts[table] = index
             lines.setdefault((table, index, None), lineno)
+            lines.setdefault(("", 0, table), lineno)
         elif m := re.match(r"^\[\s*([A-Za-z0-9_.-]+)\s*\]", line):
             table, index = m.group(1), 0
             lines.setdefault((table, index, None), lineno)
@@ -37,6 +39,18 @@ def key_lines(text: str) -> dict[tuple[str, int, str | None], int]:
         elif m := re.match(r"""^(["']?)([A-Za-z0-9_-]+)\1\s*=""", line):
             lines.setdefault((table, index, m.group(2)), lineno)
     return lines
+
+
+def unknown_key(table: str, key: str, value: Any, allowed: list[str]) -> str:
+    """The sentence for a key the inventory does not know (at the top, a table: [[node]] for [[nodes]])."""
+    near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if table == "":
+        left, right = ("[[", "]]") if isinstance(value, list) else ("[", "]")
+        hint = f"; did you mean {left}{near[0]}{right}?" if near else f"; known tables: {', '.join(sorted(allowed))}"
+        return f"unknown table {left}{key}{right}{hint}"
+    hint = f"; did you mean '{near[0]}'?" if near else f"; known keys: {', '.join(sorted(allowed))}"
+    label = f"[{table}]" if table != "nodes" else "[[nodes]]"
+    return f"unknown key '{key}' in {label}{hint}"
 
 
 def toml_type(value: Any) -> str:

@@ -26,7 +26,7 @@ from .. import launchers
 from ..aio import run_sync
 from ..config.inventory import Inventory
 from ..config.paths import ClusterPaths
-from ..errors import InputError, RaidenError
+from ..errors import InputError, NotRunning, RaidenError
 from ..vocabulary import GONE, ClusterState, EngineState, Event, NodeState
 from . import control, doctor
 from .nodes import NodeReport, sweep_nodes
@@ -132,7 +132,7 @@ async def restart_node(inventory: Inventory, paths: ClusterPaths, host: str, tim
         raise RaidenError(refusal)
     inventory.node(host)
     if not control.is_running(paths):
-        raise RaidenError(f"cluster '{inventory.name}' is not running; start it with `raiden up`")
+        raise NotRunning(f"cluster '{inventory.name}' is not running; start it with `raiden up`")
     reply = await asyncio.to_thread(control.request, paths, {"op": "restart", "host": host})
     if not reply.get("ok"):
         raise RaidenError(reply.get("error", "restart failed"))

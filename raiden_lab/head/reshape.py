@@ -12,7 +12,7 @@ import re
 from ..config.inventory import Inventory, Node, load
 from ..config.paths import ClusterPaths
 from ..config.syntax import key_lines
-from ..errors import InputError, RaidenError
+from ..errors import InputError, NotRunning, RaidenError
 from . import control, power
 from .lifecycle import UP_TIMEOUT_S, Outcome, _wait_until_up
 
@@ -22,7 +22,7 @@ POWER_ACTIONS = ("on", "off", "cycle", "status")
 async def reload(inventory: Inventory, paths: ClusterPaths, timeout: float = UP_TIMEOUT_S) -> Outcome:
     """Apply ``raiden.toml``'s [[nodes]] to the running cluster and wait for the new nodes' engines."""
     if not control.is_running(paths):
-        raise RaidenError(f"cluster '{inventory.name}' is not running; `raiden up` starts it with every node")
+        raise NotRunning(f"cluster '{inventory.name}' is not running; `raiden up` starts it with every node")
     reply = await asyncio.to_thread(control.request, paths, {"op": "reload"}, 600)
     if not reply.get("ok"):
         raise RaidenError(reply.get("error", "reload failed"))
