@@ -5,12 +5,41 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+_code_version: str | None = None
+
+
+def code_version() -> str:
+    """The version and a digest of this copy's files: ``0.1.0+3f2a9c1d7e0b``.
+
+    The version string changes only at a release; the digest changes with any edit, so a
+    node that runs other code than the head is told apart (``raiden doctor``) and given the
+    head's (``raiden provision``), release or not.
+    """
+    global _code_version
+    if _code_version is None:
+        import hashlib
+        import os
+
+        root = os.path.dirname(os.path.abspath(__file__))
+        digest = hashlib.sha256()
+        for folder, dirs, names in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(n for n in names if not n.endswith((".pyc", ".pyo"))):
+                path = os.path.join(folder, name)
+                digest.update(os.path.relpath(path, root).encode() + b"\0")
+                with open(path, "rb") as f:
+                    digest.update(f.read())
+        _code_version = f"{__version__}+{digest.hexdigest()[:12]}"
+    return _code_version
+
+
 __all__ = [
     "MapInterrupted",
     "MapTimeout",
     "RaidenCluster",
     "RaidenError",
     "__version__",
+    "code_version",
     "class_view",
     "connect",
     "dashboard",

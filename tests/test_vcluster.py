@@ -285,3 +285,14 @@ def test_provision_creates_a_missing_environment_from_a_wheelhouse(vpi, raiden, 
     assert after.json()["nodes"][0]["executable"].startswith(str(venv))
     again = raiden("provision", "-i", str(inventory), "--wheelhouse", str(wheelhouse), timeout=600)
     assert again.code == 0 and "copying 0 of" in again.out and "creating" not in again.out
+    assert "copying raiden_lab" not in again.out  # the same code is there
+    # the head moves on (an edit, no release): the node's copy differs by content, not by version string
+    (copied,) = venv.glob("lib/python*/site-packages/raiden_lab/node/probe.py")
+    copied.write_text(copied.read_text() + "\n# the code of an older checkout\n")
+    stale = raiden("doctor", "-i", str(inventory), "--json")
+    assert stale.code == 1, stale.out
+    problem = stale.json()["nodes"][0]["problems"][0]
+    assert problem.startswith(f"{pi1.address}: runs other Raiden code (0.1.0+") and "`raiden provision" in problem
+    fixed = raiden("provision", "-i", str(inventory), "--wheelhouse", str(wheelhouse), timeout=600)
+    assert fixed.code == 0 and f"{pi1.address}: copying raiden_lab 0.1.0+" in fixed.out, fixed
+    assert raiden("doctor", "-i", str(inventory)).code == 0

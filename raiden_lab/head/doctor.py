@@ -112,6 +112,11 @@ def judge(report: NodeReport, found: dict[str, Any], node: Node) -> None:
                 f"{host}: {name} is not installed there, {want} on the head; install {name}=={want} "
                 f"on {host} (`raiden provision {host}` does it)"
             )
+        elif name == "raiden_lab":
+            report.problems.append(
+                f"{host}: runs other Raiden code ({have}) than the head ({want}); "
+                f"`raiden provision {host}` gives it the head's"
+            )
         else:
             report.problems.append(f"{host}: {name} {have} there, {want} on the head; install {want} on {host}")
     if found.get("work_dir_error"):

@@ -47,9 +47,9 @@ class NodeReport:
 
 
 def head_versions(packages: tuple[str, ...] = CHECKED_PACKAGES) -> dict[str, str | None]:
-    from .. import __version__
+    from .. import code_version
 
-    versions: dict[str, str | None] = {"raiden_lab": __version__} if "raiden_lab" in packages else {}
+    versions: dict[str, str | None] = {"raiden_lab": code_version()} if "raiden_lab" in packages else {}
     for name in packages:
         if name in versions:
             continue

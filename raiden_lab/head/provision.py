@@ -148,10 +148,12 @@ _UNPACK = (
 
 
 async def _send_raiden_lab(node: Node, target: ssh.Target, say: Say) -> str | None:
-    """Copy this raiden_lab into the node's environment unless the same version is there."""
-    from .. import __version__
+    """Copy this raiden_lab into the node's environment unless the same code is there (by content)."""
+    from .. import code_version
 
-    there = await ssh.run(target, [node.python, "-c", "import raiden_lab; print(raiden_lab.__version__)"])
+    __version__ = code_version()
+    ask = "import raiden_lab; print(getattr(raiden_lab, 'code_version', lambda: raiden_lab.__version__)())"
+    there = await ssh.run(target, [node.python, "-c", ask])
     if there.ok and there.stdout.decode().strip() == __version__:
         return None
     package = Path(__file__).resolve().parent.parent

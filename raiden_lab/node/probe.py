@@ -26,7 +26,7 @@ def _version(package: str) -> str | None:
         try:
             import raiden_lab
 
-            return raiden_lab.__version__
+            return getattr(raiden_lab, "code_version", lambda: raiden_lab.__version__)()
         except Exception:
             return None
     try:
