@@ -14,9 +14,16 @@ NODE_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/raiden-lab/node_modules
 JLPM := PATH="$(CURDIR)/$(BIN):$$PATH" jlpm
 NODE_STAMP := extension/node_modules/.raiden-installed
 
+# `make lab` installs what the lab needs; the tests' extras (pytest, Playwright, mpi4py, ruff) come
+# with `make test` and `make lint` only, so a student's laptop does not download them.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+TEST_STAMP := $(VENV)/.raiden-test-installed
+$(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
@@ -27,7 +34,7 @@ lab: $(STAMP)
 # notebooks/README.md, "Running a class"); needs configurable-http-proxy from npm on PATH.
 HUB_STAMP := $(VENV)/.raiden-hub-installed
 $(HUB_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,hub]'
+	$(BIN)/python -m pip install --quiet -e '.[hub]'
 	touch $@
 
 class: $(HUB_STAMP)
@@ -42,25 +49,25 @@ $(NODE_STAMP): extension/package.json extension/yarn.lock | $(STAMP)
 
 node-deps: $(NODE_STAMP)
 
-test: $(STAMP) $(NODE_STAMP)
+test: $(TEST_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
 PY_SOURCES := raiden_lab tests benchmarks
 
-lint: $(STAMP) $(NODE_STAMP)
+lint: $(TEST_STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check $(PY_SOURCES)
 	$(BIN)/ruff format --check $(PY_SOURCES)
 	cd extension && $(JLPM) lint:check
 
 # Fix what the linters can fix by themselves.
-format: $(STAMP) $(NODE_STAMP)
+format: $(TEST_STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check --fix $(PY_SOURCES)
 	$(BIN)/ruff format $(PY_SOURCES)
 	cd extension && $(JLPM) lint
 
 BENCH_STAMP := $(VENV)/.raiden-bench-installed
 
-$(BENCH_STAMP): $(STAMP)
+$(BENCH_STAMP): $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@
 

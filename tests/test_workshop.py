@@ -319,7 +319,10 @@ def test_lesson_runs_end_to_end_on_the_local_cluster(local, name: str, monkeypat
         engines = local("status", "--json").json()["engines"]["total"]
         assert f"{engines} MPI ranks: " in text
         assert text.count("bit for bit the serial answer: True") == 2
-        assert local("status", "-i", str(local.cwd / "heat-mpi.toml"), "--json").json()["state"] == "stopped"
+        assert not (local.cwd / "heat-mpi.toml").exists()  # the lesson leaves its folder as it was
+        inventory = local.cwd.parent / "heat-mpi.toml"  # the same cluster, named from outside the folder
+        inventory.write_text('[cluster]\nname = "heat-mpi"\nlauncher = "mpi"\n\n[[nodes]]\nhost = "localhost"\n')
+        assert local("status", "-i", str(inventory), "--json").json()["state"] == "stopped"
 
 
 # -- the lessons that need several nodes, on the virtual Pi cluster ---------------------------------
