@@ -99,6 +99,10 @@ def test_sidebar_starts_and_the_palette_stops_the_cluster(lab) -> None:
         assert page.locator(".raiden-Node").count() == 1
         assert "localhost" in page.locator(".raiden-NodeTitle").inner_text()
 
+        # one cluster panel: ipyparallel's own (which lists no Raiden cluster) is not there beside it
+        assert page.locator(".lm-TabBar-tab[title='IPython Parallel']").count() == 0
+        config = json.loads(page.locator("#jupyter-config-data").text_content())
+        assert "ipyparallel-labextension:plugin" in config["disabledExtensions"]
         page.locator(".raiden-Start").click()
         page.wait_for_selector(".raiden-State-running", timeout=180000)
         page.wait_for_function(f"document.querySelectorAll('.raiden-Engine-idle').length === {engines}", timeout=30000)
