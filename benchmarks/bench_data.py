@@ -7,7 +7,9 @@ with `tc` to a Pi cluster's gigabit (940 Mbit/s, what a gigabit switch carries),
 - `DirectView.push` to every engine (one copy per engine over the head's link);
 - ipyparallel's `BroadcastView.push` (a tree of schedulers; still one copy per engine at the end);
 - `cluster.broadcast` (one copy per node, shared by its engines through /dev/shm);
-- the same bytes sent once to each node over plain TCP at once: the limit.
+- the same bytes sent once to each node over plain TCP at once: the limit;
+- and the array split across the engines: `DirectView.scatter` against `cluster.scatter`
+  (one message per node), with its own limit (each node's rows over plain TCP at once).
 
 Each for a plaintext and a CurveZMQ-encrypted cluster. Needs root (namespaces, tc):
 
@@ -57,6 +59,10 @@ out = {
 check = c.direct.apply_sync(lambda: float(data[-1]))
 assert all(v == float(data[-1]) for v in check), check
 c.forget("data")
+out["scatter_direct"] = timed(lambda: direct.scatter("rows", data, block=True))
+out["scatter"] = timed(lambda: c.scatter("rows", data))
+assert numpy.array_equal(c.gather("rows"), data)
+c.forget("rows")
 print(json.dumps(out))
 """
 
@@ -122,6 +128,7 @@ def main() -> int:
         subprocess.run(["tc", "qdisc", "add", "dev", farm.bridge, "root", "tbf", "rate", RATE, "burst", "256kb",
                         "latency", "100ms"], check=True)  # fmt: skip
         limit = _tcp_limit(farm, farm.nodes, args.mib << 20, args.rounds)
+        split_limit = _tcp_limit(farm, farm.nodes, (args.mib << 20) // args.nodes, args.rounds)  # each node its part
         for encrypt in (False, True):
             name = "data-curve" if encrypt else "data-plain"
             inventory = farm.inventory(
@@ -157,6 +164,13 @@ def main() -> int:
             ("broadcast", "cluster.broadcast, a copy per node"),
         ):
             print(f"  {text + ', ' + label:<46} {row[what]:7.2f} s   {row[what] / limit:.2f}x")
+    print("the same array split across the engines (each row to one engine):")
+    print(f"  {'plain TCP, each node its rows (the limit)':<46} {split_limit:7.2f} s   1.00x")
+    for name, row in rows.items():
+        label = "CurveZMQ" if name.endswith("curve") else "plaintext"
+        for what, text in (("scatter_direct", "DirectView.scatter, a message per engine"),
+                           ("scatter", "cluster.scatter, a message per node")):  # fmt: skip
+            print(f"  {text + ', ' + label:<46} {row[what]:7.2f} s   {row[what] / split_limit:.2f}x")
     return 0
 
 

@@ -2,7 +2,8 @@
 
 On the virtual cluster: two nodes of two engines each get two copies (one each), every
 engine sees the same values, an array is a read-only memory map of its node's copy,
-and `forget` frees them.
+and `forget` frees them. `scatter` splits an array's rows the same way (one message per
+node, each engine a read-only view of its rows) and `gather` joins them again.
 """
 
 from __future__ import annotations
@@ -32,6 +33,39 @@ print(json.dumps({{"seen": seen, "paths": paths, "gone": gone, "left": left, "wa
 """
 
 
+SCATTER = """
+import json, os, numpy, raiden_lab
+c = raiden_lab.connect(inventory={inventory!r})
+table = numpy.arange(10_001 * 3, dtype=numpy.float64).reshape(10_001, 3)  # rows that do not split evenly
+c.scatter("rows", table)
+def look():
+    import os
+    return (os.environ.get("RAIDEN_NODE", "here"), type(rows).__name__, rows.filename, rows.shape[0],
+            float(rows[:, 0].min()) if len(rows) else None, bool(rows.flags.writeable))
+seen = c.direct.apply_sync(look)
+back = c.gather("rows")
+c.direct.execute("doubled = rows * 2", block=True)  # the engines compute from their rows
+doubled = c.gather("doubled", like="rows")
+paths = sorted(set(s[2] for s in seen))
+c.forget("rows")
+print(json.dumps({{"seen": seen, "paths": paths, "same": bool(numpy.array_equal(back, table)),
+                  "doubled": bool(numpy.array_equal(doubled, table * 2)),
+                  "gone": [not os.path.exists(p) for p in paths]}}))
+"""
+
+
+def _check_scatter(raiden, inventory, nodes: int, engines: int) -> None:
+    ran = raiden.python(SCATTER.format(inventory=str(inventory)), timeout=180)
+    assert ran.code == 0, ran
+    got = json.loads(ran.out.strip().splitlines()[-1])
+    seen = got["seen"]
+    assert len(seen) == engines and sum(s[3] for s in seen) == 10_001  # every row once
+    assert {s[3] for s in seen} <= {10_001 // engines, 10_001 // engines + 1}, seen  # as even as can be
+    assert all(s[1] == "memmap" and s[5] is False for s in seen), seen  # a read-only view, no copy of its own
+    assert len(got["paths"]) == nodes  # one copy per node
+    assert got["same"] and got["doubled"] and all(got["gone"])
+
+
 @pytest.mark.vcluster
 def test_broadcast_sends_one_copy_per_node_shared_by_its_engines(vpi, tmp_path_factory) -> None:
     raiden = _make_raiden(tmp_path_factory.mktemp("share"))
@@ -50,6 +84,7 @@ def test_broadcast_sends_one_copy_per_node_shared_by_its_engines(vpi, tmp_path_f
         by_node = {node: {s[2] for s in seen if s[0] == node} for node in (pi1.address, pi2.address)}
         assert all(len(files) == 1 for files in by_node.values()) and len(got["paths"]) == 2, by_node
         assert got["gone"] == [True, True] and got["left"] == [False] * 4
+        _check_scatter(raiden, inventory, nodes=2, engines=4)
     finally:
         raiden("down", "-i", str(inventory))
 
@@ -68,5 +103,8 @@ def test_broadcast_on_a_local_cluster_and_a_bad_name(tmp_path) -> None:
         assert all(s[1] == "memmap" and s[3] == got["want"] for s in got["seen"])
         ran = raiden.python("import raiden_lab\nraiden_lab.connect().broadcast('two words', 1)\n")
         assert ran.code == 1 and "ValueError: broadcast: 'two words' is not a Python name" in ran.err
+        _check_scatter(raiden, raiden.cwd / "raiden.toml", nodes=1, engines=2)
+        ran = raiden.python("import raiden_lab\nraiden_lab.connect().gather('nothing')\n")
+        assert ran.code == 1 and "gather: nothing was scattered as 'nothing'" in ran.err
     finally:
         raiden("down")

@@ -45,6 +45,7 @@ class RaidenCluster:
         self.balanced.block = True
         self.last_map: ChunkedMap | None = None  # the latest map, for plots.timeline
         self._shared: dict[str, dict[str, str]] = {}  # broadcast name -> node -> path of its copy
+        self._scattered: dict[str, dict[int, tuple[int, int]]] = {}  # scatter name -> engine -> its rows
         self._controller_pid = self._read_controller_pid()
 
     def _read_controller_pid(self) -> int | None:
@@ -104,8 +105,28 @@ class RaidenCluster:
         """
         self._shared[name] = sharing.broadcast(self.client, name, value)
 
+    def scatter(self, name: str, array: Any) -> None:
+        """Split a numpy array's rows across the engines, one message per node (not one per engine).
+
+        Each engine's ``name`` is a read-only view of its rows in its node's shared memory;
+        ``gather(name)`` joins the engines' arrays of that name again, in the same order.
+        """
+        self._scattered[name], self._shared[name] = sharing.scatter(self.client, name, array)
+
+    def gather(self, name: str, like: str | None = None) -> Any:
+        """The engines' arrays called ``name``, joined in the order of the scatter of ``like`` (default ``name``):
+        ``cluster.scatter("rows", table)``, the engines compute ``done`` from ``rows``, then
+        ``cluster.gather("done", like="rows")``."""
+        order = like or name
+        if order not in self._scattered:
+            raise RaidenError(
+                f"gather: nothing was scattered as {order!r}; call cluster.scatter({order!r}, array) first"
+            )
+        return sharing.gather(self.client, name, self._scattered[order])
+
     def forget(self, name: str) -> None:
-        """Remove what ``broadcast`` put on the nodes under ``name`` (their shared memory is freed)."""
+        """Remove what ``broadcast`` or ``scatter`` put on the nodes under ``name`` (their shared memory is freed)."""
+        self._scattered.pop(name, None)
         sharing.forget(self.client, name, self._shared.pop(name, {}))
 
     def interrupt(self) -> list[int]:

@@ -7,6 +7,11 @@ else its work folder), and every engine of the node maps that file: a numpy arra
 becomes a read-only ``numpy.memmap`` of the one copy, any other object is
 unpickled from it. Files are private to the node account (the runner's umask) and
 replaced by the next broadcast of the same name; ``forget`` removes them.
+
+``scatter`` is the same for the rows of an array split across the engines: each node
+gets its engines' rows in one message (a numpy buffer, never pickled), written once to
+its shared memory, and every engine binds the name to a read-only view of its own rows.
+``gather`` joins the engines' arrays of that name again, in the scatter's order.
 """
 
 from __future__ import annotations
@@ -78,6 +83,15 @@ def _attach(name: str, path: str) -> str:
     return path
 
 
+@ipp.interactive
+def _attach_rows(name: str, path: str, start: int, stop: int) -> int:
+    """On an engine: bind ``name`` to its rows of the node's copy (a view: nothing is copied)."""
+    import numpy
+
+    globals()[name] = numpy.load(path, mmap_mode="r")[start:stop]
+    return stop - start
+
+
 def _forget(path: str) -> bool:
     import os
 
@@ -122,3 +136,42 @@ def forget(client: ipp.Client, name: str, paths: dict[str, str]) -> None:
     view = client[:]
     view.block = True
     view.execute(f"globals().pop({name!r}, None)")
+
+
+def scatter(client: ipp.Client, name: str, array: Any, targets: list[int] | None = None) -> tuple[dict, dict]:
+    """Split ``array`` along its first axis across the engines, one message per node; its rows per engine
+    (``{engine: (start, stop)}``, in the order ``gather`` joins them) and the path of each node's copy."""
+    import numpy
+
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        raise ValueError(f"scatter: {name!r} is not a Python name; give the name the engines will use")
+    if not isinstance(array, numpy.ndarray) or array.dtype.hasobject or array.ndim == 0:
+        raise TypeError(f"scatter: a numpy array of numbers, not {type(array).__name__}; use push for other objects")
+    nodes = engines_by_node(client, targets)
+    order = [engine for ids in nodes.values() for engine in ids]  # a node's engines get neighbouring rows
+    edges = [len(array) * i // len(order) for i in range(len(order) + 1)]
+    rows = {engine: (edges[i], edges[i + 1]) for i, engine in enumerate(order)}
+    stored = {}
+    for node, ids in nodes.items():
+        first, last = rows[ids[0]][0], rows[ids[-1]][1]
+        block = numpy.ascontiguousarray(array[first:last])  # a view when the array is C-contiguous
+        stored[node] = (first, client[ids[0]].apply_async(_store, name, block, node))
+    paths = {node: ar.get() for node, (_, ar) in stored.items()}
+    attached = []
+    for node, ids in nodes.items():
+        first = stored[node][0]
+        for engine in ids:
+            start, stop = rows[engine]
+            attached.append(client[engine].apply_async(_attach_rows, name, paths[node], start - first, stop - first))
+    for ar in attached:
+        ar.get()
+    return rows, paths
+
+
+def gather(client: ipp.Client, name: str, rows: dict[int, tuple[int, int]]) -> Any:
+    """The engines' arrays called ``name``, joined along the first axis in the order ``scatter`` gave them."""
+    import numpy
+
+    order = sorted(rows, key=lambda engine: rows[engine][0])
+    parts = [client[engine].pull(name, block=False) for engine in order]
+    return numpy.concatenate([numpy.asarray(ar.get()) for ar in parts])
