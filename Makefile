@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.raiden-installed
 
-.PHONY: lab test lint format bench clean extension node-deps class
+.PHONY: lab test lint format bench clean extension node-deps class docs
 
 # The front end's packages live in a cache outside the clone (a later clone reuses them);
 # extension/node_modules is a link to it.
@@ -82,6 +82,16 @@ bench: $(BENCH_STAMP)
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python benchmarks/bench_startup.py && $(BIN)/python benchmarks/bench_launchers.py; \
 	else echo "bench_startup, bench_launchers: need root for the virtual Pi cluster and Slurm; skipped"; fi
 
+# The documentation site, into docs/_build/html; any warning (a broken link, a bad reference) fails it.
+DOCS_STAMP := $(VENV)/.raiden-docs-installed
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $@
+
+docs: $(DOCS_STAMP)
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs/_build/html/index.html"
+
 # Rebuild the JupyterLab extension (needs Node.js; its output in raiden_lab/labextension is committed).
 extension: $(STAMP) $(NODE_STAMP)
 	cd extension && $(JLPM) run build
@@ -89,4 +99,4 @@ extension: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-output
+	rm -rf $(VENV) .pytest_cache test-output docs/_build

@@ -21,7 +21,7 @@ POWER_STATES = ("on", "off", "unknown")
 def hook_missing(node: Node, action: str) -> str:
     return (
         f"{node.host}: no power_{action} hook; give it one in its [[nodes]] table or in [cluster], "
-        f'e.g. power_{action} = ["clusterctrl", "{action}", "p{{slot}}"] (see "Power" in the README)'
+        f'e.g. power_{action} = ["clusterctrl", "{action}", "p{{slot}}"] (see docs/pis.md, "Power")'
     )
 
 

@@ -141,7 +141,7 @@ def _say_whole(inventory: Inventory, outcome: Outcome, what: str) -> None:
     outcome.said = said
 
 
-_HOOK_HINT = 'add power_on, power_off and power_status (see "Power" in the README)'
+_HOOK_HINT = 'add power_on, power_off and power_status (see docs/pis.md, "Power")'
 
 
 async def _one(paths: ClusterPaths, node: Node, action: str, running: bool) -> str:
