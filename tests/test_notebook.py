@@ -120,7 +120,7 @@ def test_magics_in_a_real_kernel(nb, monkeypatch) -> None:
             "%%raiden_jit\ndef cube(x):\n    return x * x * x",
             "cluster.map(cube, range(6))",
             "%%px\nprint(cube(3))",
-            "table = %raiden scaling cube range(3000) --engines 1,2",
+            "table = %raiden scaling cube range(3000) --engines 1,2,64",
             "[row['engines'] for row in table], 0.0 <= table.serial_fraction <= 1.0",
             "board = %raiden dashboard\nboard.refreshes >= 1, board.model['state']",
             "board.close()\n%raiden status",
@@ -137,6 +137,8 @@ def test_magics_in_a_real_kernel(nb, monkeypatch) -> None:
     assert "Amdahl fit: serial fraction" in _text(cells[7])
     assert any(o.output_type == "display_data" and "image/png" in o.data for o in cells[7].outputs)
     assert _text(cells[8]) == f"({[1, 2][:engines]}, True)"
+    # an engine count the cluster has too few engines for is said, not dropped silently
+    assert f"not measured: 64 engines (this cluster has {engines})" in _text(cells[7])
     assert _text(cells[9]) == "(True, 'running')"
     assert "cluster 'local': running" in _text(cells[10])
     assert "raiden: unknown command 'frobnicate'" in _text(cells[11])

@@ -35,11 +35,21 @@ class ScalingTable(list):
     """Rows of engines, seconds, speedup, efficiency; ``serial_fraction`` from the Amdahl fit."""
 
     serial_fraction: float = 0.0
+    skipped: tuple[int, ...] = ()  # counts asked for that the cluster has too few engines for
+    available = 0
+
+    @property
+    def skipped_note(self) -> str:
+        if not self.skipped:
+            return ""
+        counts = ", ".join(map(str, self.skipped))
+        return f"not measured: {counts} engines (this cluster has {self.available})"
 
     def __str__(self) -> str:
         lines = ["engines  seconds  speedup  efficiency"]
         lines += [f"{r['engines']:>7}  {r['seconds']:7.3f}  {r['speedup']:7.2f}  {r['efficiency']:9.0%}" for r in self]
         lines.append(f"Amdahl fit: serial fraction {self.serial_fraction:.3f}")
+        lines += [self.skipped_note] if self.skipped else []
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -51,6 +61,7 @@ class ScalingTable(list):
         return (
             "<table><tr><th>engines</th><th>seconds</th><th>speedup</th><th>efficiency</th></tr>"
             f"{rows}</table><p>Amdahl fit: serial fraction {self.serial_fraction:.3f}</p>"
+            + (f"<p>{self.skipped_note}</p>" if self.skipped else "")
         )
 
 
@@ -65,6 +76,7 @@ def measure(
     data = [list(it) for it in iterables]
     cluster.map(fn, *[d[:1] for d in data], progress=False)  # ship the function and warm up once
     table = ScalingTable()
+    table.skipped, table.available = tuple(n for n in engines if n not in counts), len(ids)
     for n in counts:
         best = float("inf")
         for _ in range(repeat):
