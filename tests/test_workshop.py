@@ -13,9 +13,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from conftest import STRICT, _make_raiden
+from conftest import STRICT, _make_raiden, wait_for
 from raiden_lab import workshop
 from raiden_lab.errors import InputError
+from raiden_lab.head.status import cluster_events
 from raiden_lab.workshop.checks import CHECKS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,18 +199,22 @@ def test_a_function_that_raises_is_reported_not_raised() -> None:
 
 
 def test_a_plain_function_is_not_a_jit_function() -> None:
-    def sum_of_squares(n):
+    def plain(n):
         return sum(i * i for i in range(n))
 
-    result = workshop.check("04.jit", sum_of_squares)
+    result = workshop.check("04.jit", plain)
     assert not result.ok and "decorate it with @raiden_lab.jit" in result.message
     import raiden_lab
 
-    jitted = workshop.check("04.jit", raiden_lab.jit(_sum_of_squares))
+    jitted = workshop.check("04.jit", raiden_lab.jit(sum_of_squares))
     assert jitted.ok, jitted
 
 
-def _sum_of_squares(n):
+def _cube(n):
+    return n * n * n
+
+
+def sum_of_squares(n):
     total = 0
     for i in range(n):
         total += i * i
@@ -243,16 +248,31 @@ def test_checks_that_ask_the_cluster(local, monkeypatch) -> None:
         assert "some counts are not" in workshop.check("00.per_node", {"localhost": n + 2}, cluster=cluster).message
         for i in cluster.ids:
             cluster.client[i]["my_id"] = i
+        here = [sum(range(i * 1000)) for i in sorted(cluster.ids)]  # the right numbers, computed in the notebook
+        said = workshop.check("01.totals", here, cluster=cluster).message
+        assert "the engines do not hold them as `total`" in said, said
         cluster.direct.execute("total = sum(range(my_id * 1000))")
         assert workshop.check("01.totals", cluster.direct.pull("total"), cluster=cluster).ok
         assert not workshop.check("01.totals", [0] * n, cluster=cluster).ok
         assert workshop.check("01.pids", cluster.direct.apply_sync(os.getpid), cluster=cluster).ok
         assert "one process" in workshop.check("01.pids", [os.getpid()] * n, cluster=cluster).message
-        table = cluster.warmup(raiden_lab.jit(_sum_of_squares), "int64(int64)")
+        said = workshop.check("01.pids", os.getpid(), cluster=cluster).message  # pids = os.getpid(): a sentence
+        assert said.startswith("expected a list with one process id per engine, got int"), said
+        table = cluster.warmup(raiden_lab.jit(sum_of_squares), "int64(int64)")
         assert workshop.check("04.warmup", table, cluster=cluster).ok
         assert "not in the table" in workshop.check("04.warmup", type(table)(table[:0]), cluster=cluster).message
+        other = cluster.warmup(raiden_lab.jit(sum_of_squares), "float64(float64)")
+        assert "the exercise asks for 64-bit integers" in workshop.check("04.warmup", other, cluster=cluster).message
+        cube = cluster.warmup(raiden_lab.jit(_cube), "int64(int64)")
+        assert "the exercise compiles sum_of_squares" in workshop.check("04.warmup", cube, cluster=cluster).message
         items = 100 * n
+        said = workshop.check("07.results", [x * x for x in range(items)], cluster=cluster).message
+        assert "but no engine died in the last ten minutes" in said, said  # right results, without the kill
+        engine = cluster.ids[-1]
+        cluster.client[engine].execute("import os; os._exit(1)", block=False)
+        assert wait_for(lambda: any(e["kind"] == "engine-died" for e in cluster_events(cluster.paths)), 30)
         assert workshop.check("07.results", [x * x for x in range(items)], cluster=cluster).ok
+        cluster.wait_for_engines(n, timeout=120)  # the supervisor restarts it
         assert (
             f"{items - 1} results for {items} items"
             in workshop.check("07.results", [x * x for x in range(items - 1)], cluster=cluster).message

@@ -206,6 +206,8 @@ class WarmupTable(list):
     """One row (a dict) per engine; shows as a table in notebooks and terminals."""
 
     COLUMNS = ("engine", "node", "arch", "seconds", "cache_hit")
+    function: str | None = None
+    signatures: tuple[str, ...] = ()
 
     def _cells(self, row: dict[str, Any]) -> list[str]:
         return [f"{row[c]:.3f}" if c == "seconds" else str(row[c]) for c in self.COLUMNS]
@@ -241,9 +243,11 @@ def warmup(client: Any, fn: JitFunction, *signatures: str) -> WarmupTable:
     if failures:
         message, nodes = next(iter(failures.items()))
         raise JitError(f"{fn.__name__}: numba could not compile it on {', '.join(nodes)}:\n{message}")
-    return WarmupTable(
+    table = WarmupTable(
         {"engine": i, **{k: r[k] for k in WarmupTable.COLUMNS if k != "engine"}} for i, r in zip(ids, rows, strict=True)
     )
+    table.function, table.signatures = fn.__name__, tuple(sigs)  # what was compiled, for a check to read
+    return table
 
 
 class _CallableModule(types.ModuleType):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,6 +77,13 @@ def _totals(answer: Any, cluster: Any) -> tuple[bool, str]:
     want = [sum(range(i * 1000)) for i in sorted(cluster.ids)]
     got = list(answer) if isinstance(answer, (list, tuple)) else answer
     if got == want:
+        # the same numbers computed here, in the notebook, are not the exercise: the engines must hold them
+        try:
+            held = list(cluster.direct.pull("total", block=True))
+        except Exception:  # no `total` on some engine: ipyparallel raises the engines' NameError
+            held = None
+        if held != want:
+            return False, "right numbers, but the engines do not hold them as `total`: compute them on the engines."
         return True, "right: every engine computed its own total, and pull brought them back in engine order."
     if isinstance(got, list) and len(got) != len(want):
         return False, f"{len(got)} totals for {len(want)} engines."
@@ -86,6 +94,11 @@ def _pids(answer: Any, cluster: Any) -> tuple[bool, str]:
     want = cluster.direct.apply_sync(os.getpid)
     if isinstance(answer, dict):
         answer = [answer.get(i) for i in sorted(cluster.ids)]
+    if not isinstance(answer, (list, tuple)):
+        return False, (
+            f"expected a list with one process id per engine, got {type(answer).__name__} {answer!r}: "
+            "one number is one process's id, and os.getpid() in a notebook cell is the notebook's own."
+        )
     if list(answer) == list(want):
         return True, f"right: {len(set(want))} different processes."
     if len(set(answer)) == 1 and len(want) > 1:
@@ -178,6 +191,14 @@ def _warmup(answer: Any, cluster: Any) -> tuple[bool, str]:
     missing = sorted(set(cluster.ids) - engines)
     if missing:
         return False, f"engine(s) {missing} are not in the table."
+    function, signatures = getattr(answer, "function", None), getattr(answer, "signatures", ())
+    if function != "sum_of_squares":
+        return False, f"this table is for {function or 'another function'}; the exercise compiles sum_of_squares."
+    if "int64(int64)" not in [str(s).replace(" ", "") for s in signatures]:
+        return (
+            False,
+            f"compiled for {', '.join(map(str, signatures)) or 'no types'}; the exercise asks for 64-bit integers.",
+        )
     hits = sum(1 for row in answer if row["cache_hit"])
     return True, f"right: compiled on {len(engines)} engines; {hits} found it in their node's cache."
 
@@ -273,6 +294,11 @@ def _fault_results(answer: Any, cluster: Any) -> tuple[bool, str]:
     except TypeError:
         return False, f"expected the list the map returned, got {type(answer).__name__}."
     if got == want:
+        from ..head.status import cluster_events
+
+        died = [e for e in cluster_events(cluster.paths, limit=500) if e["kind"] == "engine-died"]
+        if not died or died[-1]["time"] < time.time() - 600:
+            return False, "all the results, but no engine died in the last ten minutes: run the cell that kills one."
         return True, f"right: all {items} results, each once and in order, although an engine died."
     if len(got) != len(want):
         return False, f"{len(got)} results for {items} items."
