@@ -187,9 +187,37 @@ def test_a_solution_passes_and_mistakes_fail_with_a_hint(exercise: str) -> None:
         assert not result.ok
         assert repr(result).startswith(f"✘ {exercise}: "), result
         assert says in result.message, result.message
-        assert f"Hint: {CHECKS[exercise].hint}" in result.message
+        assert f"Hint: {CHECKS[exercise].hints[0]}" in result.message
     unanswered = workshop.check(exercise, ...)
     assert not unanswered.ok and unanswered.message.startswith("no answer yet. Hint:")
+
+
+def test_hints_come_in_tiers_and_none_is_the_answer() -> None:
+    # tiers: the check shows the first, workshop.hint() the next ones, and stays at the last
+    tiers = CHECKS["01.totals"].hints
+    assert len(tiers) == 3
+    said = workshop.check("01.totals", ...).message
+    assert said.endswith(f"Hint: {tiers[0]} (another: workshop.hint('01.totals'))")
+    assert (
+        repr(workshop.hint("01.totals"))
+        == f"✘ 01.totals: Hint 2 of 3: {tiers[1]} (another: workshop.hint('01.totals'))"
+    )
+    assert repr(workshop.hint("01.totals")) == f"✘ 01.totals: Hint 3 of 3: {tiers[2]}"
+    assert repr(workshop.hint("01.totals")) == f"✘ 01.totals: Hint 3 of 3: {tiers[2]}"
+    # no hint holds a line of the lesson's own solution (what the six hints named in issue 20 did)
+    for name, _ in workshop.LESSONS:
+        nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+        for cell in nb.cells:
+            if "solution" not in cell.metadata.get("tags", []):
+                continue
+            for exercise in CHECK_CALL.findall(cell.source):
+                hints = " ".join(CHECKS[exercise].hints)
+                for line in cell.source.splitlines():
+                    code = line.split("#")[0].strip()
+                    if len(code) >= 12 and "workshop.check" not in code:
+                        assert code not in hints, (exercise, code)
+                        call = code.split("=", 1)[-1].strip()  # the right-hand side alone
+                        assert len(call) < 12 or call not in hints, (exercise, call)
 
 
 def test_a_function_that_raises_is_reported_not_raised() -> None:

@@ -21,7 +21,7 @@ from typing import Any
 from ..errors import InputError
 from .reference import corpus
 
-__all__ = ["LESSONS", "WORKSHOP_DIR", "Result", "check", "copy_lesson", "corpus", "kill_engine", "lessons_dir"]
+__all__ = ["LESSONS", "WORKSHOP_DIR", "Result", "check", "copy_lesson", "corpus", "hint", "kill_engine", "lessons_dir"]
 
 HERE = Path(__file__).resolve().parent
 WORKSHOP_DIR = "raiden-workshop"  # where `raiden lab --workshop` and the launcher tiles put copies of lessons
@@ -72,20 +72,39 @@ def check(exercise: str, answer: Any = None, cluster: Any = None) -> Result:
         known = ", ".join(sorted(CHECKS))
         raise InputError(f"no exercise named {exercise!r}; the exercises are {known}")
     ex = CHECKS[exercise]
+    first = f"Hint: {ex.hints[0]}"
+    if len(ex.hints) > 1:
+        first += f" (another: workshop.hint({exercise!r}))"
     if answer is None or answer is Ellipsis:
-        return Result(exercise, False, f"no answer yet. Hint: {ex.hint}")
+        return Result(exercise, False, f"no answer yet. {first}")
     from .checks import StudentError
 
     try:
         ok, message = ex.check(answer, _cluster(cluster) if ex.needs_cluster else None)
     except StudentError as e:  # the student's own function raised inside the check
-        return Result(exercise, False, f"{e}. Hint: {ex.hint}")
+        return Result(exercise, False, f"{e}. {first}")
     if not ok:
-        message = f"{message} Hint: {ex.hint}" if message else f"not yet. Hint: {ex.hint}"
+        message = f"{message} {first}" if message else f"not yet. {first}"
     from .report import report
 
     report(exercise, ok)  # the teacher's progress grid, when this user is in a class
     return Result(exercise, ok, message)
+
+
+_shown: dict[str, int] = {}  # exercise -> how many of its hints were asked for
+
+
+def hint(exercise: str) -> Result:
+    """The exercise's next hint, one tier nearer each time it is asked for; never the answer."""
+    from .checks import CHECKS
+
+    if exercise not in CHECKS:
+        raise InputError(f"no exercise named {exercise!r}; the exercises are {', '.join(sorted(CHECKS))}")
+    hints = CHECKS[exercise].hints
+    n = min(_shown.get(exercise, 0) + 1, len(hints) - 1) if len(hints) > 1 else 0
+    _shown[exercise] = n
+    more = "" if n == len(hints) - 1 else f" (another: workshop.hint({exercise!r}))"
+    return Result(exercise, False, f"Hint {n + 1} of {len(hints)}: {hints[n]}{more}")
 
 
 def _cluster(cluster: Any) -> Any:

@@ -25,8 +25,12 @@ class StudentError(Exception):
 @dataclass(frozen=True)
 class Exercise:
     check: Callable[[Any, Any], tuple[bool, str]]
-    hint: str
+    hint: str | tuple[str, ...]  # one hint, or tiers: each a little nearer, none the answer
     needs_cluster: bool = False
+
+    @property
+    def hints(self) -> tuple[str, ...]:
+        return (self.hint,) if isinstance(self.hint, str) else self.hint
 
 
 def _call(fn: Any, *args: Any) -> Any:
@@ -356,16 +360,34 @@ def _patent(answer: Any, _: Any) -> tuple[bool, str]:
 
 
 CHECKS: dict[str, Exercise] = {
-    "00.engines": Exercise(_engines, "the dashboard's header says it, and so does len(cluster.ids).", True),
+    "00.engines": Exercise(
+        _engines,
+        (
+            "the dashboard counts them in its header.",
+            "cluster.ids lists the engines' ids: how many are there?",
+        ),
+        True,
+    ),
     "00.per_node": Exercise(
         _engines_per_node, "cluster.nodes is a list of dicts; each has a 'host' and a list of 'engines'.", True
     ),
     "01.totals": Exercise(
         _totals,
-        "run the computation in a %%px cell, then bring the variable back with cluster.direct.pull('total').",
+        (
+            "each engine must compute its own total, from its own my_id: on the engines, not here.",
+            "a %%px cell runs on every engine; a DirectView method brings a variable of the engines back.",
+            "that method is the opposite of push.",
+        ),
         True,
     ),
-    "01.pids": Exercise(_pids, "`%px pid = os.getpid()` runs on the engines; pull brings the values back.", True),
+    "01.pids": Exercise(
+        _pids,
+        (
+            "os.getpid() in this notebook is the notebook's own process: ask the engines.",
+            "%px runs one line on every engine and keeps what it assigns there; then bring it back, as in 01.totals.",
+        ),
+        True,
+    ),
     "02.estimate": Exercise(_estimate, "the points fall in a square of area 1; the quarter circle's area is pi / 4."),
     "02.pi": Exercise(
         _pi,
@@ -374,11 +396,21 @@ CHECKS: dict[str, Exercise] = {
     ),
     "03.interleave": Exercise(_interleave, "Python slices take a step: rows[start::step]."),
     "03.image": Exercise(
-        _image, "cluster.map(mandel_row, ys, ...) with one y per row; the other arguments are repeated for every row."
+        _image,
+        (
+            "a map calls the function once per item: what is the item here, one row or one pixel?",
+            "map takes one list per argument of the function; the arguments that are the same for every row "
+            "need a list of their own too.",
+        ),
     ),
     "04.jit": Exercise(_sum_of_squares, "a plain loop with an accumulator is what numba compiles best."),
     "04.warmup": Exercise(
-        _warmup, "cluster.warmup(fn, 'int64(int64)') compiles on every engine and returns a table.", True
+        _warmup,
+        (
+            "the section 'Warm up every engine' above does this for another function.",
+            "the types are written as numba signatures: RESULT(ARGUMENT), with int64 for a 64-bit integer.",
+        ),
+        True,
     ),
     "05.amdahl": Exercise(
         _amdahl,
@@ -390,12 +422,20 @@ CHECKS: dict[str, Exercise] = {
         "keep the time fixed and let the parallel work grow with n: the "
         "serial part stays, the rest is done n times over.",
     ),
-    "06.split": Exercise(_split, "divmod(cells, parts) gives the base size and how many blocks get one more."),
+    "06.split": Exercise(
+        _split,
+        (
+            "every block gets the same number of cells, and the cells left over go one each to the first blocks.",
+            "a built-in gives a division's quotient and remainder at once: the base size, and how many get one more.",
+        ),
+    ),
     "06.ring": Exercise(
         _ring,
-        "a block's left ghost is its left neighbour's last cell, its right ghost its "
-        "right neighbour's first cell; in a ring the first block's left neighbour is the last "
-        "block, and the last block's right neighbour is the first.",
+        (
+            "a ghost cell holds a copy of a neighbouring block's cell: which cell of the neighbour touches this block?",
+            "in a ring the blocks wrap around: the first block's left neighbour is the last block.",
+            "Python's negative indices and % (modulo) both wrap around a list.",
+        ),
     ),
     "07.results": Exercise(
         _fault_results, "run the map in the cell that kills the engine, and keep what cluster.map returns.", True
