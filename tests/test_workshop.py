@@ -364,6 +364,9 @@ def test_lesson_runs_end_to_end_on_the_local_cluster(local, name: str, monkeypat
         assert "localhost       up       engines" in text
     if name == "01-px.ipynb":  # what breaks, shown: a pushed list is a copy
         assert "this notebook's list: ['bread']" in text and "['bread', 'milk']" in text, text
+    if name == "07-fault-tolerance.ipynb":  # what breaks, shown: a log appended to, then an idempotent task
+        assert re.search(r"\d+ lines logged for \d+ tasks: \d+ tasks ran twice", text), text
+        assert text.count("results, all right: True") == 2 and "tasks, each once: True" in text, text
     if name == "08-map-reduce.ipynb":  # hash() differs from engine to engine, crc32 does not
         said = re.findall(r"hash: (-?\d+)  crc32: (\d+)", text)
         assert len(said) == len(local("status", "--json").json()["nodes"][0]["engines"]), text
