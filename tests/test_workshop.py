@@ -220,6 +220,14 @@ def test_hints_come_in_tiers_and_none_is_the_answer() -> None:
                         assert len(call) < 12 or call not in hints, (exercise, call)
 
 
+def test_a_prediction_is_put_beside_the_measurement() -> None:
+    assert repr(workshop.compare("speedup", 40, 50.0)) == "◆ speedup: predicted 40, measured 50: within a factor of two"
+    assert "12.5 times what you thought" in workshop.compare("speedup", 4, 50.0).message
+    assert "5.0 times less than you thought" in workshop.compare("speedup", 250, 50.0).message
+    assert "no prediction was written" in workshop.compare("speedup", ..., 50.0).message
+    assert "'fast' is not a number" in workshop.compare("speedup", "fast", 50.0).message
+
+
 def test_a_function_that_raises_is_reported_not_raised() -> None:
     result = workshop.check("06.split", lambda cells, parts: cells / 0)
     assert not result.ok
@@ -362,6 +370,8 @@ def test_lesson_runs_end_to_end_on_the_local_cluster(local, name: str, monkeypat
     if name == "00-tour.ipynb":
         assert "cluster 'local' is already running" in text
         assert "localhost       up       engines" in text
+    if name == "04-numba.ipynb":  # predict, then measure: the run writes no prediction, and is told so
+        assert re.search(r"◆ numba speedup, one row: measured [\d.]+; no prediction was written", text), text
     if name == "01-px.ipynb":  # what breaks, shown: a pushed list is a copy
         assert "this notebook's list: ['bread']" in text and "['bread', 'milk']" in text, text
     if name == "07-fault-tolerance.ipynb":  # what breaks, shown: a log appended to, then an idempotent task

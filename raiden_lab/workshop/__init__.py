@@ -21,7 +21,18 @@ from typing import Any
 from ..errors import InputError
 from .reference import corpus
 
-__all__ = ["LESSONS", "WORKSHOP_DIR", "Result", "check", "copy_lesson", "corpus", "hint", "kill_engine", "lessons_dir"]
+__all__ = [
+    "LESSONS",
+    "WORKSHOP_DIR",
+    "Result",
+    "check",
+    "compare",
+    "copy_lesson",
+    "corpus",
+    "hint",
+    "kill_engine",
+    "lessons_dir",
+]
 
 HERE = Path(__file__).resolve().parent
 WORKSHOP_DIR = "raiden-workshop"  # where `raiden lab --workshop` and the launcher tiles put copies of lessons
@@ -47,17 +58,19 @@ class Result:
     exercise: str
     ok: bool
     message: str
+    mark: str | None = None  # a comparison (prediction against measurement) is neither right nor wrong
 
     def __bool__(self) -> bool:
         return self.ok
 
     def __repr__(self) -> str:
-        mark = "✔" if self.ok else "✘"
+        mark = self.mark or ("✔" if self.ok else "✘")
         return f"{mark} {self.exercise}: {self.message}"
 
     def _repr_html_(self) -> str:
         colour = "var(--jp-success-color1, #2e7d32)" if self.ok else "var(--jp-error-color1, #c62828)"
-        mark = "✔" if self.ok else "✘"
+        colour = "var(--jp-brand-color1, #1565c0)" if self.mark else colour
+        mark = self.mark or ("✔" if self.ok else "✘")
         return (
             f"<div class='raiden-check' style='color:{colour};font-weight:600'>{mark} "
             f"{html.escape(self.exercise)}: <span style='font-weight:400'>{html.escape(self.message)}</span></div>"
@@ -89,6 +102,30 @@ def check(exercise: str, answer: Any = None, cluster: Any = None) -> Result:
 
     report(exercise, ok)  # the teacher's progress grid, when this user is in a class
     return Result(exercise, ok, message)
+
+
+def compare(what: str, predicted: Any, measured: float) -> Result:
+    """Put a learner's prediction (written before the measurement ran) beside what the cluster measured."""
+    if predicted is None or predicted is Ellipsis:
+        return Result(
+            what, False, f"measured {measured:.3g}; no prediction was written: write one before you measure", "◆"
+        )
+    try:
+        guess = float(predicted)
+    except (TypeError, ValueError):
+        return Result(what, False, f"measured {measured:.3g}; the prediction {predicted!r} is not a number", "◆")
+    if guess <= 0 or measured <= 0:
+        return Result(what, False, f"predicted {guess:.3g}, measured {measured:.3g}: both should be above zero", "◆")
+    ratio = measured / guess
+    near = 0.5 <= ratio <= 2
+    how = (
+        "within a factor of two"
+        if near
+        else f"{ratio:.1f} times what you thought"
+        if ratio > 1
+        else (f"{1 / ratio:.1f} times less than you thought")
+    )
+    return Result(what, near, f"predicted {guess:.3g}, measured {measured:.3g}: {how}", "◆")
 
 
 _shown: dict[str, int] = {}  # exercise -> how many of its hints were asked for
