@@ -370,6 +370,8 @@ def test_lesson_runs_end_to_end_on_the_local_cluster(local, name: str, monkeypat
     if name == "00-tour.ipynb":
         assert "cluster 'local' is already running" in text
         assert "localhost       up       engines" in text
+    if name == "03-load-balancing.ipynb":  # predict, then measure
+        assert re.search(r"◆ static split, seconds: measured [\d.]+; no prediction was written", text), text
     if name == "04-numba.ipynb":  # predict, then measure: the run writes no prediction, and is told so
         assert re.search(r"◆ numba speedup, one row: measured [\d.]+; no prediction was written", text), text
     if name == "01-px.ipynb":  # what breaks, shown: a pushed list is a copy
