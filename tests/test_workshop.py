@@ -370,10 +370,16 @@ def test_lesson_runs_end_to_end_on_the_local_cluster(local, name: str, monkeypat
     if name == "00-tour.ipynb":
         assert "cluster 'local' is already running" in text
         assert "localhost       up       engines" in text
-    if name == "03-load-balancing.ipynb":  # predict, then measure
+    if name == "03-load-balancing.ipynb":  # predict, then measure; and what task size costs
         assert re.search(r"◆ static split, seconds: measured [\d.]+; no prediction was written", text), text
+        by_size = [
+            int(p) for p in re.findall(r"'[\d.]+ ms': '(\d+)%'", text.split("by task duration:")[1].split("\n")[0])
+        ]
+        assert len(by_size) == 6 and by_size[-1] > by_size[0], text  # 300 ms tasks waste less than 1 ms ones
     if name == "04-numba.ipynb":  # predict, then measure: the run writes no prediction, and is told so
         assert re.search(r"◆ numba speedup, one row: measured [\d.]+; no prediction was written", text), text
+        one_core = float(re.search(r"numba on one core, here: +[\d.]+ s +\(([\d.]+)x faster", text).group(1))
+        assert one_core > 1, text  # one core compiled beats every engine interpreting
     if name == "01-px.ipynb":  # what breaks, shown: a pushed list is a copy
         assert "this notebook's list: ['bread']" in text and "['bread', 'milk']" in text, text
     if name == "07-fault-tolerance.ipynb":  # what breaks, shown: a log appended to, then an idempotent task
