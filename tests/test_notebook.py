@@ -196,6 +196,20 @@ def test_scaling_plot_shows_measured_ideal_and_amdahl() -> None:
     assert fitted.get_ydata()[-1] == pytest.approx(amdahl(8, serial))
     assert list(eff_ax.lines[0].get_ydata()) == pytest.approx([100 * amdahl(n, serial) / n for n in (1, 2, 4, 8)])
     _save(fig, "scaling")
+    # node boundaries: engines 1-2 on one node, 3-4 on the next (shaded), 5-8 on a third
+    fig = plots.scaling(table, nodes=[2, 2, 4])
+    spans = [p.get_extents() for p in fig.axes[0].patches]
+    assert len(fig.axes[0].patches) == 1 and len(fig.axes[1].patches) == 1, spans
+
+
+def test_scaling_measures_every_count_up_to_eight_then_spreads_out() -> None:
+    from raiden_lab.notebook.scaling import engine_counts
+
+    assert engine_counts(2) == [1, 2]
+    assert engine_counts(12) == [1, 2, 3, 4, 5, 6, 7, 8, 12]  # a 12-engine cluster is measured at 12, not stopped at 8
+    assert engine_counts(48)[-1] == 48 and all(
+        b <= 1.5 * a + 1 for a, b in zip(engine_counts(48), engine_counts(48)[1:])
+    )
 
 
 def test_node_history_plots_samples_and_marks_events(tmp_path, monkeypatch) -> None:

@@ -85,8 +85,14 @@ def timeline(source: Any, title: str | None = None) -> Figure:
     return _shown(fig)
 
 
-def scaling(table: ScalingTable | Iterable[dict[str, Any]], title: str | None = None) -> Figure:
-    """Speedup against the ideal and the fitted Amdahl curve; efficiency beside it."""
+def scaling(
+    table: ScalingTable | Iterable[dict[str, Any]], title: str | None = None, nodes: list[int] | None = None
+) -> Figure:
+    """Speedup against the ideal and the fitted Amdahl curve; efficiency beside it.
+
+    ``nodes``: the engines of each node in the order they were added (``scaling.node_sizes``);
+    every other node's stretch is shaded, so a step where the next node joins shows as one.
+    """
     rows = list(table)
     serial = getattr(table, "serial_fraction", 0.0)
     engines = [r["engines"] for r in rows]
@@ -105,6 +111,14 @@ def scaling(table: ScalingTable | Iterable[dict[str, Any]], title: str | None = 
     ax2.set_ylim(0, 110)
     ax2.set_xlabel("engines")
     ax2.set_ylabel("parallel efficiency (%)")
+    first = 0
+    for k, size in enumerate(nodes if nodes and len(nodes) > 1 else []):
+        if k % 2:
+            for axis in (ax, ax2):
+                axis.axvspan(first + 0.5, first + size + 0.5, color="grey", alpha=0.12, lw=0)
+        first += size
+    if nodes and len(nodes) > 1:
+        ax2.text(0.02, 0.03, "shaded: every other node", transform=ax2.transAxes, fontsize=8, color="grey")
     fig.suptitle(title or "scaling")
     fig.tight_layout()
     return _shown(fig)

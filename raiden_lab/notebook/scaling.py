@@ -90,3 +90,28 @@ def measure(
         row["efficiency"] = row["speedup"] / row["engines"]
     table.serial_fraction = fit_serial_fraction([r["engines"] for r in table], [r["speedup"] for r in table])
     return table
+
+
+def engine_counts(total: int) -> list[int]:
+    """The engine counts a scaling run measures: every count up to 8, then about 1.5x apart, and the total."""
+    counts = set(range(1, min(total, 8) + 1))
+    n = 8
+    while n < total:
+        n = int(n * 1.5)
+        counts.add(min(n, total))
+    counts.add(total)
+    return sorted(counts)
+
+
+def node_sizes(cluster: Any, ids: Sequence[int]) -> list[int]:
+    """How many of ``ids`` (in order) each node holds, node after node: where the node boundaries fall."""
+    node_of = {e["id"]: n["host"] for n in cluster.nodes for e in n["engines"]}
+    sizes: list[int] = []
+    last = None
+    for engine in ids:
+        host = node_of.get(engine)
+        if host != last or not sizes:
+            sizes.append(0)
+            last = host
+        sizes[-1] += 1
+    return sizes
