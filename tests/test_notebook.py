@@ -207,9 +207,8 @@ def test_scaling_measures_every_count_up_to_eight_then_spreads_out() -> None:
 
     assert engine_counts(2) == [1, 2]
     assert engine_counts(12) == [1, 2, 3, 4, 5, 6, 7, 8, 12]  # a 12-engine cluster is measured at 12, not stopped at 8
-    assert engine_counts(48)[-1] == 48 and all(
-        b <= 1.5 * a + 1 for a, b in zip(engine_counts(48), engine_counts(48)[1:])
-    )
+    counts = engine_counts(48)
+    assert counts[-1] == 48 and all(counts[i + 1] <= 1.5 * counts[i] + 1 for i in range(len(counts) - 1)), counts
 
 
 def test_node_history_plots_samples_and_marks_events(tmp_path, monkeypatch) -> None:
