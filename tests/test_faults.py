@@ -108,6 +108,10 @@ def test_a_damaged_state_file_is_moved_aside_while_running_and_before_up(raiden:
             assert "the state file is damaged" in ran.err and len(ran.err.strip().splitlines()) == 1, ran.err
             return False
         status = ran.json()
+        if "error" in status:  # --json: the same one sentence, as JSON for programs
+            assert "the state file is damaged" in status["error"] and status["exit_code"] == 1, status
+            assert "the state file is damaged" in ran.err and len(ran.err.strip().splitlines()) == 1, ran.err
+            return False
         return status["state"] == "running" and status["engines"]["alive"] == CORES
 
     assert wait_for(healed, 40)

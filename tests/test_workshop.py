@@ -17,7 +17,7 @@ from conftest import STRICT, _make_raiden, wait_for
 from raiden_lab import workshop
 from raiden_lab.errors import InputError
 from raiden_lab.head.status import cluster_events
-from raiden_lab.workshop.checks import CHECKS
+from raiden_lab.workshop.exercises import CHECKS
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"

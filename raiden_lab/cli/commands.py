@@ -277,7 +277,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 def cmd_class(args: argparse.Namespace) -> int:
     from ..head import classroom
-    from ..workshop.checks import CHECKS
+    from ..workshop.exercises import CHECKS
 
     inventory, paths = _inventory(args)
     if args.action == "start":

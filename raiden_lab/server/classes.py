@@ -84,7 +84,7 @@ class ClassActions:
 
     async def start_class(self, name: str) -> dict[str, Any]:
         """Start a class of the cluster, for the students listed in ``students.txt`` beside the inventory."""
-        from ..workshop.checks import CHECKS
+        from ..workshop.exercises import CHECKS
 
         inv = self.inventory(name)
         roster_file = self.root / "students.txt"

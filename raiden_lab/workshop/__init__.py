@@ -79,7 +79,7 @@ class Result:
 
 def check(exercise: str, answer: Any = None, cluster: Any = None) -> Result:
     """Check one exercise's answer: right, or wrong with a hint."""
-    from .checks import CHECKS
+    from .exercises import CHECKS
 
     if exercise not in CHECKS:
         known = ", ".join(sorted(CHECKS))
@@ -133,7 +133,7 @@ _shown: dict[str, int] = {}  # exercise -> how many of its hints were asked for
 
 def hint(exercise: str) -> Result:
     """The exercise's next hint, one tier nearer each time it is asked for; never the answer."""
-    from .checks import CHECKS
+    from .exercises import CHECKS
 
     if exercise not in CHECKS:
         raise InputError(f"no exercise named {exercise!r}; the exercises are {', '.join(sorted(CHECKS))}")

@@ -1,0 +1,121 @@
+"""Every exercise of the workshop: its check (``checks.py``), its hints, and whether it asks the cluster."""
+
+from __future__ import annotations
+
+from .checks import (
+    Exercise,
+    _amdahl,
+    _engines,
+    _engines_per_node,
+    _estimate,
+    _fault_results,
+    _gustafson,
+    _image,
+    _interleave,
+    _limit,
+    _mapper,
+    _patent,
+    _pi,
+    _pids,
+    _reducer,
+    _restart_event,
+    _ring,
+    _split,
+    _sum_of_squares,
+    _totals,
+    _warmup,
+)
+
+CHECKS: dict[str, Exercise] = {
+    "00.engines": Exercise(
+        _engines,
+        (
+            "the dashboard counts them in its header.",
+            "cluster.ids lists the engines' ids: how many are there?",
+        ),
+        True,
+    ),
+    "00.per_node": Exercise(
+        _engines_per_node, "cluster.nodes is a list of dicts; each has a 'host' and a list of 'engines'.", True
+    ),
+    "01.totals": Exercise(
+        _totals,
+        (
+            "each engine must compute its own total, from its own my_id: on the engines, not here.",
+            "a %%px cell runs on every engine; a DirectView method brings a variable of the engines back.",
+            "that method is the opposite of push.",
+        ),
+        True,
+    ),
+    "01.pids": Exercise(
+        _pids,
+        (
+            "os.getpid() in this notebook is the notebook's own process: ask the engines.",
+            "%px runs one line on every engine and keeps what it assigns there; then bring it back, as in 01.totals.",
+        ),
+        True,
+    ),
+    "02.estimate": Exercise(_estimate, "the points fall in a square of area 1; the quarter circle's area is pi / 4."),
+    "02.pi": Exercise(
+        _pi,
+        "map count_hits over the seeds with the same number of samples each, add the hits, "
+        "then use estimate_pi on the totals.",
+    ),
+    "03.interleave": Exercise(_interleave, "Python slices take a step: rows[start::step]."),
+    "03.image": Exercise(
+        _image,
+        (
+            "a map calls the function once per item: what is the item here, one row or one pixel?",
+            "map takes one list per argument of the function; the arguments that are the same for every row "
+            "need a list of their own too.",
+        ),
+    ),
+    "04.jit": Exercise(_sum_of_squares, "a plain loop with an accumulator is what numba compiles best."),
+    "04.warmup": Exercise(
+        _warmup,
+        (
+            "the section 'Warm up every engine' above does this for another function.",
+            "the types are written as numba signatures: RESULT(ARGUMENT), with int64 for a 64-bit integer.",
+        ),
+        True,
+    ),
+    "05.amdahl": Exercise(
+        _amdahl,
+        "the time on n engines is the serial part plus the parallel part divided by n; the speedup is 1 / that time.",
+    ),
+    "05.limit": Exercise(_limit, "let n grow without bound in amdahl(n, s): what is left of the time?"),
+    "05.gustafson": Exercise(
+        _gustafson,
+        "keep the time fixed and let the parallel work grow with n: the "
+        "serial part stays, the rest is done n times over.",
+    ),
+    "06.split": Exercise(
+        _split,
+        (
+            "every block gets the same number of cells, and the cells left over go one each to the first blocks.",
+            "a built-in gives a division's quotient and remainder at once: the base size, and how many get one more.",
+        ),
+    ),
+    "06.ring": Exercise(
+        _ring,
+        (
+            "a ghost cell holds a copy of a neighbouring block's cell: which cell of the neighbour touches this block?",
+            "in a ring the blocks wrap around: the first block's left neighbour is the last block.",
+            "Python's negative indices and % (modulo) both wrap around a list.",
+        ),
+    ),
+    "07.results": Exercise(
+        _fault_results, "run the map in the cell that kills the engine, and keep what cluster.map returns.", True
+    ),
+    "07.event": Exercise(_restart_event, "%raiden events lists what the supervisor did and when.", True),
+    "08.mapper": Exercise(
+        _mapper,
+        "a regular expression can find the runs of letters in a lower-cased text; "
+        "collections.Counter counts what is in a list.",
+    ),
+    "08.reducer": Exercise(_reducer, "Counters can be added together; start from an empty Counter()."),
+    "08.patent": Exercise(
+        _patent,
+        "your reduced counts are per corpus; count per document instead (the mapper's output, one per document).",
+    ),
+}
