@@ -9,11 +9,12 @@ _code_version: str | None = None
 
 
 def code_version() -> str:
-    """The version and a digest of this copy's files: ``0.1.0+3f2a9c1d7e0b``.
+    """The version and a digest of this copy's Python files: ``0.1.0+3f2a9c1d7e0b``.
 
-    The version string changes only at a release; the digest changes with any edit, so a
-    node that runs other code than the head is told apart (``raiden doctor``) and given the
-    head's (``raiden provision``), release or not.
+    The version string changes only at a release; the digest changes with any edit of the
+    code, so a node that runs other code than the head is told apart (``raiden doctor``) and
+    given the head's (``raiden provision``), release or not. Only ``.py`` files count: a wheel
+    adds the lessons and a checkout has none of them there, yet both run the same code.
     """
     global _code_version
     if _code_version is None:
@@ -24,7 +25,7 @@ def code_version() -> str:
         digest = hashlib.sha256()
         for folder, dirs, names in os.walk(root):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            for name in sorted(n for n in names if not n.endswith((".pyc", ".pyo"))):
+            for name in sorted(n for n in names if n.endswith(".py")):
                 path = os.path.join(folder, name)
                 digest.update(os.path.relpath(path, root).encode() + b"\0")
                 with open(path, "rb") as f:
