@@ -102,6 +102,11 @@ def _forget(path: str) -> bool:
         return False
 
 
+def _check_name(what: str, name: Any) -> None:
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        raise ValueError(f"{what}: {name!r} is not a Python name; give the name the engines will use")
+
+
 def engines_by_node(client: ipp.Client, targets: list[int] | None = None) -> dict[str, list[int]]:
     """The engines of each node, asked of the engines themselves (one round trip)."""
     ids = list(client.ids) if targets is None else list(targets)
@@ -115,8 +120,7 @@ def engines_by_node(client: ipp.Client, targets: list[int] | None = None) -> dic
 
 def broadcast(client: ipp.Client, name: str, value: Any, targets: list[int] | None = None) -> dict[str, str]:
     """Bind ``name`` to ``value`` on every engine, sending one copy per node; the path of each node's copy."""
-    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
-        raise ValueError(f"broadcast: {name!r} is not a Python name; give the name the engines will use")
+    _check_name("broadcast", name)
     nodes = engines_by_node(client, targets)
     leads = {node: ids[0] for node, ids in nodes.items()}
     stored = {node: client[lead].apply_async(_store, name, value, node) for node, lead in leads.items()}
@@ -143,8 +147,7 @@ def scatter(client: ipp.Client, name: str, array: Any, targets: list[int] | None
     (``{engine: (start, stop)}``, in the order ``gather`` joins them) and the path of each node's copy."""
     import numpy
 
-    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
-        raise ValueError(f"scatter: {name!r} is not a Python name; give the name the engines will use")
+    _check_name("scatter", name)
     if not isinstance(array, numpy.ndarray) or array.dtype.hasobject or array.ndim == 0:
         raise TypeError(f"scatter: a numpy array of numbers, not {type(array).__name__}; use push for other objects")
     nodes = engines_by_node(client, targets)

@@ -118,13 +118,12 @@ def compare(what: str, predicted: Any, measured: float) -> Result:
         return Result(what, False, f"predicted {guess:.3g}, measured {measured:.3g}: both should be above zero", "◆")
     ratio = measured / guess
     near = 0.5 <= ratio <= 2
-    how = (
-        "within a factor of two"
-        if near
-        else f"{ratio:.1f} times what you thought"
-        if ratio > 1
-        else (f"{1 / ratio:.1f} times less than you thought")
-    )
+    if near:
+        how = "within a factor of two"
+    elif ratio > 1:
+        how = f"{ratio:.1f} times what you thought"
+    else:
+        how = f"{1 / ratio:.1f} times less than you thought"
     return Result(what, near, f"predicted {guess:.3g}, measured {measured:.3g}: {how}", "◆")
 
 
