@@ -32,5 +32,10 @@ def test_the_wheel_carries_everything_a_user_needs_without_node(tmp_path: Path) 
     assert lessons == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
     assert "raiden_lab/workshop/lessons/README.md" in names
     assert "raiden_lab/workshop/corpus/GPL-3.txt" in names
+    # every exercise's solution, loaded on request by `%raiden solution ID`, and lesson 05's recorded run
+    from raiden_lab.workshop.exercises import CHECKS
+
+    assert {f"raiden_lab/workshop/solutions/{exercise}.ipy" for exercise in CHECKS} <= names
+    assert "raiden_lab/workshop/data/scaling-16-engines.json" in names
     assert "raiden_lab/node/runner.py" in names
     assert "raiden_lab/config/example.toml" in names  # what `raiden init` writes

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -17,6 +19,7 @@ from conftest import STRICT, _make_raiden, wait_for
 from raiden_lab import workshop
 from raiden_lab.errors import InputError
 from raiden_lab.head.status import cluster_events
+from raiden_lab.notebook.scaling import engine_counts
 from raiden_lab.workshop.exercises import CHECKS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +44,7 @@ def _text(cell) -> str:
 # -- the lessons as files ----------------------------------------------------------------------------
 
 
-def test_nine_lessons_in_order_each_with_goals_checked_exercises_and_hidden_solutions() -> None:
+def test_nine_lessons_in_order_each_with_goals_checked_exercises_and_solutions_on_request() -> None:
     on_disk = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
     assert on_disk == LESSON_FILES
     assert [name[:2] for name in LESSON_FILES] == [f"{i:02d}" for i in range(9)]
@@ -54,18 +57,59 @@ def test_nine_lessons_in_order_each_with_goals_checked_exercises_and_hidden_solu
             line.startswith("# # ") for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
         ), name
         exercises = [c for c in nb.cells if "exercise" in c.metadata.get("tags", [])]
-        solutions = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
+        loaders = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
         assert len(exercises) >= 2, name
-        assert len(solutions) == len(exercises), name
-        for ex, sol in zip(exercises, solutions, strict=True):
+        assert len(loaders) == len(exercises), name
+        for ex, loader in zip(exercises, loaders, strict=True):
             ids = CHECK_CALL.findall(ex.source)
-            assert ids and ids == CHECK_CALL.findall(sol.source), (name, ex.source)
-            assert sol.metadata["jupyter"]["source_hidden"] is True, name
+            assert len(ids) == 1, (name, ex.source)
+            # under each exercise, a cell that loads its solution when asked: nothing of it is in the lesson
+            assert loader.source == f"%raiden solution {ids[0]}", (name, loader.source)
+            assert CHECK_CALL.findall(workshop.solution(ids[0])) == ids
             assert not ex.get("outputs"), f"{name}: committed with outputs"
             used.update(ids)
+            lesson = "\n".join(c.source for c in nb.cells)
+            for line in workshop.solution(ids[0]).splitlines()[1:]:  # after the comment that introduces it
+                code = line.split("#")[0].strip()
+                common = code.startswith(("import ", "from ")) or "workshop.check" in code
+                given = len(code) < 16 or common or code in ex.source  # imports, or the exercise's own lines
+                assert given or code not in lesson, (name, ids[0], code)
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{name}: committed with outputs"
     # every check is some lesson's exercise, and every exercise has a check
     assert used == set(CHECKS)
+
+
+def test_a_solution_is_loaded_into_its_cell_only_when_asked() -> None:
+    """``%raiden solution ID`` in a real kernel replaces its cell with the solution (as %load does), running none."""
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+
+        def run(code: str) -> tuple[dict, str]:
+            said: list[str] = []
+            reply = client.execute_interactive(
+                code, timeout=60, output_hook=lambda m: said.append(m["content"].get("text", ""))
+            )
+            return reply["content"], "".join(said)
+
+        run("%load_ext raiden_lab")
+        reply, said = run("%raiden solution 01.totals")
+        assert reply["status"] == "ok" and said == ""
+        [payload] = reply["payload"]
+        assert payload["source"] == "set_next_input" and payload["replace"] is True
+        assert payload["text"] == workshop.solution("01.totals")
+        assert payload["text"].startswith("# A solution to 01.totals: read it, then run this cell")
+        reply, said = run("'pid' in dir(), 'totals' in dir()")
+        assert reply["status"] == "ok"  # nothing of the solution ran
+        reply, said = run("%raiden solution 01.total")
+        assert reply["status"] == "ok" and not reply["payload"]
+        assert said.strip().startswith("raiden: no exercise named '01.total'; the exercises are 00.engines")
+        reply, said = run("%raiden solution")
+        assert said.strip() == "raiden: usage: %raiden solution EXERCISE (e.g. %raiden solution 01.totals)"
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
 
 
 def test_an_unknown_exercise_is_named_with_the_known_ones() -> None:
@@ -105,6 +149,11 @@ def _split(cells, parts):
 
 
 def _mapper(text):
+    words = re.findall(r"[a-z]+", text.lower())
+    return Counter(zip(words, words[1:], strict=False))
+
+
+def _count_words(text):  # lesson 08's own mapper, of single words
     return Counter(re.findall(r"[a-z]+", text.lower()))
 
 
@@ -133,11 +182,18 @@ SOLVED = {
             ([[0] * 160] * 100, "100 rows; the image has 120"),
         ],
     ),
-    "05.amdahl": (lambda n, s: 1 / (s + (1 - s) / n), [(lambda n, s: n - s * (n - 1), "amdahl(4, 0.1) returned")]),
+    "05.engines": (
+        9,
+        [
+            (8, "8 engines give a speedup of 4.71, short of 5"),
+            (50, "reach 5 (8.47), but fewer do too"),
+            ("nine", "expected a number, got str"),
+        ],
+    ),
     "05.limit": (20.0, [(float("inf"), "is not the limit"), (0.05, "is not the limit")]),
-    "05.gustafson": (
-        lambda n, s: n - s * (n - 1),
-        [(lambda n, s: 1 / (s + (1 - s) / n), "gustafson(4, 0.1) returned")],
+    "05.scaled": (
+        60.85,
+        [(15.42, "the speedup of the fixed problem (Amdahl)"), (64, "no serial work at all"), (3.0, "is not how many")],
     ),
     "06.split": (
         _split,
@@ -164,13 +220,19 @@ SOLVED = {
     "08.mapper": (
         _mapper,
         [
-            (lambda t: Counter(re.findall(r"[A-Za-z]+", t)), "keeps capitals"),
+            (_count_words, "counts single words; this mapper counts each word with the next"),
+            (lambda t: Counter(zip(w := re.findall(r"[A-Za-z]+", t), w[1:], strict=False)), "keeps capitals"),
+            (lambda t: Counter(" ".join(p) for p in _mapper(t).elements()), "should be a (word, next word) tuple"),
             (lambda t: t.split(), "returned list, not a Counter"),
         ],
     ),
     "08.reducer": (
-        lambda cs: sum(cs, Counter()),
-        [(lambda cs: cs[0], "returned {'a': 2, 'b': 1}"), (lambda cs: Counter(), "returned {}")],
+        lambda cs: Counter(k for c in cs for k in c),
+        [
+            (lambda cs: sum(cs, Counter()), "those are the total counts"),
+            (lambda cs: cs[0], "returned {'a': 2, 'b': 1}"),
+            (lambda cs: Counter(), "returned {}"),
+        ],
     ),
     "08.patent": ("GPL-3", [("Apache-2.0", "another licence says it more"), ("GPL", "is not one of the corpus")]),
 }
@@ -204,20 +266,15 @@ def test_hints_come_in_tiers_and_none_is_the_answer() -> None:
     )
     assert repr(workshop.hint("01.totals")) == f"✘ 01.totals: Hint 3 of 3: {tiers[2]}"
     assert repr(workshop.hint("01.totals")) == f"✘ 01.totals: Hint 3 of 3: {tiers[2]}"
-    # no hint holds a line of the lesson's own solution (what the six hints named in issue 20 did)
-    for name, _ in workshop.LESSONS:
-        nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-        for cell in nb.cells:
-            if "solution" not in cell.metadata.get("tags", []):
-                continue
-            for exercise in CHECK_CALL.findall(cell.source):
-                hints = " ".join(CHECKS[exercise].hints)
-                for line in cell.source.splitlines():
-                    code = line.split("#")[0].strip()
-                    if len(code) >= 12 and "workshop.check" not in code:
-                        assert code not in hints, (exercise, code)
-                        call = code.split("=", 1)[-1].strip()  # the right-hand side alone
-                        assert len(call) < 12 or call not in hints, (exercise, call)
+    # no hint holds a line of the exercise's own solution (what the six hints named in issue 20 did)
+    for exercise, ex in CHECKS.items():
+        hints = " ".join(ex.hints)
+        for line in workshop.solution(exercise).splitlines()[1:]:
+            code = line.split("#")[0].strip()
+            if len(code) >= 12 and "workshop.check" not in code:
+                assert code not in hints, (exercise, code)
+                call = code.split("=", 1)[-1].strip()  # the right-hand side alone
+                assert len(call) < 12 or call not in hints, (exercise, call)
 
 
 def test_a_prediction_is_put_beside_the_measurement() -> None:
@@ -268,6 +325,32 @@ def local(tmp_path_factory):
         yield raiden
     finally:
         raiden("down")
+
+
+def test_the_recorded_run_ships_labelled_and_a_cluster_records_its_own(local, tmp_path) -> None:
+    shipped = workshop.recorded.load()
+    assert "16 engines" in shipped.label and f"ONE {shipped.raw['head']['cpus']}-core" in shipped.label
+    assert shipped.node_sizes == [4, 4, 4, 4]
+    for table in (shipped.compute, shipped.modelled):
+        assert [r["engines"] for r in table] == engine_counts(16) and table[0]["speedup"] == 1.0
+    # any cluster records its own, with the same command a teacher would run
+    out = local.cwd / "mine.json"
+    ran = subprocess.run(
+        [sys.executable, "-m", "raiden_lab.workshop.recorded", str(out), "--label", "two local engines", "--seconds", "1"],
+        cwd=local.cwd, env=local.env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    mine = workshop.recorded.load(out)
+    engines = len(local("status", "--json").json()["nodes"][0]["engines"])
+    assert mine.label == "two local engines" and mine.node_sizes == [engines]
+    assert [r["engines"] for r in mine.compute] == list(range(1, engines + 1))
+    assert ran.stdout.startswith("two local engines\n\ntasks that compute:\nengines  seconds")
+    # a file that is not a recording: one sentence naming it
+    (tmp_path / "bad.json").write_text('{"label": "x"}')
+    with pytest.raises(InputError, match=r"bad\.json: not a recorded scaling run \(KeyError: 'node_sizes'\)"):
+        workshop.recorded.load(tmp_path / "bad.json")
+    with pytest.raises(InputError, match=r"missing\.json: cannot read the recorded run"):
+        workshop.recorded.load(tmp_path / "missing.json")
 
 
 def test_checks_that_ask_the_cluster(local, monkeypatch) -> None:
@@ -327,7 +410,11 @@ def test_checks_that_ask_the_cluster(local, monkeypatch) -> None:
 
 
 def run_lesson(raiden, name: str, cwd: Path) -> tuple[nbformat.NotebookNode, float]:
+    """Run every cell, with each solution loaded into its cell first: as a learner who asked for all of them."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    for cell in nb.cells:
+        if "solution" in cell.metadata.get("tags", []):
+            cell.source = workshop.solution(cell.source.split()[-1])
     start = time.perf_counter()
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
     return nb, time.perf_counter() - start
@@ -347,7 +434,7 @@ def assert_lesson_taught(name: str, nb: nbformat.NotebookNode) -> None:
         for exercise in CHECK_CALL.findall(cell.source):
             if "exercise" in tags:  # the exercise as given, unanswered: a cross and a hint
                 assert f"✘ {exercise}: " in text and "Hint: " in text, (name, text)
-            elif "solution" in tags:  # the hidden solution passes its check
+            elif "solution" in tags:  # the solution, loaded on request, passes its check
                 assert f"✔ {exercise}: right" in text, (name, text)
         assert "✘" not in text or "exercise" in tags, (name, cell.source[:60], text)
 
@@ -376,6 +463,15 @@ def test_lesson_runs_end_to_end_on_the_local_cluster(local, name: str, monkeypat
             int(p) for p in re.findall(r"'[\d.]+ ms': '(\d+)%'", text.split("by task duration:")[1].split("\n")[0])
         ]
         assert len(by_size) == 6 and by_size[-1] > by_size[0], text  # 300 ms tasks waste less than 1 ms ones
+        assert "returned at once; all done yet? False" in text, text  # an AsyncResult, iterated as rows arrive
+        first, whole = re.search(r"first row after ([\d.]+) s; all 160 rows after ([\d.]+) s", text).groups()
+        assert float(first) < float(whole), text
+    if name == "05-scaling.ipynb":  # predict from a profile, then measure; the recorded 16-engine run, labelled
+        engines = len(local("status", "--json").json()["nodes"][0]["engines"])
+        assert re.search(r"◆ serial fraction: measured [\d.]+; no prediction was written", text), text
+        assert re.search(rf"◆ speedup on {engines} engines: measured [\d.]+; no prediction was written", text), text
+        assert re.search(r"◆ speedup of 16 engines on 2 cores: measured [\d.]+; no prediction", text), text
+        assert "Recorded on Raiden's virtual Pi cluster: 4 virtual nodes x 4 engines = 16 engines" in text, text
     if name == "04-numba.ipynb":  # predict, then measure: the run writes no prediction, and is told so
         assert re.search(r"◆ numba speedup, one row: measured [\d.]+; no prediction was written", text), text
         one_core = float(re.search(r"numba on one core, here: +[\d.]+ s +\(([\d.]+)x faster", text).group(1))
@@ -390,7 +486,9 @@ def test_lesson_runs_end_to_end_on_the_local_cluster(local, name: str, monkeypat
     if name == "07-fault-tolerance.ipynb":  # what breaks, shown: a log appended to, then an idempotent task
         assert re.search(r"\d+ lines logged for \d+ tasks: \d+ tasks ran twice", text), text
         assert text.count("results, all right: True") == 2 and "tasks, each once: True" in text, text
-    if name == "08-map-reduce.ipynb":  # hash() differs from engine to engine, crc32 does not
+    if name == "08-map-reduce.ipynb":  # data pushed once or shipped with every task; hash() is per engine
+        assert "same answers: True" in text, text
+        assert re.search(r"◆ shipping every time, times slower: measured [\d.]+; no prediction was written", text)
         said = re.findall(r"hash: (-?\d+)  crc32: (\d+)", text)
         assert len(said) == len(local("status", "--json").json()["nodes"][0]["engines"]), text
         assert len({h for h, _ in said}) > 1 and len({c for _, c in said}) == 1, said

@@ -24,8 +24,12 @@ class RaidenMagics(Magics):
     cluster: Any = None
 
     @magic_arguments()
-    @argument("command", help="up, down, status, doctor, events, restart, connect, dashboard or scaling")
-    @argument("args", nargs="*", help="a node for restart; a name for connect; FUNC ARGS... for scaling")
+    @argument("command", help="up, down, status, doctor, events, restart, connect, dashboard, scaling or solution")
+    @argument(
+        "args",
+        nargs="*",
+        help="a node for restart; a name for connect; FUNC ARGS... for scaling; an exercise for solution",
+    )
     @argument("-i", "--inventory", help="inventory file (default ./raiden.toml, else the local default)")
     @argument("--engines", default="1,2,4", help="scaling: engine counts to measure, e.g. 1,2,4,8")
     @line_magic
@@ -45,11 +49,13 @@ class RaidenMagics(Magics):
                 return dashboard(args.args[0] if args.args else None, inventory=args.inventory)
             if args.command == "scaling":
                 return self._scaling(args)
+            if args.command == "solution":
+                return self._solution(args.args)
         except RaidenError as e:
             print(f"raiden: {e}")
             return None
         print(
-            f"raiden: unknown command {args.command!r}; use one of {', '.join(LIFECYCLE_COMMANDS + CLI_COMMANDS)}, connect, dashboard, scaling"
+            f"raiden: unknown command {args.command!r}; use one of {', '.join(LIFECYCLE_COMMANDS + CLI_COMMANDS)}, connect, dashboard, scaling, solution"
         )
         return None
 
@@ -117,6 +123,14 @@ class RaidenMagics(Magics):
         print(table)
         display(plots.scaling(table, title=f"scaling of {args.args[0]}"))
         return table
+
+    def _solution(self, words: list[str]) -> None:
+        """Replace this cell with the exercise's solution, to read before running it (as ``%load`` does)."""
+        from ..workshop import solution
+
+        if len(words) != 1:
+            raise RaidenError("usage: %raiden solution EXERCISE (e.g. %raiden solution 01.totals)")
+        self.shell.set_next_input(solution(words[0]), replace=True)
 
     def _value(self, expr: str) -> Any:
         try:

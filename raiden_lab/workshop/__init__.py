@@ -32,6 +32,8 @@ __all__ = [
     "hint",
     "kill_engine",
     "lessons_dir",
+    "recorded",
+    "solution",
 ]
 
 HERE = Path(__file__).resolve().parent
@@ -141,6 +143,28 @@ def hint(exercise: str) -> Result:
     _shown[exercise] = n
     more = "" if n == len(hints) - 1 else f" (another: workshop.hint({exercise!r}))"
     return Result(exercise, False, f"Hint {n + 1} of {len(hints)}: {hints[n]}{more}")
+
+
+def solution(exercise: str) -> str:
+    """One exercise's solution, as code to read and then run: ``%raiden solution ID`` loads it into its cell.
+
+    The solutions live in the package, not in the lessons, so running every
+    cell of a lesson never runs one.
+    """
+    from .exercises import CHECKS
+
+    if exercise not in CHECKS:
+        raise InputError(f"no exercise named {exercise!r}; the exercises are {', '.join(sorted(CHECKS))}")
+    code = (HERE / "solutions" / f"{exercise}.ipy").read_text()
+    return f"# A solution to {exercise}: read it, then run this cell to check it.\n{code}"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "recorded":  # imported on first use, so `python -m raiden_lab.workshop.recorded` runs it once
+        import importlib
+
+        return importlib.import_module(".recorded", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _cluster(cluster: Any) -> Any:

@@ -210,13 +210,26 @@ def _warmup(answer: Any, cluster: Any) -> tuple[bool, str]:
 # -- 05 scaling laws -------------------------------------------------------------------------------
 
 
-def _amdahl(answer: Any, _: Any) -> tuple[bool, str]:
-    for n, s in ((1, 0.3), (2, 0.0), (4, 0.1), (16, 0.05), (1000, 0.25), (8, 1.0)):
-        got = _call(answer, n, s)
-        want = 1.0 / (s + (1.0 - s) / n)
-        if not _close(got, want, rel=1e-9):
-            return False, f"amdahl({n}, {s}) returned {got!r}."
-    return True, "right: the serial part never speeds up, so it caps the speedup at 1 / s."
+def _number(answer: Any) -> float:
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+        raise StudentError(f"expected a number, got {type(answer).__name__}")
+    return float(answer)
+
+
+def _amdahl(n: float, s: float) -> float:
+    return 1.0 / (s + (1.0 - s) / n)
+
+
+def _fewest_engines(answer: Any, _: Any) -> tuple[bool, str]:
+    n = _number(answer)
+    if n != int(n) or n < 1:
+        return False, f"{answer!r} is not a number of engines."
+    got = _amdahl(n, 0.1)
+    if got < 5 - 1e-9:
+        return False, f"{int(n)} engines give a speedup of {got:.2f}, short of 5."
+    if _amdahl(n - 1, 0.1) >= 5 - 1e-9:
+        return False, f"{int(n)} engines reach 5 ({got:.2f}), but fewer do too."
+    return True, "right: and twice as many would give only 6.7; at 10% serial, 10x is out of reach."
 
 
 def _limit(answer: Any, _: Any) -> tuple[bool, str]:
@@ -225,13 +238,15 @@ def _limit(answer: Any, _: Any) -> tuple[bool, str]:
     return False, f"{answer!r} is not the limit of amdahl(n, 0.05) as n grows."
 
 
-def _gustafson(answer: Any, _: Any) -> tuple[bool, str]:
-    for n, s in ((1, 0.3), (2, 0.0), (4, 0.1), (16, 0.05), (1000, 0.25)):
-        got = _call(answer, n, s)
-        want = n - s * (n - 1)
-        if not _close(got, want, rel=1e-9):
-            return False, f"gustafson({n}, {s}) returned {got!r}."
-    return True, "right: when the problem grows with the machine, the speedup grows almost with n."
+def _scaled(answer: Any, _: Any) -> tuple[bool, str]:
+    got = _number(answer)
+    if _close(got, 64 - 0.05 * 63, rel=1e-3):
+        return True, "right: the grown problem keeps 64 engines busy; Amdahl's fixed one would give about 15."
+    if _close(got, _amdahl(64, 0.05), rel=1e-2):
+        return False, f"{got:.4g} is the speedup of the fixed problem (Amdahl); this one grew with the machine."
+    if _close(got, 64, rel=1e-6):
+        return False, "64 would mean no serial work at all; 5% of the 64-engine run was serial."
+    return False, f"{got:.4g} is not how many times longer one engine takes."
 
 
 # -- 06 the heat equation --------------------------------------------------------------------------
@@ -323,16 +338,27 @@ def _restart_event(answer: Any, cluster: Any) -> tuple[bool, str]:
 # -- 08 map-reduce ---------------------------------------------------------------------------------
 
 
+def _pairs(text: str) -> Counter:
+    w = words(text)
+    return Counter(zip(w, w[1:], strict=False))
+
+
 def _mapper(answer: Any, _: Any) -> tuple[bool, str]:
-    for text in (SAMPLE, "", "a b a"):
+    for text in (SAMPLE, "", "one", "a b a b"):
         got = _call(answer, text)
-        want = Counter(words(text))
+        want = _pairs(text)
         if not isinstance(got, dict):
             return False, f"mapper({text!r}) returned {type(got).__name__}, not a Counter."
-        if Counter(got) != want:
-            if Counter({k.lower(): v for k, v in got.items()}) != Counter(got):
-                return False, f"mapper({text!r}) keeps capitals: 'The' and 'the' should be one word."
-            return False, f"mapper({text!r}) returned {dict(got)}."
+        if Counter(got) == want:
+            continue
+        if Counter(got) == Counter(words(text)) and text:
+            return False, f"mapper({text!r}) counts single words; this mapper counts each word with the next."
+        if any(not isinstance(k, tuple) for k in got):
+            key = next(k for k in got if not isinstance(k, tuple))
+            return False, f"mapper({text!r}) has the key {key!r}; each key should be a (word, next word) tuple."
+        if any(w != w.lower() for k in got for w in k):
+            return False, f"mapper({text!r}) keeps capitals: 'The' and 'the' should be one word."
+        return False, f"mapper({text!r}) returned {dict(got)}."
     return True, "right: one Counter per document, computed wherever the document is."
 
 
@@ -341,19 +367,21 @@ def _reducer(answer: Any, _: Any) -> tuple[bool, str]:
     got = _call(answer, [Counter(p) for p in parts])
     if not isinstance(got, dict):
         return False, f"reducer returned {type(got).__name__}, not a Counter."
-    if Counter(got) == Counter(a=3, b=4, c=1):
+    if Counter(got) == Counter(a=2, b=2, c=1):
         got_empty = _call(answer, [])
         if Counter(got_empty or {}) != Counter():
             return False, f"reducer([]) returned {got_empty!r}: no documents, no words."
-        return True, "right: counts add up, in any order, so the reduce can run as a tree."
+        return True, "right: document frequency, what search engines weigh words by; it adds up in any order too."
+    if Counter(got) == Counter(a=3, b=4, c=1):
+        return False, "those are the total counts (what the lesson's reduce added up), not numbers of documents."
     return False, f"reducer of four small Counters returned {dict(got)}."
 
 
 def _patent(answer: Any, _: Any) -> tuple[bool, str]:
-    counts = {name: words(text).count("patent") for name, text in corpus().items()}
+    counts = {name: _pairs(text)[("patent", "license")] for name, text in corpus().items()}
     best = max(counts, key=counts.get)
     if answer == best:
-        return True, f"right: {best} says 'patent' {counts[best]} times."
+        return True, f"right: {best} says 'patent license' {counts[best]} times."
     if answer in counts:
-        return False, f"{answer} says 'patent' {counts[answer]} times; another licence says it more."
+        return False, f"{answer} says 'patent license' {counts[answer]} times; another licence says it more."
     return False, f"{answer!r} is not one of the corpus's documents ({', '.join(counts)})."

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from .checks import (
     Exercise,
-    _amdahl,
     _engines,
     _engines_per_node,
     _estimate,
     _fault_results,
-    _gustafson,
+    _fewest_engines,
     _image,
     _interleave,
     _limit,
@@ -20,6 +19,7 @@ from .checks import (
     _reducer,
     _restart_event,
     _ring,
+    _scaled,
     _split,
     _sum_of_squares,
     _totals,
@@ -79,15 +79,20 @@ CHECKS: dict[str, Exercise] = {
         ),
         True,
     ),
-    "05.amdahl": Exercise(
-        _amdahl,
-        "the time on n engines is the serial part plus the parallel part divided by n; the speedup is 1 / that time.",
+    "05.engines": Exercise(
+        _fewest_engines,
+        (
+            "scaling.amdahl(n, s) gives the speedup on n engines: try a few n and watch it approach 5.",
+            "a loop over n = 1, 2, 3 ... that stops at the first n whose speedup is 5 or more.",
+        ),
     ),
     "05.limit": Exercise(_limit, "let n grow without bound in amdahl(n, s): what is left of the time?"),
-    "05.gustafson": Exercise(
-        _gustafson,
-        "keep the time fixed and let the parallel work grow with n: the "
-        "serial part stays, the rest is done n times over.",
+    "05.scaled": Exercise(
+        _scaled,
+        (
+            "one engine must do the serial part once and all 64 engines' parallel parts one after another.",
+            "in the 64-engine run, 5% of the time was serial and 95% was parallel, on each of 64 engines.",
+        ),
     ),
     "06.split": Exercise(
         _split,
@@ -110,10 +115,18 @@ CHECKS: dict[str, Exercise] = {
     "07.event": Exercise(_restart_event, "%raiden events lists what the supervisor did and when.", True),
     "08.mapper": Exercise(
         _mapper,
-        "a regular expression can find the runs of letters in a lower-cased text; "
-        "collections.Counter counts what is in a list.",
+        (
+            "the lesson's count_words finds the words; here each word is counted together with the one after it.",
+            "a list and the same list shifted by one place, walked side by side, give each word and the next.",
+        ),
     ),
-    "08.reducer": Exercise(_reducer, "Counters can be added together; start from an empty Counter()."),
+    "08.reducer": Exercise(
+        _reducer,
+        (
+            "a key counts once for each document that has it, however often that document says it.",
+            "the keys of a Counter are what it holds; a Counter can count the keys of many Counters.",
+        ),
+    ),
     "08.patent": Exercise(
         _patent,
         "your reduced counts are per corpus; count per document instead (the mapper's output, one per document).",
