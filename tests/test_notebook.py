@@ -211,6 +211,18 @@ def test_scaling_measures_every_count_up_to_eight_then_spreads_out() -> None:
     assert counts[-1] == 48 and all(counts[i + 1] <= 1.5 * counts[i] + 1 for i in range(len(counts) - 1)), counts
 
 
+def test_scaling_fills_one_node_before_the_next() -> None:
+    from types import SimpleNamespace
+
+    from raiden_lab.notebook.scaling import by_node, node_sizes
+
+    nodes = [{"host": "a", "engines": [{"id": 3}, {"id": 1}]}, {"host": "b", "engines": [{"id": 0}, {"id": 2}]}]
+    cluster = SimpleNamespace(ids=[0, 1, 2, 3, 4], nodes=nodes)  # engine 4 registered, its node not yet listed
+    assert by_node(cluster) == [1, 3, 0, 2, 4]
+    assert node_sizes(cluster, by_node(cluster)) == [2, 2, 1]
+    assert node_sizes(cluster, sorted(cluster.ids)) == [1, 1, 1, 1, 1]  # in id order the nodes interleave
+
+
 def test_node_history_plots_samples_and_marks_events(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("RAIDEN_HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)

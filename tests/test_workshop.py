@@ -468,6 +468,8 @@ def test_lesson_runs_end_to_end_on_the_local_cluster(local, name: str, monkeypat
         assert float(first) < float(whole), text
     if name == "05-scaling.ipynb":  # predict from a profile, then measure; the recorded 16-engine run, labelled
         engines = len(local("status", "--json").json()["nodes"][0]["engines"])
+        assert f"engine counts to measure: {list(range(1, engines + 1))}" in text, text
+        assert f"engines per node, in the order they join: [{engines}]" in text, text
         assert re.search(r"◆ serial fraction: measured [\d.]+; no prediction was written", text), text
         assert re.search(rf"◆ speedup on {engines} engines: measured [\d.]+; no prediction was written", text), text
         assert re.search(r"◆ speedup of 16 engines on 2 cores: measured [\d.]+; no prediction", text), text
@@ -508,7 +510,15 @@ def test_lesson_runs_end_to_end_on_the_local_cluster(local, name: str, monkeypat
 
 @pytest.mark.vcluster
 @pytest.mark.parametrize(
-    "name", ["00-tour.ipynb", "04-numba.ipynb", "06-heat-equation.ipynb", "07-fault-tolerance.ipynb"]
+    "name",
+    [
+        "00-tour.ipynb",
+        "03-load-balancing.ipynb",
+        "04-numba.ipynb",
+        "05-scaling.ipynb",
+        "06-heat-equation.ipynb",
+        "07-fault-tolerance.ipynb",
+    ],
 )
 def test_lesson_runs_on_the_virtual_pi_cluster(vpi, pis, name: str, monkeypatch) -> None:
     monkeypatch.setenv("RAIDEN_HOME", str(pis.home))
@@ -524,6 +534,12 @@ def test_lesson_runs_on_the_virtual_pi_cluster(vpi, pis, name: str, monkeypatch)
             assert f"{address}  pid" in text  # each engine reported its own node
     if name == "04-numba.ipynb":
         assert "✔ 04.warmup: right: compiled on 6 engines" in text
+    if name == "05-scaling.ipynb":  # every engine count, filling one node before the next
+        assert "engine counts to measure: [1, 2, 3, 4, 5, 6]" in text, text
+        assert "engines per node, in the order they join: [2, 2, 2]" in text, text
+        assert re.search(r"◆ speedup on 6 engines: measured [\d.]+; no prediction was written", text), text
+    if name == "03-load-balancing.ipynb":
+        assert re.search(r"first row after [\d.]+ s; all 160 rows after [\d.]+ s", text), text
     if name == "07-fault-tolerance.ipynb":
         # the kills went over SSH to the engines' own nodes
         killed = re.findall(r"'node': '([\d.]+)'", text)

@@ -68,8 +68,8 @@ class ScalingTable(list):
 def measure(
     cluster: Any, fn: Callable, *iterables: Iterable, engines: Sequence[int] = (1, 2, 4), repeat: int = 1
 ) -> ScalingTable:
-    """Time ``cluster.map(fn, *iterables)`` on the first n engines for each n (those that exist)."""
-    ids = sorted(cluster.ids)
+    """Time ``cluster.map(fn, *iterables)`` on the first n engines for each n (those that exist), node after node."""
+    ids = by_node(cluster)
     counts = [n for n in engines if 1 <= n <= len(ids)]
     if not counts:
         raise ValueError(f"no engine count in {list(engines)} fits this cluster's {len(ids)} engines")
@@ -101,6 +101,15 @@ def engine_counts(total: int) -> list[int]:
         counts.add(min(n, total))
     counts.add(total)
     return sorted(counts)
+
+
+def by_node(cluster: Any) -> list[int]:
+    """The registered engines node after node, so "the first n engines" fill one node before the next."""
+    registered = set(cluster.ids)
+    ordered = [
+        e["id"] for n in cluster.nodes for e in sorted(n["engines"], key=lambda e: e["id"]) if e["id"] in registered
+    ]
+    return ordered + sorted(registered - set(ordered))
 
 
 def node_sizes(cluster: Any, ids: Sequence[int]) -> list[int]:

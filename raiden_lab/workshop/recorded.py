@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..notebook.scaling import ScalingTable, engine_counts, fit_serial_fraction, node_sizes
+from ..notebook.scaling import ScalingTable, by_node, engine_counts, fit_serial_fraction, node_sizes
 
 SHIPPED = Path(__file__).resolve().parent / "data" / "scaling-16-engines.json"
 ONE_ENGINE_S = 8.0  # lesson 05's sizing: all tasks on one engine take about this long
@@ -69,7 +69,7 @@ class Recording:
 
 def record(cluster: Any, label: str, one_engine_s: float = ONE_ENGINE_S) -> dict[str, Any]:
     """Time lesson 05's workload on the first 1, 2, 3 ... engines, filling one node before the next."""
-    order = [e["id"] for n in cluster.nodes for e in n["engines"] if e["id"] in cluster.ids]
+    order = by_node(cluster)
     total = len(order)
     tasks = TASKS_PER_ENGINE * total
     cluster.map(_work, range(total), [1] * total, progress=False, targets=order)  # each engine imports this module
