@@ -136,8 +136,28 @@ def test_sidebar_starts_and_the_palette_stops_the_cluster(lab) -> None:
         page.locator(
             ".jp-Notebook .jp-MarkdownOutput h1", has_text="02 · Scatter, gather and reductions"
         ).first.wait_for(timeout=60000)
-        assert (raiden.cwd / "raiden-workshop" / "02-monte-carlo-pi.ipynb").is_file()
+        lesson = raiden.cwd / "raiden-workshop" / "02-monte-carlo-pi.ipynb"
+        assert lesson.is_file()
         page.screenshot(path=str(_output("lesson.png")))
+
+        # Run All never answers an exercise: each `%raiden solution ID` cell loads its solution into
+        # itself, to read, and runs none of it; the exercises stay unanswered
+        page.locator(".jp-Notebook .jp-Cell").first.click()
+        page.keyboard.press("Control+Shift+c")
+        page.keyboard.type("Run All Cells")
+        page.keyboard.press("Enter")
+        page.locator(".jp-OutputArea-output", has_text="✘ 02.pi: no answer yet").wait_for(timeout=240000)
+        page.keyboard.press("Control+s")
+        saved = wait_for(lambda: "# A solution to 02.pi" in lesson.read_text() and json.loads(lesson.read_text()), 60)
+        assert saved, "the lesson was not saved with its solutions loaded"
+        loaders = [c for c in saved["cells"] if "solution" in c["metadata"].get("tags", [])]
+        assert [c["source"][0] for c in loaders] == [
+            f"# A solution to {ex}: read it, then run this cell to check it.\n" for ex in ("02.estimate", "02.pi")
+        ]
+        assert all(c["execution_count"] and not c["outputs"] for c in loaders)  # ran as a loader, nothing else
+        exercises = [c for c in saved["cells"] if "exercise" in c["metadata"].get("tags", [])]
+        assert all("✘" in json.dumps(c["outputs"], ensure_ascii=False) for c in exercises)
+        page.screenshot(path=str(_output("lesson-solution-loaded.png")))
 
         # the refresh interval setting (2 s by default) reaches the panel
         assert page.locator("#raiden-lab-panel").get_attribute("data-interval") == "2000"
