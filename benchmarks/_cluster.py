@@ -32,6 +32,20 @@ def local_cluster() -> Iterator:
         subprocess.run([sys.executable, "-m", "raiden_lab", "down"], capture_output=True)
 
 
+@contextlib.contextmanager
+def inventory_up(inventory: Path, env: dict) -> Iterator[None]:
+    """``raiden up -i INVENTORY`` on entry (a failure ends the run with its output), ``raiden down`` on exit."""
+    up = subprocess.run([sys.executable, "-m", "raiden_lab", "up", "-i", str(inventory)], env=env,
+                        capture_output=True, text=True)  # fmt: skip
+    if up.returncode != 0:
+        raise SystemExit(f"raiden up failed: {up.stdout}{up.stderr}")
+    try:
+        yield
+    finally:
+        subprocess.run([sys.executable, "-m", "raiden_lab", "down", "-i", str(inventory)], env=env,
+                       capture_output=True)  # fmt: skip
+
+
 def timed(fn, *args, **kwargs) -> tuple[float, object]:
     start = time.perf_counter()
     result = fn(*args, **kwargs)

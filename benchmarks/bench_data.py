@@ -111,6 +111,7 @@ def _tcp_limit(farm, nodes, size: int, rounds: int) -> float:
 
 def main() -> int:
     import vcluster
+    from _cluster import inventory_up
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=4)
@@ -134,20 +135,13 @@ def main() -> int:
             inventory = farm.inventory(
                 name, farm.nodes, engines=args.engines, extra=f"encrypt = {str(encrypt).lower()}"
             )
-            up = subprocess.run([sys.executable, "-m", "raiden_lab", "up", "-i", str(inventory)], env=env,
-                                capture_output=True, text=True)  # fmt: skip
-            if up.returncode != 0:
-                raise SystemExit(f"raiden up failed: {up.stderr}")
-            try:
+            with inventory_up(inventory, env):
                 engines = str(args.nodes * args.engines)
                 ran = subprocess.run([sys.executable, "-c", MEASURE, str(inventory), engines, str(args.mib),
                                       str(args.rounds)], env=env, capture_output=True, text=True, cwd=base)  # fmt: skip
                 if ran.returncode != 0:
                     raise SystemExit(f"measuring failed:\n{ran.stderr}")
                 rows[name] = json.loads(ran.stdout.strip().splitlines()[-1])
-            finally:
-                subprocess.run([sys.executable, "-m", "raiden_lab", "down", "-i", str(inventory)], env=env,
-                               capture_output=True)  # fmt: skip
     finally:
         vcluster.teardown(farm)
     total = args.nodes * args.engines

@@ -23,6 +23,7 @@ SHIPPED = Path(__file__).resolve().parent.parent / "raiden_lab" / "workshop" / "
 
 def main() -> int:
     import vcluster
+    from _cluster import inventory_up
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=4)
@@ -42,16 +43,9 @@ def main() -> int:
     )
     try:
         inventory = farm.inventory("record", farm.nodes, engines=args.engines)
-        up = subprocess.run([sys.executable, "-m", "raiden_lab", "up", "-i", str(inventory)], env=env,
-                            capture_output=True, text=True)  # fmt: skip
-        if up.returncode != 0:
-            raise SystemExit(f"raiden up failed: {up.stdout}{up.stderr}")
-        try:
+        with inventory_up(inventory, env):
             subprocess.run([sys.executable, "-m", "raiden_lab.workshop.recorded", args.out, "-i", str(inventory),
                             "--label", label], env=env, cwd=base, check=True)  # fmt: skip
-        finally:
-            subprocess.run([sys.executable, "-m", "raiden_lab", "down", "-i", str(inventory)], env=env,
-                           capture_output=True)  # fmt: skip
     finally:
         vcluster.teardown(farm)
     return 0

@@ -84,6 +84,11 @@ def measure(
             cluster.map(fn, *data, progress=False, targets=ids[:n])
             best = min(best, time.perf_counter() - start)
         table.append({"engines": n, "seconds": best})
+    return with_speedups(table)
+
+
+def with_speedups(table: ScalingTable) -> ScalingTable:
+    """Fill in each row's speedup (against the first row's engine-seconds) and efficiency, and the Amdahl fit."""
     base = table[0]["seconds"] * table[0]["engines"]
     for row in table:
         row["speedup"] = base / row["seconds"]

@@ -79,14 +79,18 @@ class Result:
         )
 
 
-def check(exercise: str, answer: Any = None, cluster: Any = None) -> Result:
-    """Check one exercise's answer: right, or wrong with a hint."""
+def _exercise(exercise: str) -> Any:
+    """The exercise of that name; an unknown name is one sentence listing the known ones."""
     from .exercises import CHECKS
 
     if exercise not in CHECKS:
-        known = ", ".join(sorted(CHECKS))
-        raise InputError(f"no exercise named {exercise!r}; the exercises are {known}")
-    ex = CHECKS[exercise]
+        raise InputError(f"no exercise named {exercise!r}; the exercises are {', '.join(sorted(CHECKS))}")
+    return CHECKS[exercise]
+
+
+def check(exercise: str, answer: Any = None, cluster: Any = None) -> Result:
+    """Check one exercise's answer: right, or wrong with a hint."""
+    ex = _exercise(exercise)
     first = f"Hint: {ex.hints[0]}"
     if len(ex.hints) > 1:
         first += f" (another: workshop.hint({exercise!r}))"
@@ -134,11 +138,7 @@ _shown: dict[str, int] = {}  # exercise -> how many of its hints were asked for
 
 def hint(exercise: str) -> Result:
     """The exercise's next hint, one tier nearer each time it is asked for; never the answer."""
-    from .exercises import CHECKS
-
-    if exercise not in CHECKS:
-        raise InputError(f"no exercise named {exercise!r}; the exercises are {', '.join(sorted(CHECKS))}")
-    hints = CHECKS[exercise].hints
+    hints = _exercise(exercise).hints
     n = min(_shown.get(exercise, 0) + 1, len(hints) - 1) if len(hints) > 1 else 0
     _shown[exercise] = n
     more = "" if n == len(hints) - 1 else f" (another: workshop.hint({exercise!r}))"
@@ -151,10 +151,7 @@ def solution(exercise: str) -> str:
     The solutions live in the package, not in the lessons, so running every
     cell of a lesson never runs one.
     """
-    from .exercises import CHECKS
-
-    if exercise not in CHECKS:
-        raise InputError(f"no exercise named {exercise!r}; the exercises are {', '.join(sorted(CHECKS))}")
+    _exercise(exercise)
     code = (HERE / "solutions" / f"{exercise}.ipy").read_text()
     return f"# A solution to {exercise}: read it, then run this cell to check it.\n{code}"
 

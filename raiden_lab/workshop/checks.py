@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..notebook.scaling import amdahl, gustafson
 from .reference import MANDEL, PI_SAMPLES, PI_SEEDS, SAMPLE, corpus, count_hits, mandel_row, reference_ring, words
 
 
@@ -216,18 +217,14 @@ def _number(answer: Any) -> float:
     return float(answer)
 
 
-def _amdahl(n: float, s: float) -> float:
-    return 1.0 / (s + (1.0 - s) / n)
-
-
 def _fewest_engines(answer: Any, _: Any) -> tuple[bool, str]:
     n = _number(answer)
     if n != int(n) or n < 1:
         return False, f"{answer!r} is not a number of engines."
-    got = _amdahl(n, 0.1)
+    got = amdahl(n, 0.1)
     if got < 5 - 1e-9:
         return False, f"{int(n)} engines give a speedup of {got:.2f}, short of 5."
-    if _amdahl(n - 1, 0.1) >= 5 - 1e-9:
+    if amdahl(n - 1, 0.1) >= 5 - 1e-9:
         return False, f"{int(n)} engines reach 5 ({got:.2f}), but fewer do too."
     return True, "right: and twice as many would give only 6.7; at 10% serial, 10x is out of reach."
 
@@ -240,9 +237,9 @@ def _limit(answer: Any, _: Any) -> tuple[bool, str]:
 
 def _scaled(answer: Any, _: Any) -> tuple[bool, str]:
     got = _number(answer)
-    if _close(got, 64 - 0.05 * 63, rel=1e-3):
+    if _close(got, gustafson(64, 0.05), rel=1e-3):
         return True, "right: the grown problem keeps 64 engines busy; Amdahl's fixed one would give about 15."
-    if _close(got, _amdahl(64, 0.05), rel=1e-2):
+    if _close(got, amdahl(64, 0.05), rel=1e-2):
         return False, f"{got:.4g} is the speedup of the fixed problem (Amdahl); this one grew with the machine."
     if _close(got, 64, rel=1e-6):
         return False, "64 would mean no serial work at all; 5% of the 64-engine run was serial."

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..notebook.scaling import ScalingTable, by_node, engine_counts, fit_serial_fraction, node_sizes
+from ..notebook.scaling import ScalingTable, by_node, engine_counts, measure, node_sizes, with_speedups
 
 SHIPPED = Path(__file__).resolve().parent / "data" / "scaling-16-engines.json"
 ONE_ENGINE_S = 8.0  # lesson 05's sizing: all tasks on one engine take about this long
@@ -46,12 +46,7 @@ def _wait(seconds: float) -> float:  # the same task's time, spent waiting inste
 
 
 def _table(rows: list[dict[str, float]]) -> ScalingTable:
-    table = ScalingTable({"engines": int(r["engines"]), "seconds": float(r["seconds"])} for r in rows)
-    for row in table:
-        row["speedup"] = table[0]["seconds"] / row["seconds"]
-        row["efficiency"] = row["speedup"] / row["engines"]
-    table.serial_fraction = fit_serial_fraction([r["engines"] for r in table], [r["speedup"] for r in table])
-    return table
+    return with_speedups(ScalingTable({"engines": int(r["engines"]), "seconds": float(r["seconds"])} for r in rows))
 
 
 @dataclass
@@ -79,26 +74,18 @@ def record(cluster: Any, label: str, one_engine_s: float = ONE_ENGINE_S) -> dict
     items, sizes = range(tasks), [size] * tasks
     counts = engine_counts(total)
 
-    def best_of(rounds: int, run: Any) -> float:
-        times = []
-        for _ in range(rounds):
-            start = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - start)
-        return round(min(times), 4)
-
-    compute = []
-    for n in counts:
-        seconds = best_of(ROUNDS, lambda n=n: cluster.map(_work, items, sizes, progress=False, targets=order[:n]))
-        compute.append({"engines": n, "seconds": seconds})
+    measured = measure(cluster, _work, items, sizes, engines=counts, repeat=ROUNDS)  # the same order: node by node
+    compute = [{"engines": r["engines"], "seconds": round(r["seconds"], 4)} for r in measured]
     one_task_s = compute[0]["seconds"] / tasks
     serial_s = compute[0]["seconds"] / 3  # as lesson 05: a quarter of the one-engine time, serial steps included
 
-    def with_serial_step(n: int) -> None:
+    def with_serial_step(n: int) -> float:
+        start = time.perf_counter()
         time.sleep(serial_s)
         cluster.map(_wait, [one_task_s] * tasks, progress=False, targets=order[:n])
+        return time.perf_counter() - start
 
-    modelled = [{"engines": n, "seconds": best_of(ROUNDS, lambda n=n: with_serial_step(n))} for n in counts]
+    modelled = [{"engines": n, "seconds": round(min(with_serial_step(n) for _ in range(ROUNDS)), 4)} for n in counts]
     from .. import code_version
 
     return {
