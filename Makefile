@@ -49,8 +49,12 @@ $(NODE_STAMP): extension/package.json extension/yarn.lock | $(STAMP)
 
 node-deps: $(NODE_STAMP)
 
+# Three workers on two cores: most of a test is waiting (SSH, engines registering, a browser);
+# each module runs whole on one worker (tests/conftest.py), the longest first.
+TEST_WORKERS ?= 3
+
 test: $(TEST_STAMP) $(NODE_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=20
 
 PY_SOURCES := raiden_lab tests benchmarks
 

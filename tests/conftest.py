@@ -15,9 +15,62 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import census
 import vcluster
 
 STRICT = os.environ.get("RAIDEN_STRICT") == "1"
+OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the main process (with pytest-xdist: not a worker) counts for all
+        config.stash[_CENSUS] = census.Census()
+        config.stash[_CENSUS].start()
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if _CENSUS not in config.stash:
+        return
+    table = config.stash[_CENSUS].stop()
+    path = census.write(table, OUTPUT)
+    terminalreporter.write_line(
+        "started by this run: " + ", ".join(f"{n} {kind}" for kind, n in table.items()) + f" ({path})"
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``, as ``make test`` runs): a module runs whole on one worker.
+
+    Its module-scoped clusters start once; a module may name a group it shares with others instead.
+    """
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    # the longest groups first (measured: CONTRIBUTING.md), so the workers finish together
+    items.sort(key=lambda item: _LONGEST_FIRST.index(_group(item)) if _group(item) in _LONGEST_FIRST else 99)
+
+
+_LONGEST_FIRST = [
+    "test_pi",
+    "workshop-on-the-virtual-cluster",
+    "test_workshop",
+    "test_browser",
+    "test_chaos",
+    "test_membership",
+    "test_faults",
+    "test_hub",
+    "test_mpi",
+    "test_vcluster",
+]
+
+
+def _group(item: pytest.Item) -> str:
+    mark = item.get_closest_marker("xdist_group")
+    return str(mark.args[0]) if mark and mark.args else ""
+
+
+_CENSUS = pytest.StashKey[census.Census]()
 
 
 @dataclass
@@ -107,17 +160,45 @@ def wait_for(predicate, timeout: float, every: float = 0.5):
     return predicate()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def vpi(tmp_path_factory: pytest.TempPathFactory):
-    """Three namespaced nodes with their own sshd, plus a fourth whose Python lacks ipyparallel."""
+    """Three namespaced nodes with their own sshd, plus a fourth whose Python lacks ipyparallel.
+
+    Built once per test process (each pytest-xdist worker has its own, on its own subnet) and shared
+    by every module that asks for it; ``_shared_vpi_left_as_found`` hands each module a clean one and
+    fails the module that leaves it changed. A module that needs a cluster of its own builds one
+    with ``vcluster.build`` (test_pi, the 48-node farm in test_browser).
+    """
     need_root_cluster()
     base = tmp_path_factory.mktemp("vpi")
     bare = base / "bare-venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
     cluster = vcluster.build(
-        base, ["pi1", "pi2", "pi3", "pi4"], subnet="10.77.0", bare_python={"pi4": str(bare / "bin" / "python")}
+        base,
+        ["pi1", "pi2", "pi3", "pi4"],
+        subnet=vcluster.subnet(77),
+        bare_python={"pi4": str(bare / "bin" / "python")},
     )
     try:
         yield cluster
     finally:
         vcluster.teardown(cluster)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shared_vpi_left_as_found(request: pytest.FixtureRequest):
+    """The guard of the shared virtual cluster: clean for each module, and as clean again after it.
+
+    A module's last test fails (in its teardown) when the module left a node's link down, its sshd
+    silent or a process running there; the cluster is then put right for the modules after it.
+    """
+    if not any(item.module is request.module and "vpi" in item.fixturenames for item in request.session.items):
+        yield
+        return
+    cluster = request.getfixturevalue("vpi")
+    vcluster.reset(cluster)
+    yield
+    if not wait_for(lambda: not vcluster.changes(cluster), timeout=30):
+        left = vcluster.changes(cluster)
+        vcluster.reset(cluster)
+        pytest.fail(f"{request.module.__name__} left the shared virtual cluster changed: " + "; ".join(left))

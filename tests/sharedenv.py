@@ -10,10 +10,13 @@ raiden_lab installed as a wheel (labextension and server config included).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -38,8 +41,22 @@ def _source_digest() -> str:
     return h.hexdigest()[:16]
 
 
+@contextmanager
+def _building(what: str) -> Iterator[None]:
+    """One test process at a time builds or updates ``what`` in the cache; the others wait, then reuse it."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f".{what}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def shared_python() -> str:
     """The interpreter of the shared environment, built or brought up to date with this checkout."""
+    with _building("shared-venv"):
+        return _shared_python()
+
+
+def _shared_python() -> str:
     key = hashlib.sha256("\n".join([sys.version.split()[0], *_requirements()]).encode()).hexdigest()[:12]
     venv = CACHE / f"shared-venv-{key}"
     python = venv / "bin" / "python"
@@ -64,6 +81,11 @@ def shared_python() -> str:
 
 def proxy() -> str:
     """JupyterHub's proxy, configurable-http-proxy from npm, installed once into the cache folder."""
+    with _building("proxy"):
+        return _proxy()
+
+
+def _proxy() -> str:
     folder = CACHE / "configurable-http-proxy"
     command = folder / "node_modules" / ".bin" / "configurable-http-proxy"
     if not command.exists():

@@ -305,7 +305,7 @@ def test_the_sidebar_and_the_dashboard_show_48_nodes_as_a_grid(lab, tmp_path) ->
 
     need(vcluster.missing_requirements())
     raiden, url = lab
-    farm = vcluster.build(tmp_path / "farm48", [f"pi{i + 1}" for i in range(48)], subnet="10.83.0")
+    farm = vcluster.build(tmp_path / "farm48", [f"pi{i + 1}" for i in range(48)], subnet=vcluster.subnet(83))
     try:
         inventory = farm.inventory("rack", farm.nodes, engines=1, filename="raiden.toml")
         (raiden.cwd / "raiden.toml").write_text(inventory.read_text())

@@ -13,7 +13,7 @@ import pytest
 import unixusers
 from conftest import Raiden, need
 
-STUDENTS = ("raidenstu1", "raidenstu2")
+STUDENTS = ("raidencls1", "raidencls2")  # test_seats has raidenstu1 and 2
 CHECK = "from raiden_lab import workshop\nprint(bool(workshop.check('02.estimate', lambda hits, n: {formula})))\n"
 
 

@@ -64,9 +64,10 @@ def room(vpi, tmp_path: Path):
         need("the hub test needs npm (configurable-http-proxy)")
     python, proxy = sharedenv.shared_python(), sharedenv.proxy()
     with unixusers.unix_users(TEACHER, *STUDENTS, login=True), unixusers.unix_users(*SEATS, login=True):
-        subprocess.run(
-            ["chpasswd"], input="".join(f"{u}:{PASSWORD}\n" for u in (TEACHER, *STUDENTS)), text=True, check=True
-        )
+        with unixusers.passwd_lock():
+            subprocess.run(
+                ["chpasswd"], input="".join(f"{u}:{PASSWORD}\n" for u in (TEACHER, *STUDENTS)), text=True, check=True
+            )
         key = Path(f"{vpi.identity}.pub").read_text()
         for seat in SEATS:
             unixusers.authorize(seat, key)

@@ -28,7 +28,7 @@ def farm(tmp_path_factory):
     """x86 nodes pi1 and pi2, and pi5, an emulated Pi fresh from its image (user pi, password only)."""
     need(vcluster.missing_requirements() or armpi.missing_requirements())
     base = tmp_path_factory.mktemp("farm")
-    cluster = vcluster.build(base, ["pi1", "pi2", "pi5"], subnet="10.79.0", arm=("pi5",))
+    cluster = vcluster.build(base, ["pi1", "pi2", "pi5"], subnet=vcluster.subnet(79), arm=("pi5",))
     try:
         yield cluster
     finally:

@@ -14,11 +14,12 @@ import sys
 
 import pytest
 
+import vcluster
 from conftest import _make_raiden
 
 pytestmark = pytest.mark.vcluster
 
-UNREACHABLE = "10.77.0.99"
+UNREACHABLE = f"{vcluster.subnet(77)}.99"  # in the shared cluster's subnet (conftest.vpi), no host behind it
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +203,7 @@ def test_a_changed_host_key_is_refused(vpi, vraiden) -> None:
 
 def test_engines_that_cannot_reach_the_controller_are_named(vpi, raiden) -> None:
     """A controller_ip the head has but the nodes cannot reach: up says so instead of hanging."""
-    hidden = "10.79.0.1"
+    hidden = f"{vcluster.subnet(89)}.1"
     subprocess.run(["ip", "addr", "add", f"{hidden}/32", "dev", "lo"], check=True)
     inventory = vpi.inventory("unreachable-head", [vpi.node("pi3")], controller_ip=hidden)
     try:

@@ -509,6 +509,7 @@ def test_lesson_runs_end_to_end_on_the_local_cluster(local, name: str, monkeypat
 
 
 @pytest.mark.vcluster
+@pytest.mark.xdist_group("workshop-on-the-virtual-cluster")  # beside the local lessons, on another worker
 @pytest.mark.parametrize(
     "name",
     [
@@ -560,6 +561,7 @@ def pis(vpi, tmp_path_factory):
 
 
 @pytest.mark.vcluster
+@pytest.mark.xdist_group("workshop-on-the-virtual-cluster")
 def test_heat_lesson_on_an_mpi_cluster(vpi, tmp_path_factory, monkeypatch) -> None:
     """On a cluster started with launcher = "mpi", the lesson's MPI variant uses its ranks across the nodes."""
     raiden = _make_raiden(tmp_path_factory.mktemp("pis-mpi"))

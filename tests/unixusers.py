@@ -7,6 +7,7 @@ interpreter may live in a home folder only root can enter). Never loosens a real
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pwd
 import shutil
@@ -32,32 +33,42 @@ def missing_requirements() -> str | None:
 
 
 @contextmanager
+def passwd_lock() -> Iterator[None]:
+    """One useradd or userdel at a time across test processes: a second one fails on /etc/passwd's lock."""
+    with open("/run/lock/raiden-tests-passwd.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+@contextmanager
 def unix_users(*names: str, login: bool = False) -> Iterator[list[str]]:
     """Create the users and remove them afterwards, even when the test fails.
 
     With ``login`` (accounts that SSH reaches, such as a class's seat accounts): a home, a shell, and an
     unlocked account with no password (sshd without PAM refuses a locked one; keys are the only way in).
-    Without: no home, no shell.
+    Without: no home, no shell. Each module uses names of its own, so modules may run side by side.
     """
     made = []
     try:
         for name in names:
-            subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)  # leftovers of a killed run
-            subprocess.run(["userdel", "-r", name], capture_output=True)
-            shape = (
-                ["--create-home", "--shell", "/bin/sh"]
-                if login
-                else ["--no-create-home", "--shell", "/usr/sbin/nologin"]
-            )
-            subprocess.run(["useradd", *shape, name], check=True)
-            made.append(name)
-            if login:
-                subprocess.run(["usermod", "-p", "*", name], check=True)
+            with passwd_lock():
+                subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)  # leftovers of a killed run
+                subprocess.run(["userdel", "-r", name], capture_output=True)
+                shape = (
+                    ["--create-home", "--shell", "/bin/sh"]
+                    if login
+                    else ["--no-create-home", "--shell", "/usr/sbin/nologin"]
+                )
+                subprocess.run(["useradd", *shape, name], check=True)
+                made.append(name)
+                if login:
+                    subprocess.run(["usermod", "-p", "*", name], check=True)
         yield made
     finally:
         for name in made:
-            subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
-            subprocess.run(["userdel", "-r", name] if login else ["userdel", name], capture_output=True)
+            with passwd_lock():
+                subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+                subprocess.run(["userdel", "-r", name] if login else ["userdel", name], capture_output=True)
 
 
 def authorize(user: str, public_key: str) -> None:

@@ -9,6 +9,7 @@ client its own identity, and raiden its own known_hosts.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -20,6 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SSHD = "/usr/sbin/sshd"
+_BUILT = itertools.count()  # clusters built by this process: part of every link and namespace name
+
+
+def subnet(second: int) -> str:
+    """A /24 of the suite's own for this test process: ``10.SECOND.W``, W the pytest-xdist worker's number.
+
+    Two workers building clusters at once never share a subnet (nor, through ``build``, a name).
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    return f"10.{second}.{int(worker) if worker.isdigit() else 0}"
 
 
 def missing_requirements() -> str | None:
@@ -126,7 +137,7 @@ def build(
     Nodes named in ``arm`` are emulated Raspberry Pis (``armpi``): an arm64 root under qemu-user
     with its own sshd, reached as user ``pi``; they are in ``cluster.pis`` as well.
     """
-    tag = f"{os.getpid() % 10000}"
+    tag = f"{os.getpid() % 10000}{chr(ord('a') + next(_BUILT) % 26)}"
     cluster = VirtualCluster(base=base, head=f"{subnet}.1", bridge=f"rbr{tag}")
     keys = base / "keys"
     keys.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -211,6 +222,43 @@ def teardown(cluster: VirtualCluster) -> None:
         subprocess.run(["ip", "link", "del", veth], capture_output=True)
     if cluster.bridge:
         subprocess.run(["ip", "link", "del", cluster.bridge], capture_output=True)
+
+
+def changes(cluster: VirtualCluster) -> list[str]:
+    """How the cluster differs from one just built: a link down, an sshd that does not answer, a process left."""
+    found = []
+    for node in cluster.nodes:
+        link = subprocess.run(
+            ["ip", "-n", node.namespace, "-o", "link", "show", "eth0"], capture_output=True, text=True
+        ).stdout
+        flags = link.partition("<")[2].partition(">")[0].split(",")
+        if "UP" not in flags:
+            found.append(f"{node.name}: its link is down")
+        elif node.sshd:
+            try:
+                _wait_port(node.address, 22, timeout=1.0)
+            except OSError:
+                found.append(f"{node.name}: its sshd does not answer")
+        found += [f"{node.name}: still running: {p[:160]}" for p in cluster.processes(node)]
+    return found
+
+
+def reset(cluster: VirtualCluster) -> None:
+    """Put the cluster back as built: links up, sshd listening, no process left, empty work folders."""
+    for node in cluster.nodes:
+        _ip("-n", node.namespace, "link", "set", "eth0", "up")
+        for line in cluster.processes(node):
+            try:
+                os.kill(int(line.split()[0]), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        if node.sshd:
+            try:
+                _wait_port(node.address, 22, timeout=1.0)
+            except OSError:
+                subprocess.run(["ip", "netns", "exec", node.namespace, *node.sshd], check=True)
+                _wait_port(node.address, 22, timeout=30.0)
+    shutil.rmtree(cluster.base / "work", ignore_errors=True)
 
 
 def _head_python() -> str:

@@ -34,6 +34,8 @@ from .store import Store
 T = TypeVar("T")
 CONTROLLER_CMD = [sys.executable, "-m", "raiden_lab.head.controller"]
 UNREGISTER_WAIT_S = 10.0
+HEARTBEAT_MS = 1000
+HEARTBEAT_MISSES = 30
 
 
 def ports_text(inventory: Inventory) -> str:
@@ -50,6 +52,10 @@ def write_controller_config(profile_dir: str, inventory: Inventory) -> None:
     """
     path = os.path.join(profile_dir, "ipcontroller_config.py")
     lines = ["# written by raiden_lab.head.hub at every controller start; edits are lost", "c = get_config()  # noqa"]
+    # The hub completes an engine's registration at its next heartbeat after the engine's first
+    # answer: ipyparallel's 3 s period makes every engine start (and restart) wait 3 to 6 s more.
+    # At 1 s it waits 1 to 2 s; three times the misses keep 30 s before a silent engine is dropped.
+    lines += [f"c.HeartMonitor.period = {HEARTBEAT_MS}", f"c.HeartMonitor.max_heartmonitor_misses = {HEARTBEAT_MISSES}"]
     if inventory.encrypted:
         key = secrets.token_hex(32).encode("ascii")
         lines += ["c.IPController.enable_curve = True", f"c.Session.key = {key!r}"]
