@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.raiden-installed
 
-.PHONY: lab test lint format bench clean extension node-deps class docs
+.PHONY: lab test check coverage lint format bench clean extension node-deps class docs
 
 # The front end's packages live in a cache outside the clone (a later clone reuses them);
 # extension/node_modules is a link to it.
@@ -55,6 +55,26 @@ TEST_WORKERS ?= 3
 
 test: $(TEST_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=20
+
+# `make check`: the loop for a change, about two minutes: lint, the tests that start no cluster, and one
+# local cluster (the quick start run in a real kernel). `make test` stays the whole suite, which CI runs.
+CHECK_TESTS := tests/test_layout.py tests/test_package.py tests/test_inventory.py tests/test_doctor.py \
+	tests/test_agent.py tests/test_frontend.py tests/test_server_authz.py \
+	"tests/test_docs.py::test_every_inventory_key_is_in_the_docs_table" \
+	"tests/test_docs.py::test_the_quick_start_runs_as_written"
+
+check: lint
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(CHECK_TESTS)
+
+# The suite's line coverage of raiden_lab, subprocesses included (the CLI, supervisors, engines on
+# this machine; not what runs over SSH as another user or under qemu): test-output/coverage.txt.
+coverage: $(TEST_STAMP) $(NODE_STAMP)
+	rm -rf test-output/coverage && mkdir -p test-output/coverage && chmod 1777 test-output/coverage
+	COVERAGE_FILE=$(CURDIR)/test-output/coverage/.coverage $(BIN)/python -m coverage run -m pytest \
+		-n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m coverage combine -q --data-file=test-output/coverage/.coverage test-output/coverage
+	$(BIN)/python -m coverage report --data-file=test-output/coverage/.coverage > test-output/coverage.txt
+	tail -n 1 test-output/coverage.txt
 
 PY_SOURCES := raiden_lab tests benchmarks
 
