@@ -50,11 +50,13 @@ $(NODE_STAMP): extension/package.json extension/yarn.lock | $(STAMP)
 node-deps: $(NODE_STAMP)
 
 # Three workers on two cores: most of a test is waiting (SSH, engines registering, a browser);
-# each module runs whole on one worker (tests/conftest.py), the longest first.
+# each module runs whole on one worker (loadfile: its module-scoped clusters start once), in the
+# order tests/conftest.py gives them, the longest first.
 TEST_WORKERS ?= 3
+XDIST = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: $(TEST_STAMP) $(NODE_STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=20
+	$(BIN)/python -m pytest $(XDIST) --durations=20
 
 # `make check`: the loop for a change, about two minutes: lint, the tests that start no cluster, and one
 # local cluster (the quick start run in a real kernel). `make test` stays the whole suite, which CI runs.
@@ -64,14 +66,14 @@ CHECK_TESTS := tests/test_layout.py tests/test_package.py tests/test_inventory.p
 	"tests/test_docs.py::test_the_quick_start_runs_as_written"
 
 check: lint
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(CHECK_TESTS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(CHECK_TESTS)
 
 # The suite's line coverage of raiden_lab, subprocesses included (the CLI, supervisors, engines on
 # this machine; not what runs over SSH as another user or under qemu): test-output/coverage.txt.
 coverage: $(TEST_STAMP) $(NODE_STAMP)
 	rm -rf test-output/coverage && mkdir -p test-output/coverage && chmod 1777 test-output/coverage
 	COVERAGE_FILE=$(CURDIR)/test-output/coverage/.coverage $(BIN)/python -m coverage run -m pytest \
-		-n $(TEST_WORKERS) --dist loadgroup
+		$(XDIST)
 	$(BIN)/python -m coverage combine -q --data-file=test-output/coverage/.coverage test-output/coverage
 	$(BIN)/python -m coverage report --data-file=test-output/coverage/.coverage > test-output/coverage.txt
 	tail -n 1 test-output/coverage.txt

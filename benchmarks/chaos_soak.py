@@ -63,6 +63,8 @@ class Chaos(threading.Thread):
     def inject(self) -> None:
         status = self.status()
         kind = self.random.choice(["engine", "engine", "link", "controller"])
+        if not self.faults["controller killed"]:
+            kind = "controller"  # one at least, as soon as it may come: a short map must survive one too
         if kind == "controller" and time.monotonic() - self.controller_killed_at > 20 and status["controller"]["pid"]:
             os.kill(status["controller"]["pid"], signal.SIGKILL)
             self.controller_killed_at = time.monotonic()

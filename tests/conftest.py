@@ -38,22 +38,20 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     )
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``--dist loadgroup``, as ``make test`` runs): a module runs whole on one worker.
+    """The longest modules first (measured: CONTRIBUTING.md), so that the workers finish together.
 
-    Its module-scoped clusters start once; a module may name a group it shares with others instead.
+    Under pytest-xdist ``make test`` runs ``--dist loadfile --no-loadscope-reorder``: a module runs whole on
+    one worker, its module-scoped clusters started once, and the modules go out in this order.
     """
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-    # the longest groups first (measured: CONTRIBUTING.md), so the workers finish together
-    items.sort(key=lambda item: _LONGEST_FIRST.index(_group(item)) if _group(item) in _LONGEST_FIRST else 99)
+    items.sort(
+        key=lambda item: _LONGEST_FIRST.index(item.module.__name__) if item.module.__name__ in _LONGEST_FIRST else 99
+    )
 
 
 _LONGEST_FIRST = [
     "test_pi",
-    "workshop-on-the-virtual-cluster",
+    "test_workshop_vpi",
     "test_workshop",
     "test_browser",
     "test_chaos",
@@ -63,11 +61,6 @@ _LONGEST_FIRST = [
     "test_mpi",
     "test_vcluster",
 ]
-
-
-def _group(item: pytest.Item) -> str:
-    mark = item.get_closest_marker("xdist_group")
-    return str(mark.args[0]) if mark and mark.args else ""
 
 
 _CENSUS = pytest.StashKey[census.Census]()

@@ -132,7 +132,7 @@ def _add_and_use(raiden, farm, pi, inventory: Path, tmp_path: Path) -> None:
     assert signals["arch"] == "aarch64" and signals["sample"]["temperature"] == 81.0
     assert signals["temperature_band"] == "hot" and signals["throttling"] == ["under voltage", "throttled"]
     board = dashboard_html(raiden, inventory)  # the notebook's dashboard shows the same (the sidebar reads this model)
-    assert "81.0 °C" in board and "under voltage, throttled" in board
+    assert "81.0 °C" in board and "under voltage, throttled" in board, board
     module = tmp_path / "kernels.py"
     module.write_text(
         "import raiden_lab\n\n\n@raiden_lab.jit\ndef spin(n):\n    s = 0\n    for i in range(n):\n"

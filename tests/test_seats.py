@@ -256,14 +256,14 @@ def test_two_busy_seats_share_the_cores_fairly(klass) -> None:
     assert 0.8 <= a / b <= 1.25, results
 
 
-def test_a_seat_code_gives_a_laptop_its_seat(klass) -> None:
+def test_a_seat_code_gives_a_laptop_its_seat(klass, vpi) -> None:
     """A student off the head (here: a user not on the roster, with no RAIDEN_CLASS) attaches with a code."""
     raiden, socket, python = klass
     issued = raiden("class", "code", "carol")
     assert issued.code == 0, issued.err
     code = issued.out.strip()
     # the server key is Z85, which has ':' in its alphabet: only the first four ':' separate fields
-    assert code.startswith("raiden-seat:10.77.0.1:") and len(code.split(":", 4)[4]) == 40
+    assert code.startswith(f"raiden-seat:{vpi.head}:") and len(code.split(":", 4)[4]) == 40
     laptop = f"""
 import getpass, raiden_lab
 c = raiden_lab.connect(seat={code!r})

@@ -1,6 +1,6 @@
 """The virtual Pi cluster: engines over real SSH to namespaced hosts, as on a stack of Pis.
 
-pi1-pi3 are healthy, pi4's Python lacks ipyparallel, and 10.77.0.99 has no
+pi1-pi3 are healthy, pi4's Python lacks ipyparallel, and the subnet's .99 has no
 host behind it. Tests in this module run in order against one cluster.
 """
 

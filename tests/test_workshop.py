@@ -2,43 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from conftest import STRICT, _make_raiden, wait_for
+from lessons import CHECK_CALL, NOTEBOOKS, assert_lesson_taught, cell_text, record_time, run_lesson
 from raiden_lab import workshop
 from raiden_lab.errors import InputError
 from raiden_lab.head.status import cluster_events
 from raiden_lab.notebook.scaling import engine_counts
 from raiden_lab.workshop.exercises import CHECKS
 
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = ROOT / "notebooks"
-OUTPUT = ROOT / "test-output"
 LESSON_FILES = [name for name, _ in workshop.LESSONS]
-CHECK_CALL = re.compile(r"""workshop\.check\(\s*["']([\w.]+)["']""")
-
-
-def _text(cell) -> str:
-    out = []
-    for o in cell.get("outputs", []):
-        if o.output_type == "stream":
-            out.append(o.text)
-        elif o.output_type in ("execute_result", "display_data"):
-            out.append(o.data.get("text/plain", ""))
-        elif o.output_type == "error":
-            out.append(f"{o.ename}: {o.evalue}")
-    return "".join(out)
 
 
 # -- the lessons as files ----------------------------------------------------------------------------
@@ -409,51 +391,13 @@ def test_checks_that_ask_the_cluster(local, monkeypatch) -> None:
         )
 
 
-def run_lesson(raiden, name: str, cwd: Path) -> tuple[nbformat.NotebookNode, float]:
-    """Run every cell, with each solution loaded into its cell first: as a learner who asked for all of them."""
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    for cell in nb.cells:
-        if "solution" in cell.metadata.get("tags", []):
-            cell.source = workshop.solution(cell.source.split()[-1])
-    start = time.perf_counter()
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
-    return nb, time.perf_counter() - start
-
-
-def assert_lesson_taught(name: str, nb: nbformat.NotebookNode) -> None:
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        tags = cell.metadata.get("tags", [])
-        text = _text(cell)
-        errors = [o for o in cell.outputs if o.output_type == "error"]
-        if "raises-exception" in tags:
-            assert errors, f"{name}: {cell.source[:60]!r} was meant to show an error"
-            continue
-        assert not errors, f"{name}: {cell.source[:60]!r} raised {_text(cell)[-300:]}"
-        for exercise in CHECK_CALL.findall(cell.source):
-            if "exercise" in tags:  # the exercise as given, unanswered: a cross and a hint
-                assert f"✘ {exercise}: " in text and "Hint: " in text, (name, text)
-            elif "solution" in tags:  # the solution, loaded on request, passes its check
-                assert f"✔ {exercise}: right" in text, (name, text)
-        assert "✘" not in text or "exercise" in tags, (name, cell.source[:60], text)
-
-
-def _record_time(name: str, seconds: float, where: str) -> None:
-    OUTPUT.mkdir(exist_ok=True)
-    path = OUTPUT / "lesson-times.json"
-    times = json.loads(path.read_text()) if path.exists() else {}
-    times.setdefault(where, {})[name] = round(seconds, 1)
-    path.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
-
-
 @pytest.mark.parametrize("name", LESSON_FILES)
 def test_lesson_runs_end_to_end_on_the_local_cluster(local, name: str, monkeypatch) -> None:
     monkeypatch.setenv("RAIDEN_HOME", str(local.home))
     nb, seconds = run_lesson(local, name, local.cwd)
     assert_lesson_taught(name, nb)
-    _record_time(name, seconds, "local")
-    text = "".join(_text(c) for c in nb.cells)
+    record_time(name, seconds, "local")
+    text = "".join(cell_text(c) for c in nb.cells)
     if name == "00-tour.ipynb":
         assert "cluster 'local' is already running" in text
         assert "localhost       up       engines" in text
@@ -503,85 +447,3 @@ def test_lesson_runs_end_to_end_on_the_local_cluster(local, name: str, monkeypat
         inventory = local.cwd.parent / "heat-mpi.toml"  # the same cluster, named from outside the folder
         inventory.write_text('[cluster]\nname = "heat-mpi"\nlauncher = "mpi"\n\n[[nodes]]\nhost = "localhost"\n')
         assert local("status", "-i", str(inventory), "--json").json()["state"] == "stopped"
-
-
-# -- the lessons that need several nodes, on the virtual Pi cluster ---------------------------------
-
-
-@pytest.mark.vcluster
-@pytest.mark.xdist_group("workshop-on-the-virtual-cluster")  # beside the local lessons, on another worker
-@pytest.mark.parametrize(
-    "name",
-    [
-        "00-tour.ipynb",
-        "03-load-balancing.ipynb",
-        "04-numba.ipynb",
-        "05-scaling.ipynb",
-        "06-heat-equation.ipynb",
-        "07-fault-tolerance.ipynb",
-    ],
-)
-def test_lesson_runs_on_the_virtual_pi_cluster(vpi, pis, name: str, monkeypatch) -> None:
-    monkeypatch.setenv("RAIDEN_HOME", str(pis.home))
-    nb, seconds = run_lesson(pis, name, pis.cwd)
-    assert_lesson_taught(name, nb)
-    _record_time(name, seconds, "virtual Pi cluster, 3 nodes x 2 engines")
-    text = "".join(_text(c) for c in nb.cells)
-    addresses = [vpi.node(n).address for n in ("pi1", "pi2", "pi3")]
-    if name == "00-tour.ipynb":
-        assert "cluster 'pis' is already running" in text
-        assert "✔ 00.per_node: right: 3 node(s), 6 engines in all." in text
-        for address in addresses:
-            assert f"{address}  pid" in text  # each engine reported its own node
-    if name == "04-numba.ipynb":
-        assert "✔ 04.warmup: right: compiled on 6 engines" in text
-    if name == "05-scaling.ipynb":  # every engine count, filling one node before the next
-        assert "engine counts to measure: [1, 2, 3, 4, 5, 6]" in text, text
-        assert "engines per node, in the order they join: [2, 2, 2]" in text, text
-        assert re.search(r"◆ speedup on 6 engines: measured [\d.]+; no prediction was written", text), text
-    if name == "03-load-balancing.ipynb":
-        assert re.search(r"first row after [\d.]+ s; all 160 rows after [\d.]+ s", text), text
-    if name == "07-fault-tolerance.ipynb":
-        # the kills went over SSH to the engines' own nodes
-        killed = re.findall(r"'node': '([\d.]+)'", text)
-        assert killed and set(killed) <= set(addresses)
-
-
-@pytest.fixture(scope="module")
-def pis(vpi, tmp_path_factory):
-    raiden = _make_raiden(tmp_path_factory.mktemp("pis"))
-    vpi.inventory(
-        "pis", [vpi.node("pi1"), vpi.node("pi2"), vpi.node("pi3")], engines=2, filename=str(raiden.cwd / "raiden.toml")
-    )
-    assert raiden("up").code == 0
-    try:
-        yield raiden
-    finally:
-        raiden("down")
-
-
-@pytest.mark.vcluster
-@pytest.mark.xdist_group("workshop-on-the-virtual-cluster")
-def test_heat_lesson_on_an_mpi_cluster(vpi, tmp_path_factory, monkeypatch) -> None:
-    """On a cluster started with launcher = "mpi", the lesson's MPI variant uses its ranks across the nodes."""
-    raiden = _make_raiden(tmp_path_factory.mktemp("pis-mpi"))
-    vpi.inventory(
-        "pis-mpi",
-        [vpi.node("pi1"), vpi.node("pi2"), vpi.node("pi3")],
-        engines=2,
-        extra='launcher = "mpi"',
-        filename=str(raiden.cwd / "raiden.toml"),
-    )
-    assert raiden("up").code == 0
-    try:
-        monkeypatch.setenv("RAIDEN_HOME", str(raiden.home))
-        nb, seconds = run_lesson(raiden, "06-heat-equation.ipynb", raiden.cwd)
-        assert_lesson_taught("06-heat-equation.ipynb", nb)
-        _record_time("06-heat-equation.ipynb", seconds, "virtual Pi cluster under MPI, 3 nodes x 2 engines")
-        text = "".join(_text(c) for c in nb.cells)
-        assert "this cluster's engines are MPI ranks already" in text
-        assert "6 MPI ranks: " in text
-        assert text.count("bit for bit the serial answer: True") == 2
-        assert not (raiden.cwd / "heat-mpi.toml").exists()
-    finally:
-        raiden("down")

@@ -13,6 +13,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,8 +53,7 @@ def unix_users(*names: str, login: bool = False) -> Iterator[list[str]]:
     try:
         for name in names:
             with passwd_lock():
-                subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)  # leftovers of a killed run
-                subprocess.run(["userdel", "-r", name], capture_output=True)
+                _remove(name, home=True)  # leftovers of a killed run
                 shape = (
                     ["--create-home", "--shell", "/bin/sh"]
                     if login
@@ -67,8 +67,27 @@ def unix_users(*names: str, login: bool = False) -> Iterator[list[str]]:
     finally:
         for name in made:
             with passwd_lock():
-                subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
-                subprocess.run(["userdel", "-r", name] if login else ["userdel", name], capture_output=True)
+                _remove(name, home=login)
+
+
+def _remove(name: str, home: bool) -> None:
+    """Kill the user's processes, wait until they are gone (userdel refuses a user still running), then delete."""
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return
+    deadline = time.monotonic() + 30
+    while True:
+        subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+        if subprocess.run(["pgrep", "-u", name], capture_output=True).returncode == 1:
+            gone = subprocess.run(
+                ["userdel", "-r", name] if home else ["userdel", name], capture_output=True, text=True
+            )
+            if gone.returncode in (0, 6, 12):  # 6: no such user; 12: its home stayed, the account is gone
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"could not remove the test user {name}: its processes outlive SIGKILL")
+        time.sleep(0.1)
 
 
 def authorize(user: str, public_key: str) -> None:

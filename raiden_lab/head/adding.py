@@ -173,11 +173,14 @@ async def fix_clock(inventory: Inventory, host: str, paths: ClusterPaths) -> str
     node = inventory.node(host)
     target = target_for(node, paths)
 
+    lag = [0.0]  # how long the last command took to come back: when a command sent now runs there
+
     async def skew_now() -> float | None:
         """The node's clock minus the head's, read with `date` (its Python may not exist yet)."""
         before = time.time()
         said = await ssh.run(target, ["date", "+%s.%N"], timeout=30)
         after = time.time()
+        lag[0] = after - before
         try:
             return float(said.stdout.decode().strip()) - (before + after) / 2
         except ValueError:
@@ -196,14 +199,20 @@ async def fix_clock(inventory: Inventory, host: str, paths: ClusterPaths) -> str
             again = await skew_now()
             if again is not None and abs(again) <= CLOCK_OFF_S:
                 return f"{host}: its clock was {off}; turned on NTP there, and it now agrees"
-    stamp = f"@{time.time():.0f}"
-    fixed = await ssh.run(target, ["sudo", "-n", "timedatectl", "set-time", stamp], timeout=30)
-    if not fixed.ok:
-        said = (fixed.stderr.decode(errors="replace").strip().splitlines() or ["refused"])[-1]
-        return (
-            f"{host}: its clock is {off} and could not be set ({said}); set it there: "
-            "`sudo timedatectl set-ntp true`, or `sudo date -s` with the head's time"
-        )
-    again = await skew_now()
+    for _ in range(2):  # a second time if the first landed off: aimed with what sudo and timedatectl took
+        sent = time.time()
+        stamp = f"@{sent + lag[0]:.0f}"  # the head's time when the command runs there, not when it leaves
+        fixed = await ssh.run(target, ["sudo", "-n", "timedatectl", "set-time", stamp], timeout=30)
+        if not fixed.ok:
+            said = (fixed.stderr.decode(errors="replace").strip().splitlines() or ["refused"])[-1]
+            return (
+                f"{host}: its clock is {off} and could not be set ({said}); set it there: "
+                "`sudo timedatectl set-ntp true`, or `sudo date -s` with the head's time"
+            )
+        took = time.time() - sent
+        again = await skew_now()
+        if again is not None and abs(again) <= CLOCK_OFF_S:
+            break
+        lag[0] = took
     now = f"{again:+.1f} s" if again is not None else "unknown"
     return f"{host}: its clock was {off} and no time server answered; set it from the head's clock (now {now})"
