@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import power_switch
@@ -27,13 +28,41 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(raiden, app: str):
-    """Run ``python -m APP`` (jupyterlab or notebook) for the test's user folder; yield its base URL."""
+def _need_chromium() -> None:
     if not os.path.exists(CHROMIUM):
         if STRICT:
             pytest.fail(f"RAIDEN_STRICT=1 but Chromium is missing at {CHROMIUM} (apt-get install chromium)")
         pytest.skip(reason=f"the browser tests need Chromium at {CHROMIUM}")
     pytest.importorskip("playwright", reason="the browser tests need playwright (pip install -e '.[test]')")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One Chromium for the module; each test has a context of its own in it (``_lab_page``)."""
+    _need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _serve(raiden, app: str):
+    """Run ``python -m APP`` (jupyterlab or notebook) for the test's user folder; yield its base URL."""
+    _need_chromium()
     port = _free_port()
     env = dict(
         raiden.env,
@@ -70,13 +99,11 @@ def notebook7(raiden):
         yield user, f"{base}/tree?token=t0k"
 
 
-def test_the_commands_run_the_cluster_in_notebook_7(notebook7) -> None:
+def test_the_commands_run_the_cluster_in_notebook_7(notebook7, chromium) -> None:
     """The extension's plugins need no JupyterLab shell: Notebook 7's palette starts and stops the cluster."""
-    from playwright.sync_api import sync_playwright
 
     raiden, url = notebook7
-    with sync_playwright() as p:
-        browser, page = _open_lab(p, url)
+    with _lab_page(chromium, url) as page:
         page.wait_for_selector(".jp-DirListing", timeout=90000)
         for verb, state in (("Start", "running"), ("Stop", "stopped")):
             page.keyboard.press("Control+Shift+c")
@@ -84,16 +111,12 @@ def test_the_commands_run_the_cluster_in_notebook_7(notebook7) -> None:
             page.locator(".lm-CommandPalette-item", has_text=f"Raiden: {verb} the Cluster").wait_for(timeout=30000)
             page.keyboard.press("Enter")
             assert wait_for(lambda state=state: raiden("status", "--json").json()["state"] == state, 180), verb
-        browser.close()
 
 
-def test_sidebar_starts_and_the_palette_stops_the_cluster(lab) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_sidebar_starts_and_the_palette_stops_the_cluster(lab, chromium) -> None:
     raiden, url = lab
     engines = os.cpu_count()
-    with sync_playwright() as p:
-        browser, page = _open_lab(p, url)
+    with _lab_page(chromium, url) as page:
         page.locator(".lm-TabBar-tab[data-id='raiden-lab-panel']").click(timeout=90000)
         page.wait_for_selector(".raiden-State-stopped", timeout=30000)
         assert page.locator(".raiden-Node").count() == 1
@@ -170,44 +193,36 @@ def test_sidebar_starts_and_the_palette_stops_the_cluster(lab) -> None:
         assert put.ok, put.text()
         page.reload()
         page.wait_for_selector("#raiden-lab-panel[data-interval='500']", state="attached", timeout=90000)
-        browser.close()
 
 
-def _open_lab(p, url: str):
-    """Chromium on JupyterLab's page, once the server answers."""
-    browser = p.chromium.launch(
-        executable_path=CHROMIUM,
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ],
-    )
-    page = browser.new_page(viewport={"width": 1300, "height": 900})
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            page.goto(url, timeout=10000)
-            return browser, page
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1)
+@contextmanager
+def _lab_page(browser, url: str):
+    """A page of its own (a fresh browser context: no cookies, no storage) on JupyterLab, once the server answers."""
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    try:
+        page = context.new_page()
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                page.goto(url, timeout=10000)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+        yield page
+    finally:
+        context.close()
 
 
 def _output(name: str):
-
     out = Path(__file__).resolve().parent.parent / "test-output"
     out.mkdir(exist_ok=True)
     return out / name
 
 
-def test_sidebar_shows_the_mpi_job(lab) -> None:
+def test_sidebar_shows_the_mpi_job(lab, chromium) -> None:
     """Under launcher = "mpi" the sidebar starts the cluster as one MPI job and names it."""
-    from playwright.sync_api import sync_playwright
 
     raiden, url = lab
     if shutil.which("mpiexec") is None:
@@ -217,8 +232,7 @@ def test_sidebar_shows_the_mpi_job(lab) -> None:
     (raiden.cwd / "raiden.toml").write_text(
         '[cluster]\nname = "desk-mpi"\nlauncher = "mpi"\nengines_per_node = 2\n\n[[nodes]]\nhost = "localhost"\n'
     )
-    with sync_playwright() as p:
-        browser, page = _open_lab(p, url)
+    with _lab_page(chromium, url) as page:
         page.locator(".lm-TabBar-tab[data-id='raiden-lab-panel']").click(timeout=90000)
         page.wait_for_selector(".raiden-State-stopped", timeout=30000)
         assert page.locator(".raiden-Name").inner_text() == "desk-mpi"
@@ -234,20 +248,17 @@ def test_sidebar_shows_the_mpi_job(lab) -> None:
         page.wait_for_selector(".raiden-State-stopped", timeout=180000)
         assert page.locator(".raiden-Job").count() == 0
         assert raiden("status", "--json").json()["state"] == "stopped"
-        browser.close()
 
 
-def test_sidebar_powers_a_node_off_and_on(lab) -> None:
+def test_sidebar_powers_a_node_off_and_on(lab, chromium) -> None:
     """A node with power hooks gets Off/On/Cycle buttons on its card; Off makes it "off", not "down"."""
-    from playwright.sync_api import sync_playwright
 
     raiden, url = lab
     hooks = power_switch.hook_lines(power_switch.local_switch(raiden.cwd)[0])
     (raiden.cwd / "raiden.toml").write_text(
         f'[cluster]\nname = "desk-power"\nengines_per_node = 2\n{hooks}\n\n[[nodes]]\nhost = "localhost"\n'
     )
-    with sync_playwright() as p:
-        browser, page = _open_lab(p, url)
+    with _lab_page(chromium, url) as page:
         page.locator(".lm-TabBar-tab[data-id='raiden-lab-panel']").click(timeout=90000)
         page.wait_for_selector(".raiden-State-stopped", timeout=30000)
         page.locator(".raiden-Start").click()
@@ -267,12 +278,10 @@ def test_sidebar_powers_a_node_off_and_on(lab) -> None:
         assert raiden("status", "--json").json()["engines"]["alive"] == 2
         page.locator(".raiden-Stop").click()
         page.wait_for_selector(".raiden-State-stopped", timeout=180000)
-        browser.close()
 
 
-def test_the_teacher_sees_the_class_grid_in_the_sidebar(lab) -> None:
+def test_the_teacher_sees_the_class_grid_in_the_sidebar(lab, chromium) -> None:
     """While a class runs, the sidebar shows each student's row filling in, and links the CSV."""
-    from playwright.sync_api import sync_playwright
 
     from raiden_lab.head import classroom
 
@@ -282,8 +291,7 @@ def test_the_teacher_sees_the_class_grid_in_the_sidebar(lab) -> None:
     try:
         assert classroom.ask(str(socket), {"op": "report", "exercise": "02.estimate", "passed": True})["ok"]
         assert classroom.ask(str(socket), {"op": "report", "exercise": "02.pi", "passed": False})["ok"]
-        with sync_playwright() as p:
-            browser, page = _open_lab(p, url)
+        with _lab_page(chromium, url) as page:
             page.locator(".lm-TabBar-tab[data-id='raiden-lab-panel']").click(timeout=90000)
             row = page.locator(".raiden-Student").first
             row.wait_for(timeout=60000)
@@ -292,14 +300,12 @@ def test_the_teacher_sees_the_class_grid_in_the_sidebar(lab) -> None:
             assert row.locator(".raiden-Result-passed").get_attribute("title").endswith("02.estimate: passed")
             assert page.locator(".raiden-Csv").get_attribute("href").endswith("/raiden-lab/clusters/local/class.csv")
             page.screenshot(path=str(_output("class-grid.png")))
-            browser.close()
     finally:
         raiden("class", "stop")
 
 
-def test_the_sidebar_and_the_dashboard_show_48_nodes_as_a_grid(lab, tmp_path) -> None:
+def test_the_sidebar_and_the_dashboard_show_48_nodes_as_a_grid(lab, tmp_path, chromium) -> None:
     """Past a handful of nodes, one cell per node, the nodes that need a look first (a real 48-node cluster)."""
-    from playwright.sync_api import sync_playwright
 
     import vcluster
 
@@ -309,8 +315,7 @@ def test_the_sidebar_and_the_dashboard_show_48_nodes_as_a_grid(lab, tmp_path) ->
     try:
         inventory = farm.inventory("rack", farm.nodes, engines=1, filename="raiden.toml")
         (raiden.cwd / "raiden.toml").write_text(inventory.read_text())
-        with sync_playwright() as p:
-            browser, page = _open_lab(p, url)
+        with _lab_page(chromium, url) as page:
             page.locator(".lm-TabBar-tab[data-id='raiden-lab-panel']").click(timeout=90000)
             page.wait_for_selector(".raiden-NodeGrid", timeout=30000)
             assert page.locator(".raiden-Cell").count() == 48
@@ -343,7 +348,6 @@ def test_the_sidebar_and_the_dashboard_show_48_nodes_as_a_grid(lab, tmp_path) ->
             farm.set_link(cut, up=True)
             page.locator(".raiden-Stop").click()
             page.wait_for_selector(".raiden-State-stopped", timeout=300000)
-            browser.close()
     finally:
         raiden("down", timeout=300)
         vcluster.teardown(farm)
