@@ -58,8 +58,9 @@ XDIST = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 test: $(TEST_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest $(XDIST) --durations=20
 
-# `make check`: the loop for a change, about two minutes: lint, the tests that start no cluster, and one
-# local cluster (the quick start run in a real kernel). `make test` stays the whole suite, which CI runs.
+# `make check`: the loop for a change, 30 s on the 2-core machine: lint, the tests that start no
+# cluster, the exercises' checks, and one local cluster (the quick start run in a real kernel).
+# `make test` stays the whole suite, which CI runs.
 CHECK_TESTS := tests/test_layout.py tests/test_package.py tests/test_inventory.py tests/test_doctor.py \
 	tests/test_agent.py tests/test_frontend.py tests/test_server_authz.py \
 	"tests/test_docs.py::test_every_inventory_key_is_in_the_docs_table" \
@@ -67,6 +68,7 @@ CHECK_TESTS := tests/test_layout.py tests/test_package.py tests/test_inventory.p
 
 check: lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(CHECK_TESTS)
+	$(BIN)/python -m pytest -q tests/test_workshop.py -k "not local and not cluster and not recorded"  # the exercises' checks
 
 # The suite's line coverage of raiden_lab, subprocesses included (the CLI, supervisors, engines on
 # this machine; not what runs over SSH as another user or under qemu): test-output/coverage.txt.
