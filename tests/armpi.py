@@ -33,15 +33,14 @@ QEMU_RULE = Path("/usr/lib/binfmt.d/qemu-aarch64.conf")
 # set; this stand-in for systemd's timedatectl moves the offset instead, so Raiden's fix runs end to end.
 TIMEDATECTL = """#!/bin/sh
 # timedatectl (stand-in on the emulated Pi): the clock is libfaketime's offset in /etc/faketimerc
-real=$(FAKETIME=+0 date -u +%s)
 case "$1" in
     set-ntp)
         echo "Failed to set ntp: no time server is reachable from this Pi" >&2
         exit 1 ;;
     set-time)
-        want=$(FAKETIME=+0 date -u -d "$2" +%s) || exit 1
-        offset=$((want - real))
-        if [ "$offset" -ge 0 ]; then echo "+$offset" > /etc/faketimerc; else echo "$offset" > /etc/faketimerc; fi ;;
+        want=$(FAKETIME=+0 date -u -d "$2" +%s.%N) || exit 1
+        real=$(FAKETIME=+0 date -u +%s.%N)  # to the millisecond, as a real clock is set
+        awk -v w="$want" -v r="$real" 'BEGIN { o = w - r; printf "%s%.3f\n", (o >= 0 ? "+" : ""), o }' > /etc/faketimerc ;;
     *)
         echo "               Local time: $(date)"
         echo "System clock synchronized: no" ;;
@@ -118,12 +117,6 @@ def cached_root() -> Path:
         )
         _chroot(build, "useradd", "--create-home", "--shell", "/bin/bash", "pi")
         _chroot(build, "sh", "-c", f"echo 'pi:{PASSWORD}' | chpasswd")
-        firmware = build / "usr/bin/vcgencmd"
-        firmware.write_text(VCGENCMD)
-        firmware.chmod(0o755)
-        clock = build / "usr/bin/timedatectl"
-        clock.write_text(TIMEDATECTL)
-        clock.chmod(0o755)
         (build / "etc/sudoers.d/010_pi-nopasswd").write_text("pi ALL=(ALL) NOPASSWD: ALL\n")  # as Raspberry Pi OS
         (build / "etc/sudoers.d/010_pi-nopasswd").chmod(0o440)
         (build / "etc/faketimerc").write_text("+0\n")
@@ -176,6 +169,9 @@ def start(base: Path, name: str, address: str, namespace: str) -> ArmPi:
     root.mkdir(parents=True)
     subprocess.run(["tar", "--numeric-owner", "-xf", tar, "-C", root], check=True)
     root.chmod(0o755)  # its "/" (the tar keeps the build folder's 0700, which user pi could not enter)
+    for path, script in (("usr/bin/vcgencmd", VCGENCMD), ("usr/bin/timedatectl", TIMEDATECTL)):
+        (root / path).write_text(script)  # the stand-ins, written here: changing one rebuilds no cached root
+        (root / path).chmod(0o755)
     pi = ArmPi(name=name, address=address, namespace=namespace, root=root)
     subprocess.run(["mount", "-t", "proc", "proc", root / "proc"], check=True)
     subprocess.run(["mount", "--rbind", "/dev", root / "dev"], check=True)

@@ -199,9 +199,9 @@ async def fix_clock(inventory: Inventory, host: str, paths: ClusterPaths) -> str
             again = await skew_now()
             if again is not None and abs(again) <= CLOCK_OFF_S:
                 return f"{host}: its clock was {off}; turned on NTP there, and it now agrees"
-    for _ in range(2):  # a second time if the first landed off: aimed with what sudo and timedatectl took
-        sent = time.time()
-        stamp = f"@{sent + lag[0]:.0f}"  # the head's time when the command runs there, not when it leaves
+    aim = lag[0]  # the head's time when the command runs there, not when it leaves
+    for _ in range(3):  # again while it lands over a second off, less what the last try missed by
+        stamp = f"@{time.time() + aim:.0f}"
         fixed = await ssh.run(target, ["sudo", "-n", "timedatectl", "set-time", stamp], timeout=30)
         if not fixed.ok:
             said = (fixed.stderr.decode(errors="replace").strip().splitlines() or ["refused"])[-1]
@@ -209,10 +209,9 @@ async def fix_clock(inventory: Inventory, host: str, paths: ClusterPaths) -> str
                 f"{host}: its clock is {off} and could not be set ({said}); set it there: "
                 "`sudo timedatectl set-ntp true`, or `sudo date -s` with the head's time"
             )
-        took = time.time() - sent
         again = await skew_now()
-        if again is not None and abs(again) <= CLOCK_OFF_S:
+        if again is None or abs(again) <= CLOCK_OFF_S:
             break
-        lag[0] = took
+        aim -= again
     now = f"{again:+.1f} s" if again is not None else "unknown"
     return f"{host}: its clock was {off} and no time server answered; set it from the head's clock (now {now})"
