@@ -40,7 +40,7 @@ case "$1" in
     set-time)
         want=$(FAKETIME=+0 date -u -d "$2" +%s.%N) || exit 1
         real=$(FAKETIME=+0 date -u +%s.%N)  # to the millisecond, as a real clock is set
-        awk -v w="$want" -v r="$real" 'BEGIN { o = w - r; printf "%s%.3f\n", (o >= 0 ? "+" : ""), o }' > /etc/faketimerc ;;
+        awk -v w="$want" -v r="$real" 'BEGIN { o = w - r; printf "%s%.3f\\n", (o >= 0 ? "+" : ""), o }' > /etc/faketimerc ;;
     *)
         echo "               Local time: $(date)"
         echo "System clock synchronized: no" ;;
