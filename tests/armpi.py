@@ -154,8 +154,8 @@ class ArmPi:
         """Move the Pi's clock (libfaketime's offset for every program in its root)."""
         self.path("/etc/faketimerc").write_text(f"{seconds:+d}\n")
 
-    def clock_offset(self) -> int:
-        return int(self.path("/etc/faketimerc").read_text().strip())
+    def clock_offset(self) -> float:
+        return float(self.path("/etc/faketimerc").read_text().strip())
 
     def set_temperature(self, celsius: float) -> None:
         self.path("/run/fake-pi/temp").write_text(str(int(celsius * 1000)))
