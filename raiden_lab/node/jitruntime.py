@@ -17,7 +17,6 @@ import os
 import platform
 import socket
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -59,26 +58,17 @@ def materialize(spec: dict[str, Any], folder: Path) -> Any:
 
 
 def warm_runtime() -> None:
-    """Run once as each engine starts: take its work folder off ``sys.path`` and start warming numba.
+    """Run once as each engine starts: take its work folder off ``sys.path`` and warm numba.
 
     IPython puts ``''`` (the cwd, here the node's work folder) in front of ``sys.path``;
-    a file there would hide an installed module. Then numba's first-use cost (its import
-    and a first compile: about 1 s on a laptop, a few on a Pi) is paid in a thread of its
-    own: the engine registers meanwhile (ipyparallel starts its heartbeat only after this
-    returns), and a first real call waits only for what is left of it.
+    a file there would hide an installed module. Then pay numba's first-use cost
+    (about 0.1 s) before the first real call does.
     """
     cwd = os.getcwd()
     sys.path[:] = [p for p in sys.path if p not in ("", ".", cwd)]
-    threading.Thread(target=_warm_numba, name="raiden-warm-numba", daemon=True).start()
+    import numba
 
-
-def _warm_numba() -> None:
-    try:
-        import numba
-
-        numba.njit(lambda: 0)()
-    except Exception:  # a node without numba (or a broken one): @raiden_lab.jit names it when it is used
-        pass
+    numba.njit(lambda: 0)()
 
 
 def compile_here(spec: dict[str, Any], signatures: list[str]) -> dict[str, Any]:
