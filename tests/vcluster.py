@@ -106,6 +106,8 @@ class VirtualCluster:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
             except OSError:
                 continue
+            if not cmdline:
+                continue  # a zombie (an sshd child that served a probe, not reaped yet): it runs nothing
             # under qemu-user (an emulated Pi) the program is the emulator's second or third word
             if not cmdline.startswith(SSHD) and not any("sshd" in word for word in cmdline.split(" ")[:3]):
                 found.append(f"{pid} {cmdline}")
