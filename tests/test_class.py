@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -140,3 +142,75 @@ def test_a_mistyped_seat_code_is_one_sentence(raiden: Raiden) -> None:
         ran.out.strip()
         == "seat code 'raiden-seat:10.0.0.1:x'…: not a seat code; copy the whole line the teacher gave you"
     )
+
+
+IMPOSTOR = """
+import json, os, socket
+folder = os.environ["FOLDER"]
+os.mkdir(folder, 0o711)
+os.chmod(folder, 0o711)
+server = socket.socket(socket.AF_UNIX)
+server.bind(os.path.join(folder, "class.sock"))
+os.chmod(os.path.join(folder, "class.sock"), 0o666)
+server.listen(8)
+print("listening", flush=True)
+forged = {"ok": True, "user": "victim", "seat": 1, "name": "x", "nodes": ["pi1; touch /tmp/pwned"],
+          "connection": {"location": "10.6.6.6"}}
+while True:
+    conn, _ = server.accept()
+    heard = conn.recv(65536)
+    with open(os.path.join(folder, "heard"), "ab") as f:
+        f.write(heard)
+    conn.sendall(json.dumps(forged).encode() + b"\\n")
+    conn.close()
+"""
+
+VICTIM = """
+from raiden_lab import workshop
+from raiden_lab.head.classroom import ask
+import os
+print("check", workshop.check("02.estimate", lambda hits, n: 4 * hits / n))
+try:
+    print("seat", ask(os.environ["RAIDEN_CLASS"], {"op": "seat"}))
+except Exception as e:
+    print("refused", type(e).__name__, e)
+"""
+
+
+def test_a_student_who_makes_the_class_folder_first_hears_nothing(room) -> None:
+    """Before class (after a reboot), a student makes the teacher's socket folder and listens in it, to answer
+    "your seat" to the others. Nothing reaches them: each client checks whose folder it is before it sends."""
+    raiden, roster, socket, package = room
+    attacker, victim = STUDENTS
+    with unixusers.unix_users("raidenclsteach") as (teacher,):
+        uid = pwd.getpwnam(teacher).pw_uid
+        for folder, env in (
+            (Path(f"/tmp/raiden-class-{uid}"), {}),  # the default folder: its name says whose it must be
+            (package / "hub-made", {"RAIDEN_CLASS_TEACHER": teacher}),  # the hub names the teacher
+        ):
+            subprocess.run(["rm", "-rf", str(folder)])
+            if folder.parent == package:
+                folder.parent.chmod(0o1777)  # as /tmp is: anyone may make a folder there
+            impostor = subprocess.Popen(
+                [unixusers.SYSTEM_PYTHON, "-c", IMPOSTOR],
+                user=attacker,
+                env={"PATH": "/usr/bin:/bin", "FOLDER": str(folder)},
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            try:
+                assert impostor.stdout.readline().strip() == "listening"
+                env = {"RAIDEN_CLASS": str(folder / "class.sock"), **env}
+                ran = unixusers.run_as(victim, VICTIM, package, env=env)
+                assert ran.returncode == 0, ran.stderr
+                assert "check True" in ran.stdout  # the check itself still runs and says so
+                expected = (
+                    f"{folder} belongs to {attacker}, not to the class's teacher ({teacher}): someone else made it"
+                )
+                assert f"not reported to the class: {expected}" in ran.stderr, ran.stderr
+                assert f"refused UntrustedClass {expected}" in ran.stdout, ran.stdout
+                assert not (folder / "heard").exists(), (folder / "heard").read_bytes()  # not one byte was sent
+            finally:
+                impostor.kill()
+                impostor.wait()
+                subprocess.run(["rm", "-rf", str(folder)])

@@ -4,7 +4,10 @@ run by a seat account of their own on the nodes; nobody reaches another's seat; 
 from __future__ import annotations
 
 import json
+import pwd
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -69,6 +72,10 @@ def klass(vpi, python, tmp_path: Path):
             unixusers.authorize(seat, Path(f"{vpi.identity}.pub").read_text())
         roster = raiden.cwd / "students.txt"
         roster.write_text("\n".join(STUDENTS) + "\n")
+        # as the guide has the teacher do once: the doctor records each node's host key, which seats then trust
+        raiden("doctor")
+        pinned = (raiden.home / "klass" / "known_hosts").read_text()
+        assert all(node.address in pinned for node in nodes), pinned
         try:
             started = raiden("class", "start", "--users", str(roster), "--socket", str(socket_dir / "class.sock"))
             assert started.code == 0, started.err
@@ -290,3 +297,101 @@ print(c.seat, sorted(set(c.direct.apply(getpass.getuser))), len(c.nodes))
         python,
     )
     assert "only the teacher" in minted.stdout, minted
+
+
+PLANT = """
+import json, os, raiden_lab
+c = raiden_lab.connect()
+c.wait_for_engines(2, timeout=60)
+def plant(evidence):
+    import os, site, subprocess, sys
+    home = os.path.expanduser("~")
+    trap = "import os\\nopen(os.path.join(%r, '%s-' + str(os.getpid())), 'w').close()\\n"
+    # what the next student's runner would import from the home it starts in, were it on sys.path
+    with open(os.path.join(home, "json.py"), "w") as f:
+        f.write(trap % (evidence, "json") + "import sys\\nsys.path = [p for p in sys.path if p not in ('', os.getcwd())]\\n"
+                "del sys.modules['json']\\nimport json\\nsys.modules['json'] = json\\n")
+    # what the next student's engines would run at start, from the user site
+    user_site = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
+    os.makedirs(user_site, exist_ok=True)
+    with open(os.path.join(user_site, "raiden-trap.pth"), "w") as f:
+        f.write("import os; open(os.path.join(%r, 'pth-' + str(os.getpid())), 'w').close()\\n" % evidence)
+    # a process of its own, without the engines' marker, that outlives the seat if nothing kills it
+    stray = subprocess.Popen(["sleep", "3600"], start_new_session=True, env={}).pid
+    # and a key of its own, to come back as the account later
+    try:
+        with open(os.path.join(home, ".ssh", "authorized_keys"), "a") as f:
+            f.write("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAttackerAttackerAttackerAttackerAttackerAtt mallory\\n")
+        door = "key added"
+    except OSError as e:
+        door = type(e).__name__
+    try:
+        with open(os.path.join(home, ".ssh", "rc"), "w") as f:
+            f.write("touch %s/rc-$$\\n" % evidence)
+        door += ", rc written"
+    except OSError as e:
+        door += ", " + type(e).__name__
+    return {"stray": stray, "door": door}
+print(json.dumps(c.direct.apply_sync(plant, os.environ["EVIDENCE"])))
+"""
+
+
+def test_a_seat_account_keeps_nothing_of_its_last_student(klass, tmp_path: Path) -> None:
+    """Student 1 leaves traps in their seat's account (a module in its home, a user-site .pth, an SSH key and
+    rc, a process without the engines' marker), gives the seat back, and student 2 gets the same
+    account: none of it runs for student 2, and the process died with the seat."""
+    raiden, socket, python = klass
+    evidence = Path(tempfile.mkdtemp(prefix="raiden-evidence-", dir="/tmp"))
+    evidence.chmod(0o1777)  # the seat accounts may write here; it is root's, so no reset removes it
+    try:
+        planted = unixusers.run_as(
+            STUDENTS[0],
+            PLANT,
+            None,
+            env={"RAIDEN_CLASS": str(socket), "EVIDENCE": str(evidence)},
+            timeout=180,
+            python=python,
+        )
+        assert planted.returncode == 0, planted.stderr[-3000:]
+        traps = json.loads(planted.stdout.strip().splitlines()[-1])
+        assert all(t["door"] == "PermissionError, PermissionError" for t in traps), traps  # root's door
+        strays = [t["stray"] for t in traps]
+        assert all(Path(f"/proc/{pid}").exists() for pid in strays)
+        before = sorted(p.name for p in evidence.iterdir())
+
+        ended = as_student(STUDENTS[0], "import raiden_lab\nraiden_lab.connect().end()", socket, python)
+        assert ended.returncode == 0, ended.stderr[-2000:]
+        alive = [pid for pid in strays if Path(f"/proc/{pid}").exists()]
+        assert not alive, f"processes of seat 1's account outlived the seat: {alive}"
+        assert not node_processes(SEAT_USERS[0]), node_processes(SEAT_USERS[0])
+
+        second = take(STUDENTS[1], socket, python)
+        assert second["seat"] == 1 and second["users"] == [SEAT_USERS[0]], second  # the same account, handed on
+        ran = sorted(p.name for p in evidence.iterdir() if p.name not in before)
+        assert ran == [], f"student 1's traps ran for student 2: {ran}"
+        home = Path(pwd.getpwnam(SEAT_USERS[0]).pw_dir)
+        assert not (home / "json.py").exists() and not (home / ".local").exists()
+        assert "mallory" not in (home / ".ssh" / "authorized_keys").read_text()
+    finally:
+        shutil.rmtree(evidence, ignore_errors=True)
+
+
+def test_a_seat_trusts_only_the_host_keys_the_teacher_recorded(klass, vpi) -> None:
+    """A machine that answers in pi2's place (here: pi2 with a host key that is not the one recorded for it)
+    gets no seat's keys: the seat does not start, and the student reads which node and why."""
+    raiden, socket, python = klass
+    known = raiden.home / "klass" / "known_hosts"
+    pi1, pi2 = vpi.node("pi1").address, vpi.node("pi2").address
+    lines = known.read_text().splitlines()
+    pi1_key = next(line.split(" ", 1)[1] for line in lines if line.split()[0] == pi1)
+    # pi2's line now holds pi1's key: to the seat, the real pi2 is an impostor
+    known.write_text("\n".join(line if line.split()[0] != pi2 else f"{pi2} {pi1_key}" for line in lines) + "\n")
+    ran = as_student(STUDENTS[0], "import raiden_lab\nraiden_lab.connect()", socket, python)
+    assert ran.returncode == 1, ran.stdout
+    assert f"seat 1 did not start: {pi2}: its host key differs" in ran.stderr, ran.stderr[-2000:]
+    assert not node_processes(SEAT_USERS[0])  # no engine, no runner: the seat never started
+    # a node the teacher never recorded is refused as well, not trusted on first use
+    known.write_text("\n".join(line for line in lines if line.split()[0] != pi2) + "\n")
+    ran = as_student(STUDENTS[0], "import raiden_lab\nraiden_lab.connect()", socket, python)
+    assert ran.returncode == 1 and f"{pi2}: no host key is recorded for it" in ran.stderr, ran.stderr[-2000:]
+    assert pi2 not in known.read_text()

@@ -91,15 +91,17 @@ def _remove(name: str, home: bool) -> None:
 
 
 def authorize(user: str, public_key: str) -> None:
-    """Let ``public_key`` log in as ``user`` over SSH (their ~/.ssh/authorized_keys, theirs and 0600)."""
+    """Let ``public_key`` log in as the seat account ``user`` over SSH, as the class guide has it: its
+    ``~/.ssh`` and ``authorized_keys`` are root's (0755, 0644), so the account cannot change who logs in as it."""
     home = Path(pwd.getpwnam(user).pw_dir)
     ssh = home / ".ssh"
-    ssh.mkdir(mode=0o700, exist_ok=True)
+    ssh.mkdir(mode=0o755, exist_ok=True)
     keys = ssh / "authorized_keys"
     keys.write_text(public_key)
-    keys.chmod(0o600)
-    shutil.chown(ssh, user, user)
-    shutil.chown(keys, user, user)
+    keys.chmod(0o644)
+    ssh.chmod(0o755)
+    shutil.chown(ssh, "root", "root")
+    shutil.chown(keys, "root", "root")
 
 
 @contextmanager

@@ -276,7 +276,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 
 def cmd_class(args: argparse.Namespace) -> int:
-    from ..head import classroom
+    from ..head import classroom, rendezvous
     from ..workshop.exercises import CHECKS
 
     inventory, paths = _inventory(args)
@@ -286,11 +286,12 @@ def cmd_class(args: argparse.Namespace) -> int:
                 f"--seats {args.seats}: give 1 to {inventory.classroom.seats} (the inventory's [class] seats)"
             )
         roster = classroom.read_roster(Path(args.users)) if args.users else []
-        where = Path(args.socket).absolute() if args.socket else classroom.default_socket()
+        where = Path(args.socket).absolute() if args.socket else rendezvous.default_socket()
         info = classroom.start_class(inventory.name, paths, where, roster, list(CHECKS), inventory.path, args.seats)
         who = f"{len(roster)} students" if roster else "any user of this machine"
         print(
             f"class '{inventory.name}' started for {who}; students set {classroom.CLASS_ENV}={info['socket']} "
+            f"and {rendezvous.TEACHER_ENV}={rendezvous.user_name(os.getuid())} "
             "(a JupyterHub on this head: in c.Spawner.environment) and their workshop.check results appear in "
             "`raiden class status`"
         )

@@ -56,7 +56,17 @@ class ClusterPaths:
         return self.root / "supervisor.log"
 
     @property
+    def is_seat(self) -> bool:
+        """A class's seat: ``<class cluster>/seats/<class cluster>-seat<n>`` (``head/seats.py``)."""
+        parent = self.root.parent
+        return parent.name == "seats" and self.name.startswith(f"{parent.parent.name}-seat")
+
+    @property
     def known_hosts(self) -> Path:
+        """The node host keys this cluster checks: its own; a seat's are its class's cluster's (pinned there by
+        ``raiden add``, ``doctor`` or ``up``), never recorded anew."""
+        if self.is_seat:
+            return self.root.parent.parent / "known_hosts"
         return self.root / "known_hosts"
 
     @property

@@ -3,7 +3,8 @@
 ``raiden class hub`` writes a JupyterHub configuration into the cluster's
 folder and runs ``jupyterhub`` with it (as root: the hub starts each
 student's server as that student). Each server gets ``RAIDEN_CLASS``, the
-teacher's class socket, so ``raiden_lab.connect()`` takes the student's seat,
+teacher's class socket (in a folder root makes for the teacher under
+``/run/raiden``), and ``RAIDEN_CLASS_TEACHER``, whose socket it must be, so ``raiden_lab.connect()`` takes the student's seat,
 ``workshop.check`` reports to the grid, and the sidebar shows the seat. Users
 log in with their system password (PAM); only the teacher and the students
 of the roster may.
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from ..config.paths import ClusterPaths
 from ..errors import InputError, RaidenError
-from .classroom import default_socket
+from .rendezvous import TEACHER_ENV, make_rendezvous
 
 PROXY = "configurable-http-proxy"
 
@@ -56,7 +57,7 @@ def hub_config(
         f"c.Authenticator.admin_users = {{{teacher!r}}}",
         f"c.Spawner.cmd = [{str(singleuser)!r}]",
         'c.Spawner.default_url = "/lab"',
-        f"c.Spawner.environment = {{'RAIDEN_CLASS': {socket_path!r}}}",
+        f"c.Spawner.environment = {{'RAIDEN_CLASS': {socket_path!r}, {TEACHER_ENV!r}: {teacher!r}}}",
         "c.Spawner.start_timeout = 120",
         "c.Spawner.http_timeout = 90",
     ]
@@ -83,7 +84,8 @@ def run_hub(
         import jupyterhub  # noqa: F401
     except ImportError:
         raise RaidenError("JupyterHub is not installed here; pip install 'raiden-lab[hub]'") from None
-    where = str(socket_path or default_socket(entry.pw_uid))
+    # root makes the teacher's socket folder where no student can make it first (/run/raiden)
+    where = str(socket_path or make_rendezvous(entry.pw_uid))
     folder = paths.root / "hub"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     config = folder / "jupyterhub_config.py"

@@ -19,10 +19,10 @@ import pwd
 import signal
 import socket
 import sqlite3
+import stat
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from typing import Any
 from ..config.paths import ClusterPaths
 from ..errors import InputError, RaidenError
 from . import wire
+from .rendezvous import UntrustedClass, rendezvous_owner, user_name
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (
@@ -50,22 +51,20 @@ SLOW_TIMEOUT_S = 150.0  # taking a seat starts a cluster (seats.SEAT_UP_TIMEOUT_
 def ask(path: str, message: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
     """One request to the class on ``path``, one JSON reply (students and the teacher alike).
 
-    Taking, ending or stopping seats starts or stops clusters: those wait longer.
+    Nothing is sent before the socket's folder and the process listening in it are known to be the
+    teacher's (``rendezvous_owner``, then ``SO_PEERCRED``): UntrustedClass otherwise. Taking, ending or
+    stopping seats starts or stops clusters: those wait longer.
     """
+    owner = rendezvous_owner(path)
     slow = message.get("op") in ("seat", "end", "stop")
-    return wire.ask(path, message, timeout or (SLOW_TIMEOUT_S if slow else TIMEOUT_S))
+    try:
+        return wire.ask(path, message, timeout or (SLOW_TIMEOUT_S if slow else TIMEOUT_S), peers={owner, 0})
+    except wire.WrongPeer as e:
+        raise UntrustedClass(f"{e}; do not use this class, and tell the teacher") from None
 
 
 def class_folder(paths: ClusterPaths) -> Path:
     return paths.root / "class"
-
-
-def default_socket(uid: int | None = None) -> Path:
-    """Where students reach the class of the teacher ``uid`` (default: this user): a folder of the teacher's
-    that anyone may enter but not list."""
-    uid = os.getuid() if uid is None else uid
-    base = Path("/run/raiden") if uid == 0 else Path(tempfile.gettempdir()) / f"raiden-class-{uid}"
-    return base / "class.sock"
 
 
 def read_roster(path: Path) -> list[str]:
@@ -307,13 +306,18 @@ class Classroom:
 
     async def serve(self) -> None:
         folder = self.socket_path.parent
-        if not folder.exists():
+        if not os.path.lexists(folder):
             folder.mkdir(parents=True)
             folder.chmod(0o711)  # students may enter to reach the socket, not list or write (the umask is 077)
-        st = folder.stat()
-        if st.st_uid != os.getuid() or st.st_mode & 0o022 or not st.st_mode & 0o001:
+        st = os.lstat(folder)
+        if st.st_uid != os.getuid():
             raise RaidenError(
-                f"{folder} must belong to you, be writable by you only and let others in (chmod 711): "
+                f"{folder} belongs to {user_name(st.st_uid)}, not to you: someone made it before the class started; "
+                f"have root remove it (sudo rm -r {folder}), or choose another --socket"
+            )
+        if not stat.S_ISDIR(st.st_mode) or st.st_mode & 0o022 or not st.st_mode & 0o001:
+            raise RaidenError(
+                f"{folder} must be a folder, writable by you only, that lets others in (chmod 711): "
                 "it holds the class's socket"
             )
         with contextlib.suppress(FileNotFoundError):

@@ -49,7 +49,7 @@ async def check_node(inventory: Inventory, node: Node, paths: ClusterPaths) -> N
         report.problems.append(ssh.explain(node.host, opened))
         return report
     report.rtt = await ssh.round_trip(target)
-    argv = [node.python, "-", work_dir_for(inventory, node, paths), *packages_for(inventory)]
+    argv = [node.python, "-I", "-", work_dir_for(inventory, node, paths), *packages_for(inventory)]
     result = await ssh.run(target, argv, input=source("probe"), timeout=PROBE_TIMEOUT_S)
     received = time.time()
     if result.returncode == 124:

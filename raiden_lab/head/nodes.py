@@ -70,7 +70,10 @@ def work_dir_for(inventory: Inventory, node: Node, paths: ClusterPaths) -> str:
 
 
 def target_for(node: Node, paths: ClusterPaths) -> ssh.Target:
-    return ssh.Target(node=node, known_hosts=paths.known_hosts, control_dir=paths.ssh_control_dir)
+    # a seat trusts only the host keys its class's cluster recorded: nothing new is accepted under a student
+    return ssh.Target(
+        node=node, known_hosts=paths.known_hosts, control_dir=paths.ssh_control_dir, pinned_only=paths.is_seat
+    )
 
 
 def engine_set_marker(inventory: Inventory, host: str, paths: ClusterPaths) -> str:
@@ -91,7 +94,7 @@ async def sweep_nodes(
         if not (await ssh.ensure_master(target)).ok:
             return node.host, []
         marker = engine_set_marker(inventory, node.host, paths)
-        argv = [node.python, "-", marker] + (["--kill"] if kill else [])
+        argv = [node.python, "-I", "-", marker] + (["--kill"] if kill else [])
         result = await ssh.run(target, argv, input=source("sweep"), timeout=30)
         if close:
             ssh.close_master(target)

@@ -111,7 +111,7 @@ async def provision_node(
 
 async def _ensure_environment(node: Node, target: ssh.Target, say: Say) -> str | None:
     host = node.host
-    probe = await ssh.run(target, [node.python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+    probe = await ssh.run(target, [node.python, "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
     if probe.ok:
         return None
     venv = venv_of(node.python)
@@ -125,7 +125,8 @@ async def _ensure_environment(node: Node, target: ssh.Target, say: Say) -> str |
     tried = []
     for base in (f"python{minor}", "python3"):
         made = await ssh.run(
-            target, [base, "-c", f"import sys; assert sys.version_info[:2] == ({minor.replace('.', ', ')}), 'minor'"]
+            target,
+            [base, "-I", "-c", f"import sys; assert sys.version_info[:2] == ({minor.replace('.', ', ')}), 'minor'"],
         )
         if not made.ok:
             tried.append(base)
@@ -153,7 +154,7 @@ async def _send_raiden_lab(node: Node, target: ssh.Target, say: Say) -> str | No
 
     __version__ = code_version()
     ask = "import raiden_lab; print(getattr(raiden_lab, 'code_version', lambda: raiden_lab.__version__)())"
-    there = await ssh.run(target, [node.python, "-c", ask])
+    there = await ssh.run(target, [node.python, "-I", "-c", ask])
     if there.ok and there.stdout.decode().strip() == __version__:
         return None
     package = Path(__file__).resolve().parent.parent
@@ -161,7 +162,7 @@ async def _send_raiden_lab(node: Node, target: ssh.Target, say: Say) -> str | No
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         tar.add(package, arcname="raiden_lab", filter=lambda t: None if "__pycache__" in t.name else t)
     say(f"{node.host}: copying raiden_lab {__version__} into its environment")
-    sent = await ssh.run(target, [node.python, "-c", _UNPACK], input=buffer.getvalue(), timeout=300)
+    sent = await ssh.run(target, [node.python, "-I", "-c", _UNPACK], input=buffer.getvalue(), timeout=300)
     return None if sent.ok else ssh.explain(node.host, sent, what="copying raiden_lab")
 
 
@@ -169,14 +170,14 @@ async def _send_wheels(node: Node, target: ssh.Target, wheelhouse: Path, remote:
     files = sorted(p for p in wheelhouse.iterdir() if p.suffix in (".whl", ".gz", ".zip") and p.is_file())
     if not files:
         return f"{wheelhouse}: no wheels there; fill it with `pip download -d {wheelhouse} ...`"
-    listed = await ssh.run(target, [node.python, "-c", _LIST, remote])
+    listed = await ssh.run(target, [node.python, "-I", "-c", _LIST, remote])
     present = json.loads(listed.stdout or b"{}") if listed.ok else {}
     todo = [f for f in files if present.get(f.name) != f.stat().st_size]
     size = sum(f.stat().st_size for f in todo)
     say(f"{node.host}: copying {len(todo)} of {len(files)} wheels ({size / 2**20:.0f} MiB) to {remote}")
     for path in todo:
         sent = await ssh.run(
-            target, [node.python, "-c", _RECEIVE, remote, path.name], input=path.read_bytes(), timeout=600
+            target, [node.python, "-I", "-c", _RECEIVE, remote, path.name], input=path.read_bytes(), timeout=600
         )
         if not sent.ok:
             return ssh.explain(node.host, sent, what=f"copying {path.name}")

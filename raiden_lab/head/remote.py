@@ -1,7 +1,7 @@
 """Sending the programs of ``raiden_lab/node/`` to a node as source over SSH, so it needs no Raiden install.
 
 Each of them uses the standard library (the agent also psutil) and runs as
-``python -`` (one-shot probes) or ``python -c BOOTSTRAP`` (long-lived: the
+``python -I -`` (one-shot probes) or ``python -I -c BOOTSTRAP`` (long-lived: the
 runner and the agent, which keep reading stdin after their source).
 """
 
@@ -36,9 +36,9 @@ async def launch(
     target: ssh.Target, python: str, name: str, args: list[str] | None = None
 ) -> asyncio.subprocess.Process:
     """Start a long-lived node-side program; its stdin stays open for further lines."""
-    argv = [python, "-u", "-c", BOOTSTRAP, *(args or [])]
+    argv = [python, "-I", "-u", "-c", BOOTSTRAP, *(args or [])]
     if not target.is_local:  # a channel inside the node's one SSH session (links.py)
-        relay = ([python, "-u", "-c", BOOTSTRAP], _first("relay"))
+        relay = ([python, "-I", "-u", "-c", BOOTSTRAP], _first("relay"))
         return await links.launch(target, argv, _first(name), relay)  # type: ignore[return-value]
     first = _first(name)
     proc = await ssh.spawn(target, argv)

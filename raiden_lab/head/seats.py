@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import sys
 import time
 from typing import Any
 
@@ -20,7 +21,7 @@ from ..config.paths import ClusterPaths
 from ..config.seats import seat_inventory, seat_problem
 from ..errors import RaidenError
 from ..vocabulary import EngineState
-from . import control, lifecycle
+from . import control, lifecycle, seataccounts
 from .status import cluster_status
 
 SCHEMA = """
@@ -41,7 +42,8 @@ class Seats:
         self.db.executescript(SCHEMA)
         self.limit = min(limit or inventory.classroom.seats, inventory.classroom.seats)
         self.problem = seat_problem(inventory)
-        self.lock = asyncio.Lock()  # one seat starts at a time: numbers and ports are handed out in order
+        self.lock = asyncio.Lock()  # numbers (and with them ports and accounts) are handed out one at a time
+        self.starting: dict[int, asyncio.Lock] = {}  # a seat starts or ends under its own lock
 
     def paths(self, number: int) -> ClusterPaths:
         return ClusterPaths(seat_inventory(self.inventory, number).name, home=self.home)
@@ -54,7 +56,11 @@ class Seats:
         return [(r[0], r[1]) for r in self.db.execute("SELECT user, number FROM seats ORDER BY number")]
 
     async def take(self, user: str) -> dict[str, Any]:
-        """The user's seat (started now if it is not running): its number and client connection."""
+        """The user's seat (started now if it is not running): its number and client connection.
+
+        Numbers are handed out under one lock; each seat starts under a lock of its own, so one student's
+        slow start keeps no other waiting.
+        """
         if self.problem:
             return {"ok": False, "error": self.problem}
         async with self.lock:
@@ -66,21 +72,17 @@ class Seats:
                     return {"ok": False, "error": f"all {self.limit} seats are taken; ask the teacher to end one"}
                 number = free[0]
                 self.db.execute("INSERT INTO seats VALUES (?, ?, ?)", (user, number, time.time()))
+            seat_lock = self.starting.setdefault(number, asyncio.Lock())
+        async with seat_lock:
+            if self.number_of(user) != number:
+                return {"ok": False, "error": f"seat {number} was ended while it started; take a seat again"}
             paths = self.paths(number)
             if not control.is_running(paths):
-                self.home.mkdir(mode=0o700, exist_ok=True)
-                paths.ensure()
-                try:
-                    outcome = await lifecycle.up(seat_inventory(self.inventory, number), paths, SEAT_UP_TIMEOUT_S)
-                except RaidenError as e:
-                    outcome = None
-                    problem = str(e)
-                else:
-                    problem = "; ".join(outcome.problems + outcome.skipped)
-                if outcome is None or not outcome.ok:
+                problem = await self._start(number, paths)
+                if problem is not None:
                     await self._down(number)
                     self.db.execute("DELETE FROM seats WHERE user = ?", (user,))
-                    return {"ok": False, "error": f"seat {number} did not start: {problem or 'no engine came up'}"}
+                    return {"ok": False, "error": f"seat {number} did not start: {problem}"}
             hosts = [n.host for n in seat_inventory(self.inventory, number).nodes]
             return {
                 "ok": True,
@@ -90,25 +92,44 @@ class Seats:
                 "connection": self.connection(number),
             }
 
+    async def _start(self, number: int, paths: ClusterPaths) -> str | None:
+        """Start seat ``number`` on accounts left clean by its last student; why it could not, or None."""
+        inventory = seat_inventory(self.inventory, number)
+        self.home.mkdir(mode=0o700, exist_ok=True)
+        paths.ensure()
+        unsafe = await seataccounts.check(inventory, paths)
+        if unsafe:
+            return "; ".join(unsafe)
+        try:
+            outcome = await lifecycle.up(inventory, paths, SEAT_UP_TIMEOUT_S)
+        except RaidenError as e:
+            return str(e)
+        if not outcome.ok:
+            return "; ".join(outcome.problems + outcome.skipped) or "no engine came up"
+        return None
+
     def connection(self, number: int) -> dict[str, Any]:
         return json.loads(self.paths(number).client_file.read_text())
 
     async def end(self, user: str) -> bool:
-        """Stop the user's seat (its engines on every node) and give the seat back; False if they had none."""
+        """Stop the user's seat (its engines on every node), leave nothing of theirs on the seat's accounts,
+        and give the seat back; False if they had none."""
         number = self.number_of(user)
         if number is None:
             return False
-        async with self.lock:
+        async with self.starting.setdefault(number, asyncio.Lock()):
             await self._down(number)
-            self.db.execute("DELETE FROM seats WHERE user = ?", (user,))
+            self.db.execute("DELETE FROM seats WHERE user = ? AND number = ?", (user, number))
         return True
 
     async def end_all(self) -> None:
-        for user, _ in self.taken():
-            await self.end(user)
+        await asyncio.gather(*(self.end(user) for user, _ in self.taken()))
 
     async def _down(self, number: int) -> None:
-        await lifecycle.down(seat_inventory(self.inventory, number), self.paths(number))
+        inventory = seat_inventory(self.inventory, number)
+        await lifecycle.down(inventory, self.paths(number))
+        for problem in await seataccounts.reset(inventory, self.paths(number)):
+            print(f"seat {number}: {problem}", file=sys.stderr, flush=True)  # the class's log
 
     def status(self, user: str | None = None) -> list[dict[str, Any]]:
         """Each seat (or the user's): student, engines alive, CPU of its engines, tasks running."""

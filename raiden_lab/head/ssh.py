@@ -41,6 +41,7 @@ class Target:
     known_hosts: Path
     control_dir: Path
     connect_timeout: float = 5.0
+    pinned_only: bool = False  # only keys already in known_hosts (a seat's): an unknown one is refused
 
     @property
     def host(self) -> str:
@@ -56,7 +57,7 @@ class Target:
             "-o",
             "BatchMode=yes",
             "-o",
-            "StrictHostKeyChecking=accept-new",
+            f"StrictHostKeyChecking={'yes' if self.pinned_only else 'accept-new'}",
             "-o",
             # first the cluster's own (new keys go there), then the keys the user already verified
             "UserKnownHostsFile=" + " ".join(_quoted(p) for p in (self.known_hosts, *user_known_hosts())),
@@ -156,6 +157,11 @@ def explain(host: str, result: Result, what: str = "ssh") -> str:
     """Turn OpenSSH's stderr into one sentence naming the node and what to do."""
     err = result.stderr.decode(errors="replace").strip()
     low = err.lower()
+    if "host key is known for" in low and "strict checking" in low:
+        return (
+            f"{host}: no host key is recorded for it, and a class's seats trust only recorded ones; as the "
+            f"teacher, run `raiden doctor` once (or `raiden add {host}`) and check the fingerprint it shows"
+        )
     if "remote host identification has changed" in low or "host key verification failed" in low:
         return (
             f"{host}: its host key differs from the one recorded on first use; if the node was "

@@ -61,7 +61,7 @@ async def base_platform(inventory: Inventory, paths: ClusterPaths, host: str) ->
     target = target_for(inventory.node(host), paths)
     if not (await ssh.ensure_master(target)).ok:
         return None
-    asked = await ssh.run(target, ["python3", "-c", _ASK_PLATFORM], timeout=60)
+    asked = await ssh.run(target, ["python3", "-I", "-c", _ASK_PLATFORM], timeout=60)
     try:
         arch, python, libc = json.loads(asked.stdout.decode().strip().splitlines()[-1])
     except (ValueError, IndexError):

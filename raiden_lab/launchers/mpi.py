@@ -202,7 +202,7 @@ class MPILauncher(JobLauncher):
         data = json.dumps(self.ctx.hub.connection_info["engine"]).encode()
         opened = await ssh.ensure_master(node.target)
         result = (
-            await ssh.run(node.target, [node.node.python, "-c", WRITE_PRIVATE, path], input=data)
+            await ssh.run(node.target, [node.node.python, "-I", "-c", WRITE_PRIVATE, path], input=data)
             if opened.ok
             else opened
         )

@@ -20,6 +20,7 @@ import ipyparallel as ipp
 
 from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
+from ..config.syntax import is_host
 from ..errors import RaidenError
 from ..head import classroom, control
 from ..head.status import cluster_status, engine_ids_on, find_inventory
@@ -270,7 +271,12 @@ class SeatCluster(RaidenCluster):
         self, ask: Callable[[dict[str, Any]], dict[str, Any]], seat: dict[str, Any], client: ipp.Client
     ) -> None:
         name = seat["name"]
-        hosts = tuple(Node(host=h) for h in seat.get("nodes", ()))
+        named = seat.get("nodes") or []
+        if not isinstance(named, list) or not all(isinstance(h, str) and is_host(h) for h in named):
+            raise RaidenError(
+                f"the class named nodes that are not host names or addresses ({named!r:.120}); tell the teacher"
+            )
+        hosts = tuple(Node(host=h) for h in named)
         inventory = Inventory(name=name, controller_ip=seat["connection"].get("location") or "", nodes=hosts)
         super().__init__(inventory, ClusterPaths(name), client)
         self._ask = ask  # the class: over its Unix socket on the head, or a seat code's encrypted link

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..config.paths import ClusterPaths
 from ..errors import RaidenError
-from ..head import classroom
+from ..head import classroom, rendezvous
 
 
 class NotFound(RaidenError):
@@ -43,7 +43,7 @@ def teacher_view(name: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]
         return None, None
     try:
         reply = classroom.ask(info["socket"], {"op": "progress"})
-    except (OSError, ValueError):
+    except (OSError, ValueError, RaidenError):
         return None, None
     return (reply.get("progress"), reply.get("seats")) if reply.get("ok") else (None, None)
 
@@ -58,6 +58,8 @@ def student_view() -> dict[str, Any] | None:
         if not who.get("ok") or who.get("teacher"):
             return None
         mine = classroom.ask(where, {"op": "myseat"})
+    except rendezvous.UntrustedClass as e:
+        return {"class": None, "user": None, "seat": None, "error": str(e)}
     except (OSError, ValueError):
         return None  # no class runs (yet): the teacher, who has RAIDEN_CLASS too, must be able to start it
     return {"class": who.get("class"), "user": who.get("user"), "seat": mine.get("seat"), "error": mine.get("error")}
@@ -91,7 +93,7 @@ class ClassActions:
         roster = classroom.read_roster(roster_file) if roster_file.is_file() else []
         paths = ClusterPaths(inv.name).ensure()
         info = await asyncio.to_thread(
-            classroom.start_class, inv.name, paths, classroom.default_socket(), roster, list(CHECKS), inv.path
+            classroom.start_class, inv.name, paths, rendezvous.default_socket(), roster, list(CHECKS), inv.path
         )
         who = f"{len(roster)} students of {roster_file.name}" if roster else "any user of this machine"
         return {
