@@ -336,6 +336,14 @@ print(json.dumps(c.direct.apply_sync(plant, os.environ["EVIDENCE"])))
 """
 
 
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie (a killed child its new parent has not reaped yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def test_a_seat_account_keeps_nothing_of_its_last_student(klass, tmp_path: Path) -> None:
     """Student 1 leaves traps in their seat's account (a module in its home, a user-site .pth, an SSH key and
     rc, a process without the engines' marker), gives the seat back, and student 2 gets the same
@@ -356,12 +364,12 @@ def test_a_seat_account_keeps_nothing_of_its_last_student(klass, tmp_path: Path)
         traps = json.loads(planted.stdout.strip().splitlines()[-1])
         assert all(t["door"] == "PermissionError, PermissionError" for t in traps), traps  # root's door
         strays = [t["stray"] for t in traps]
-        assert all(Path(f"/proc/{pid}").exists() for pid in strays)
+        assert all(_running(pid) for pid in strays)
         before = sorted(p.name for p in evidence.iterdir())
 
         ended = as_student(STUDENTS[0], "import raiden_lab\nraiden_lab.connect().end()", socket, python)
         assert ended.returncode == 0, ended.stderr[-2000:]
-        alive = [pid for pid in strays if Path(f"/proc/{pid}").exists()]
+        alive = [pid for pid in strays if _running(pid)]
         assert not alive, f"processes of seat 1's account outlived the seat: {alive}"
         assert not node_processes(SEAT_USERS[0]), node_processes(SEAT_USERS[0])
 
