@@ -39,7 +39,7 @@ $(HUB_STAMP): $(STAMP)
 
 class: $(HUB_STAMP)
 	@test -n "$(TEACHER)" || { echo "make class: give the teacher's account, e.g. make class TEACHER=alice STUDENTS=students.txt"; exit 2; }
-	$(BIN)/raiden class hub --teacher "$(TEACHER)" $(if $(STUDENTS),--users "$(STUDENTS)")
+	$(BIN)/raiden class hub --self-signed --teacher "$(TEACHER)" $(if $(STUDENTS),--users "$(STUDENTS)")
 
 $(NODE_STAMP): extension/package.json extension/yarn.lock | $(STAMP)
 	mkdir -p "$(NODE_CACHE)"

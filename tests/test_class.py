@@ -214,3 +214,16 @@ def test_a_student_who_makes_the_class_folder_first_hears_nothing(room) -> None:
                 impostor.kill()
                 impostor.wait()
                 subprocess.run(["rm", "-rf", str(folder)])
+
+
+def test_a_hub_on_the_rooms_network_without_tls_is_refused(raiden: Raiden) -> None:
+    """Passwords typed into the hub would cross the room's network in clear: without a certificate the hub
+    listens on loopback only, and says so in one line."""
+    ran = raiden("class", "hub", "--teacher", "root")  # --ip 0.0.0.0, the default
+    assert ran.code == 2, ran.err
+    assert ran.err.strip() == (
+        "--ip 0.0.0.0: the hub would carry every password in clear on the room's network; give --ssl-cert "
+        "and --ssl-key, or --self-signed (its fingerprint is printed to show the room), or --ip 127.0.0.1"
+    )
+    half = raiden("class", "hub", "--teacher", "root", "--ssl-cert", str(raiden.cwd / "hub.crt"))
+    assert half.code == 2 and "--ssl-cert and --ssl-key go together" in half.err

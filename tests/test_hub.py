@@ -8,12 +8,14 @@ fill in; the teacher ends a seat and stops the class from the sidebar.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 from pathlib import Path
 
@@ -123,7 +125,7 @@ def room(vpi, tmp_path: Path):
         env = dict(os.environ, RAIDEN_HOME=str(tmp_path / "hub-home"))
         hub = subprocess.Popen(
             [python, "-m", "raiden_lab", "class", "hub", "-i", str(inventory), "--teacher", TEACHER]
-            + ["--users", str(roster), "--ip", "127.0.0.1", "--port", str(port), "--proxy", proxy],
+            + ["--users", str(roster), "--ip", "127.0.0.1", "--port", str(port), "--proxy", proxy, "--self-signed"],
             cwd=tmp_path,
             env=env,
             stdout=log.open("wb"),
@@ -131,7 +133,7 @@ def room(vpi, tmp_path: Path):
             start_new_session=True,
         )
         try:
-            yield f"http://127.0.0.1:{port}", python, inventory, log
+            yield f"https://127.0.0.1:{port}", python, inventory, log
         finally:
             subprocess.run(
                 [python, "-m", "raiden_lab", "class", "stop", "-i", str(inventory)],
@@ -150,8 +152,20 @@ def room(vpi, tmp_path: Path):
                 print(log.read_text()[-3000:])
 
 
+def _served_fingerprint(port: int) -> str | None:
+    """The SHA-256 fingerprint of the certificate the hub serves, as browsers show it."""
+    try:
+        pem = ssl.get_server_certificate(("127.0.0.1", port), timeout=5)
+    except OSError:
+        return None
+    digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, 64, 2))
+
+
 def _login(browser, base: str, user: str):
-    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    # the certificate is self-signed: the test compares its fingerprint with the one the hub printed, as the
+    # room does with the teacher's screen (test_a_class_on_a_real_jupyterhub), then lets the browser go on
+    context = browser.new_context(viewport={"width": 1300, "height": 900}, ignore_https_errors=True)
     page = context.new_page()
     for _ in range(90):  # the hub and its proxy take a few seconds to answer
         try:
@@ -180,6 +194,17 @@ def test_a_class_on_a_real_jupyterhub(room) -> None:
     from playwright.sync_api import sync_playwright
 
     base, python, inventory, log = room
+    port = int(base.rsplit(":", 1)[1])
+    served = wait_for(lambda: _served_fingerprint(port), 120)
+    assert served and f"SHA-256 {served}" in log.read_text(), (served, log.read_text()[-2000:])
+    # nothing is served in clear on the hub's port: a password never crosses the network readable
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as plain:
+        plain.sendall(b"GET /hub/login HTTP/1.0\r\n\r\n")
+        try:
+            answer = plain.recv(65536)
+        except ConnectionResetError:
+            answer = b""
+        assert b"password" not in answer.lower(), answer[:300]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         teacher = _login(browser, base, TEACHER)

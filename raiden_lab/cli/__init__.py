@@ -115,6 +115,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ip", default="0.0.0.0", help="hub: the address to listen on (default: every address)")
     p.add_argument("--port", type=int, default=8000, help="hub: the port (default 8000)")
     p.add_argument("--proxy", metavar="PATH", help="hub: configurable-http-proxy, if not on PATH")
+    p.add_argument("--ssl-cert", metavar="FILE", help="hub: its TLS certificate (with --ssl-key)")
+    p.add_argument("--ssl-key", metavar="FILE", help="hub: the certificate's private key")
+    p.add_argument(
+        "--self-signed",
+        action="store_true",
+        help="hub: a certificate of its own, made once; its fingerprint is printed for the room to compare",
+    )
     p.add_argument("--json", action="store_true", help="status: the progress as JSON")
     p.add_argument("--csv", action="store_true", help="status: the progress grid as CSV")
     p = command("lab", "start JupyterLab with the cluster up (other arguments go to jupyter lab)")

@@ -305,13 +305,14 @@ def cmd_class(args: argparse.Namespace) -> int:
             )
         return 0
     if args.action == "hub":
-        from ..head.classhub import run_hub
+        from ..head.classhub import hub_tls, run_hub
 
         if not args.teacher:
             raise InputError("raiden class hub: name the teacher's account with --teacher USER")
         roster = classroom.read_roster(Path(args.users)) if args.users else []
         where = Path(args.socket).absolute() if args.socket else None
-        return run_hub(paths, args.teacher, roster, where, args.ip, args.port, args.proxy)
+        tls = hub_tls(paths, args.ip, args.ssl_cert, args.ssl_key, args.self_signed)
+        return run_hub(paths, args.teacher, roster, where, args.ip, args.port, args.proxy, tls)
     if args.action in ("end", "code"):
         if not args.user:
             raise InputError(f"raiden class {args.action}: name the student, e.g. `raiden class {args.action} alice`")
