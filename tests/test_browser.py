@@ -287,7 +287,7 @@ def test_the_teacher_sees_the_class_grid_in_the_sidebar(lab, chromium) -> None:
 
     raiden, url = lab
     socket = raiden.cwd / "class" / "c.sock"
-    assert raiden("class", "start", "--socket", str(socket)).code == 0
+    assert raiden("class", "start", "--open", "--socket", str(socket)).code == 0
     try:
         assert classroom.ask(str(socket), {"op": "report", "exercise": "02.estimate", "passed": True})["ok"]
         assert classroom.ask(str(socket), {"op": "report", "exercise": "02.pi", "passed": False})["ok"]

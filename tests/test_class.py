@@ -126,7 +126,7 @@ def test_a_roster_naming_no_such_user_is_one_line(raiden: Raiden) -> None:
     )
     assert not os.path.exists(raiden.cwd / "c.sock")
     # seats out of the inventory's limit, or an end that names nobody: one line, exit 2
-    over = raiden("class", "start", "--seats", "99", "--socket", str(raiden.cwd / "c.sock"))
+    over = raiden("class", "start", "--open", "--seats", "99", "--socket", str(raiden.cwd / "c.sock"))
     assert over.code == 2 and over.err.strip() == "--seats 99: give 1 to 20 (the inventory's [class] seats)"
     nobody = raiden("class", "end")
     assert nobody.code == 2 and "name the student, e.g. `raiden class end alice`" in nobody.err
@@ -227,3 +227,143 @@ def test_a_hub_on_the_rooms_network_without_tls_is_refused(raiden: Raiden) -> No
     )
     half = raiden("class", "hub", "--teacher", "root", "--ssl-cert", str(raiden.cwd / "hub.crt"))
     assert half.code == 2 and "--ssl-cert and --ssl-key go together" in half.err
+
+
+FLOOD = """
+import os, socket, sys, time
+path = os.environ["RAIDEN_CLASS"]
+held = []
+for _ in range(200):  # connections that never send a byte
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    held.append(s)
+print("holding", flush=True)
+sys.stdin.readline()
+time.sleep(0.5)
+open_ = 0
+for s in held:
+    s.setblocking(False)
+    try:
+        open_ += s.recv(1) != b""
+    except BlockingIOError:
+        open_ += 1  # still open, nothing to read
+    except OSError:
+        pass
+print("open", open_, flush=True)
+"""
+
+HOSTILE = """
+import json, os, socket
+path = os.environ["RAIDEN_CLASS"]
+def send(data):
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(path)
+        try:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            return s.recv(65536).decode(errors="replace").strip() or "closed"
+        except OSError as e:
+            return "closed: " + type(e).__name__
+print(json.dumps({
+    "deep": send(b"[" * 3000 + b"]" * 3000 + b"\\n"),
+    "deep object": send(b'{"op": ' + b"[" * 2000 + b"]" * 2000 + b"}\\n"),
+    "huge": send(b'{"op": "report", "x": "' + b"x" * (1 << 20) + b'"}\\n'),
+    "binary": send(os.urandom(3000) + b"\\n"),
+    "not an object": send(b"[1, 2, 3]\\n"),
+}))
+"""
+
+
+def test_bad_requests_and_a_flood_from_one_student_hurt_nobody_else(room) -> None:
+    """Deep, huge, binary and half-open requests, and 200 connections held by one account: each gets an
+    error or a closed connection, never a traceback; the account keeps a few connections at most, and
+    another student's report is answered at once meanwhile."""
+    raiden, roster, socket, package = room
+    assert raiden("class", "start", "--users", str(roster), "--socket", str(socket)).code == 0
+    env = {"RAIDEN_CLASS": str(socket)}
+    hostile = unixusers.run_as(STUDENTS[0], HOSTILE, package, env=env)
+    assert hostile.returncode == 0, hostile.stderr
+    answers = json.loads(hostile.stdout)
+    for name, answer in answers.items():
+        assert answer.startswith("closed") or "send one JSON object on one line" in answer, (name, answer)
+    flood = subprocess.Popen(
+        [unixusers.SYSTEM_PYTHON, "-c", FLOOD],
+        user=STUDENTS[0],
+        env={"PATH": "/usr/bin:/bin", **env},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert flood.stdout.readline().strip() == "holding"
+        # meanwhile another student's check reports at once (the class's timeout for a report is 2 s)
+        right = _as(STUDENTS[1], CHECK.format(formula="4 * hits / n"), socket, package)
+        assert right.returncode == 0 and "✔" in right.stdout and "not reported" not in right.stderr, right
+        flood.stdin.write("\n")
+        flood.stdin.flush()
+        still_open = int(flood.stdout.readline().split()[1])
+    finally:
+        flood.kill()
+        flood.wait()
+    assert still_open <= 16, f"one account held {still_open} of the class's connections"
+    grid = {s["user"]: s["results"] for s in raiden("class", "status", "--json").json()["students"]}
+    assert grid[STUDENTS[1]]["02.estimate"] == "passed"
+    log = (raiden.home / "local" / "class" / "class.log").read_text()
+    assert "Traceback" not in log, log[-3000:]
+
+
+def test_a_class_needs_to_know_its_students(raiden: Raiden) -> None:
+    """No roster, no class: any account of the head (service accounts included) would take seats. Saying
+    --open is a choice; a Unix group is a roster."""
+    sock = str(raiden.cwd / "c.sock")
+    ran = raiden("class", "start", "--socket", sock)
+    assert ran.code == 2 and ran.err.strip() == (
+        "raiden class start: say who the students are: --users FILE (one user name a line), --group GROUP "
+        "(a Unix group), or --open (any account of this machine, service accounts included, may take a seat)"
+    )
+    nogroup = raiden("class", "start", "--group", "raiden-no-such-group", "--socket", sock)
+    assert nogroup.code == 2 and "--group raiden-no-such-group: no such group on this machine" in nogroup.err
+    group = raiden("class", "start", "--group", "root", "--socket", sock)  # root's group: root is its member
+    assert group.code == 0 and "started for 1 students" in group.out, group.err
+    assert raiden("class", "stop").code == 0
+
+
+def test_seat_codes_expire_are_one_per_student_and_the_port_takes_small_requests() -> None:
+    import asyncio
+    import sqlite3
+    import threading
+
+    from raiden_lab.head import seatcodes
+
+    db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    desk = seatcodes.CodeDesk(None, db, "127.0.0.1")  # the requests below never reach a seat
+    first, second = desk.issue("carol"), desk.issue("carol")
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    stop: list[asyncio.Event] = []
+
+    async def serve() -> None:
+        stop.append(asyncio.Event())
+        started.set()
+        await desk.serve(stop[0])
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),))
+    thread.start()
+    try:
+        assert started.wait(10)
+        # a second code for the same student replaces the first
+        assert seatcodes.ask_desk(first, {"op": "x"}, timeout=10)["error"] == seatcodes.INVALID
+        assert seatcodes.ask_desk(second, {"op": "x"}, timeout=10)["error"] == "unknown request 'x'"
+        # a message beyond the port's bound is never read: no answer; the port goes on answering others
+        with pytest.raises(OSError, match="no class answered"):
+            seatcodes.ask_desk(second, {"op": "x", "pad": "x" * 10000}, timeout=3)
+        assert seatcodes.ask_desk(second, {"op": "x"}, timeout=10)["error"] == "unknown request 'x'"
+        # past its expiry, a code is refused
+        db.execute("UPDATE codes SET expires = 0")
+        assert seatcodes.ask_desk(second, {"op": "x"}, timeout=10)["error"] == seatcodes.INVALID
+        db.execute("UPDATE codes SET expires = 1e12")
+    finally:
+        loop.call_soon_threadsafe(stop[0].set)
+        thread.join(20)
+    assert db.execute("SELECT count(*) FROM codes").fetchone()[0] == 0  # the class's stop revokes every code

@@ -68,7 +68,19 @@ def test_add_a_pi_with_its_password_then_up_and_one_jit_map_on_x86_and_arm(farm,
     inventory = _x86_inventory(farm, "mixed")
     wrong = tmp_path / "wrong"
     wrong.write_text("not-the-password\n")
-    ran = raiden("add", pi.address, "--password-file", str(wrong), "-i", str(inventory))
+    # the Pi's host key, as its owner reads it on the Pi's own screen
+    fingerprint = _fingerprint_on_the_pi(pi)
+    unconfirmed = raiden("add", pi.address, "--password-file", str(wrong), "-i", str(inventory))
+    assert unconfirmed.code == 2 and unconfirmed.err.strip() == (
+        f"{pi.address}: its host key is ED25519 {fingerprint}; confirm it with --fingerprint {fingerprint} "
+        "once you have read the Pi's own (on the Pi: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), "
+        "or run `raiden add` at a terminal"
+    ), unconfirmed
+    impostor = raiden("add", pi.address, "--password-file", str(wrong), "--fingerprint", "SHA256:" + "A" * 43,
+                      "-i", str(inventory))  # fmt: skip
+    assert impostor.code == 1 and "not the --fingerprint given; the password was not sent" in impostor.err, impostor
+    assert not (raiden.home / "mixed" / "known_hosts").exists()  # nothing trusted, nothing sent
+    ran = raiden("add", pi.address, "--password-file", str(wrong), "--fingerprint", fingerprint, "-i", str(inventory))
     assert ran.code == 1 and "Traceback" not in ran.err, ran
     assert ran.err.strip().endswith(
         f"{pi.address}: the password for pi was refused; check the user name and the password"
@@ -93,6 +105,14 @@ def test_add_a_pi_with_its_password_then_up_and_one_jit_map_on_x86_and_arm(farm,
     assert cache, "the Pi's own cache holds its compiled code"
 
 
+def _fingerprint_on_the_pi(pi) -> str:
+    """``SHA256:...`` of the Pi's ed25519 host key, read as its owner would on the Pi."""
+    said = subprocess.run(
+        ["ssh-keygen", "-lf", str(pi.path("/etc/ssh/ssh_host_ed25519_key.pub"))], capture_output=True, text=True
+    )
+    return said.stdout.split()[1]
+
+
 def _add_and_use(raiden, farm, pi, inventory: Path, tmp_path: Path) -> None:
     pi.set_clock_offset(-3600)  # booted without a network: an hour in the past
     password = tmp_path / "password"
@@ -101,6 +121,7 @@ def _add_and_use(raiden, farm, pi, inventory: Path, tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     ran = raiden(
         "add", pi.address, "--password-file", str(password), "--labels", "pi,emulated", "--wheelhouse", str(wheels),
+        "--fingerprint", _fingerprint_on_the_pi(pi),
         "--timeout", "240", "-i", str(inventory), timeout=1500,
     )  # fmt: skip
     assert ran.code == 0, ran

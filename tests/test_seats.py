@@ -297,6 +297,14 @@ print(c.seat, sorted(set(c.direct.apply(getpass.getuser))), len(c.nodes))
         python,
     )
     assert "only the teacher" in minted.stdout, minted
+    # a new code for carol replaces the old one; ending her seat ends the new one too
+    reissued = raiden("class", "code", "carol").out.strip()
+    use = "import raiden_lab\ntry:\n    raiden_lab.connect(seat={!r})\nexcept raiden_lab.RaidenError as e:\n    print(e)\n"
+    old = unixusers.run_as("nobody", use.format(code), None, python=python)
+    assert "this seat code is not (or no longer) valid" in old.stdout, old
+    assert raiden("class", "end", "carol").code == 0
+    ended = unixusers.run_as("nobody", use.format(reissued), None, python=python)
+    assert "this seat code is not (or no longer) valid" in ended.stdout, ended
 
 
 PLANT = """

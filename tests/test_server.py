@@ -246,7 +246,9 @@ async def test_the_teachers_view_carries_the_class_grid_and_its_csv(jp_fetch, tm
     """While a class of the cluster runs, the sidebar's one poll brings its grid; the CSV downloads."""
     socket = tmp_path / "class" / "c.sock"
     started = subprocess.run(
-        [sys.executable, "-m", "raiden_lab", "class", "start", "--socket", str(socket)], capture_output=True, text=True
+        [sys.executable, "-m", "raiden_lab", "class", "start", "--open", "--socket", str(socket)],
+        capture_output=True,
+        text=True,
     )
     assert started.returncode == 0, started.stderr
     try:

@@ -75,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", default="", help="comma-separated labels, e.g. pi4,rack1")
     p.add_argument("--python", default=None, help="its Python (default ~/raiden/venv/bin/python, made by provisioning)")
     p.add_argument("--password-file", metavar="FILE", help="read the password from FILE (for scripts); else asked")
+    p.add_argument(
+        "--fingerprint",
+        metavar="SHA256:...",
+        help="the Pi's host key fingerprint, read on the Pi (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub); "
+        "else asked at a terminal",
+    )
     p.add_argument("--wheelhouse", metavar="DIR", help="download its wheels on the head into DIR and install from them")
     p.add_argument("--timeout", type=float, default=UP_TIMEOUT_S, help="a running cluster: seconds to wait for it")
     p = command("reload", "apply raiden.toml's [[nodes]] to the running cluster: new nodes join, removed ones leave")
@@ -109,7 +115,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--seats", type=int, metavar="N", help="start: hand out at most N seats (default: [class] seats, 20)"
     )
-    p.add_argument("--users", metavar="FILE", help="start: the students, one user name a line (default: anyone here)")
+    p.add_argument("--users", metavar="FILE", help="start, hub: the students, one user name a line")
+    p.add_argument("--group", metavar="GROUP", help="start, hub: the students are the Unix group GROUP's members")
+    p.add_argument("--open", action="store_true", help="start: any account of this machine may take part (no roster)")
     p.add_argument("--socket", metavar="PATH", help="start: where students reach the class (set RAIDEN_CLASS to it)")
     p.add_argument("--teacher", metavar="USER", help="hub: the teacher's account (the hub's admin)")
     p.add_argument("--ip", default="0.0.0.0", help="hub: the address to listen on (default: every address)")

@@ -116,6 +116,12 @@ def cmd_add(args: argparse.Namespace) -> int:
     inventory, paths = _inventory(args)
     labels = [label.strip() for label in args.labels.split(",") if label.strip()]
     adding.check_request(inventory, args.host, args.user, labels)
+
+    def ask(question: str) -> bool:
+        return input(question).strip().lower() in ("y", "yes")
+
+    interactive = sys.stdin.isatty() and not args.password_file
+    adding.confirm_host_key(args.host, args.port, paths, args.fingerprint, ask if interactive else None)
     if args.password_file:
         try:
             password = Path(args.password_file).read_text().rstrip("\n")
@@ -275,8 +281,20 @@ def cmd_lab(args: argparse.Namespace) -> int:
             _tell(lifecycle.down_sync(inventory, paths))
 
 
+def _roster(args: argparse.Namespace) -> list[str]:
+    """The students of ``--users FILE`` or ``--group GROUP``; none when neither is given."""
+    from ..head.roster import group_members, read_roster
+
+    if args.users and args.group:
+        raise InputError("--users and --group: give one of them")
+    if args.users:
+        return read_roster(Path(args.users))
+    return group_members(args.group) if args.group else []
+
+
 def cmd_class(args: argparse.Namespace) -> int:
     from ..head import classroom, rendezvous
+    from ..head.roster import NO_ROSTER
     from ..workshop.exercises import CHECKS
 
     inventory, paths = _inventory(args)
@@ -285,7 +303,9 @@ def cmd_class(args: argparse.Namespace) -> int:
             raise InputError(
                 f"--seats {args.seats}: give 1 to {inventory.classroom.seats} (the inventory's [class] seats)"
             )
-        roster = classroom.read_roster(Path(args.users)) if args.users else []
+        roster = _roster(args)
+        if not roster and not args.open:
+            raise InputError(NO_ROSTER)
         where = Path(args.socket).absolute() if args.socket else rendezvous.default_socket()
         info = classroom.start_class(inventory.name, paths, where, roster, list(CHECKS), inventory.path, args.seats)
         who = f"{len(roster)} students" if roster else "any user of this machine"
@@ -309,7 +329,7 @@ def cmd_class(args: argparse.Namespace) -> int:
 
         if not args.teacher:
             raise InputError("raiden class hub: name the teacher's account with --teacher USER")
-        roster = classroom.read_roster(Path(args.users)) if args.users else []
+        roster = _roster(args)
         where = Path(args.socket).absolute() if args.socket else None
         tls = hub_tls(paths, args.ip, args.ssl_cert, args.ssl_key, args.self_signed)
         return run_hub(paths, args.teacher, roster, where, args.ip, args.port, args.proxy, tls)

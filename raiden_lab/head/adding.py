@@ -5,7 +5,11 @@
    password comes from a prompt or ``--password-file``; it reaches ssh through ``SSH_ASKPASS``
    (a 0700 script reading a 0600 file in the cluster's private folder, both removed after),
    never on a command line, in the environment or in a log.
-3. The host key recorded in the cluster's known_hosts on that first login, its fingerprint shown.
+   Before the password leaves the head, the Pi's host key is read and its fingerprint shown: it
+   is recorded in the cluster's known_hosts only once the person confirms it (at the prompt, or
+   ``--fingerprint SHA256:...`` for scripts), and the login checks it strictly. A key that differs
+   from the one recorded is refused, naming the node; the password is never sent to it.
+3. The confirmed host key, which every later connection checks.
 4. The node appended to the inventory as text (the user's comments stay), checked by loading it.
 5. Provisioning: with ``--wheelhouse DIR``, the wheels for the node's platform are downloaded
    on the head first, so the node needs no internet.
@@ -13,7 +17,9 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import json
 import os
 import subprocess
@@ -71,12 +77,90 @@ def _askpass(paths: ClusterPaths, password: str) -> Iterator[dict[str, str]]:
         folder.rmdir()
 
 
+_KEY_NAMES = {"ed25519": "ED25519", "ecdsa": "ECDSA", "rsa": "RSA"}  # ssh-keyscan's -t names, ssh-keygen -l's
+READ_ON_THE_PI = "on the Pi: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub"
+
+
+def _fingerprint_of(line: str) -> str:
+    """``ED25519 SHA256:...`` of one known_hosts line, as ``ssh-keygen -l`` prints it."""
+    _, kind, blob = line.split()[:3]
+    digest = base64.b64encode(hashlib.sha256(base64.b64decode(blob)).digest()).decode().rstrip("=")
+    name = next((v for k, v in _KEY_NAMES.items() if k in kind), kind)  # ssh-ed25519, ecdsa-sha2-nistp256, ssh-rsa
+    return f"{name} SHA256:{digest}"
+
+
+def scan_host_keys(host: str, port: int) -> list[tuple[str, str]]:
+    """The node's host keys, ed25519 first, as (known_hosts line, fingerprint); nothing is trusted yet."""
+    scanned = subprocess.run(
+        ["ssh-keyscan", "-T", "10", "-p", str(port), "-t", ",".join(_KEY_NAMES), host],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = [line for line in scanned.stdout.splitlines() if line.strip() and not line.startswith("#")]
+    keys = [(line, _fingerprint_of(line)) for line in lines if len(line.split()) >= 3]
+    order = list(_KEY_NAMES.values())  # ed25519 first: the kind a Pi's screen shows with READ_ON_THE_PI
+    return sorted(keys, key=lambda k: order.index(k[1].split()[0]) if k[1].split()[0] in order else len(order))
+
+
+def confirm_host_key(
+    host: str, port: int, paths: ClusterPaths, given: str | None, ask: Callable[[str], bool] | None
+) -> str:
+    """Make sure of the node's host key before any password goes to it; its fingerprint.
+
+    A key recorded already must still be the node's; else the person confirms the one shown (``ask``,
+    at a terminal) or gave it (``given``, ``--fingerprint``); it is recorded in known_hosts then.
+    """
+    keys = scan_host_keys(host, port)
+    if not keys:
+        raise RaidenError(f"{host}: its SSH host key could not be read; is it on, on the network, with SSH enabled?")
+    recorded = subprocess.run(
+        ["ssh-keygen", "-F", host if port == 22 else f"[{host}]:{port}", "-f", str(paths.known_hosts)],
+        capture_output=True,
+        text=True,
+    ).stdout
+    known = {_fingerprint_of(line) for line in recorded.splitlines() if line.strip() and not line.startswith("#")}
+    if known:
+        for _, fp in keys:
+            if fp in known:
+                return fp
+        raise RaidenError(
+            f"{host}: its host key differs from the one recorded for it in {paths.known_hosts}; the password was "
+            "not sent. If the Pi was re-flashed, remove its line there and run `raiden add` again"
+        )
+    line, fp = keys[0]
+    if given is not None:
+        wanted = given.strip().removeprefix("SHA256:")
+        match = [(line, fp) for line, fp in keys if fp.split("SHA256:")[1] == wanted]
+        if not match:
+            raise RaidenError(
+                f"{host}: its host key is {fp}, not the --fingerprint given; the password was not sent. "
+                f"Read the Pi's own ({READ_ON_THE_PI})"
+            )
+        line, fp = match[0]
+    elif ask is None:
+        raise InputError(
+            f"{host}: its host key is {fp}; confirm it with --fingerprint {fp.split()[1]} once you have read the "
+            f"Pi's own ({READ_ON_THE_PI}), or run `raiden add` at a terminal"
+        )
+    elif not ask(
+        f"{host}: its host key is {fp}\n  compare it with the Pi's own ({READ_ON_THE_PI})\n"
+        "  the same? the password is sent only if so [y/N] "
+    ):
+        raise RaidenError(f"{host}: its host key was not confirmed; nothing was sent to it")
+    paths.ensure()
+    fd = os.open(paths.known_hosts, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as f:
+        f.write(line + "\n")
+    return fp
+
+
 def install_key(host: str, user: str, port: int, password: str, paths: ClusterPaths, key: Path) -> None:
-    """Log in once with the password and add the cluster's public key; the host key is recorded then."""
+    """Log in once with the password and add the cluster's public key, to the host key confirmed before."""
     public = Path(f"{key}.pub").read_text().strip()
     argv = [
         "ssh",
-        "-o", "StrictHostKeyChecking=accept-new",
+        "-o", "StrictHostKeyChecking=yes",
         "-o", f"UserKnownHostsFile={paths.known_hosts}",
         "-o", "PubkeyAuthentication=no",
         "-o", "PreferredAuthentications=password,keyboard-interactive",

@@ -12,6 +12,7 @@ class. What was reported lives in a SQLite file in the teacher's private folder.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import os
@@ -43,6 +44,8 @@ CREATE TABLE IF NOT EXISTS reports (
 );
 """
 MAX_REQUEST = 4096
+MAX_CONNECTIONS = 16  # open at once, per student account
+LOG_MAX_BYTES = 1 << 20
 CLASS_ENV = "RAIDEN_CLASS"  # in a student's environment: the class's socket
 TIMEOUT_S = 2.0
 SLOW_TIMEOUT_S = 150.0  # taking a seat starts a cluster (seats.SEAT_UP_TIMEOUT_S and more)
@@ -65,32 +68,6 @@ def ask(path: str, message: dict[str, Any], timeout: float | None = None) -> dic
 
 def class_folder(paths: ClusterPaths) -> Path:
     return paths.root / "class"
-
-
-def read_roster(path: Path) -> list[str]:
-    """User names, one a line (``#`` starts a comment); each must be a user of this machine."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(
-            f"{path}: cannot read the list of students ({e.__class__.__name__}); give a file with one user name a line"
-        ) from None
-    users: list[str] = []
-    for number, line in enumerate(lines, start=1):
-        name = line.split("#", 1)[0].strip()
-        if not name:
-            continue
-        try:
-            pwd.getpwnam(name)
-        except KeyError:
-            raise InputError(
-                f"{path}:{number}: no user '{name}' on this machine; create it or remove the line"
-            ) from None
-        if name not in users:
-            users.append(name)
-    if not users:
-        raise InputError(f"{path}: no user names in it; write one a line")
-    return users
 
 
 def progress_model(name: str, exercises: list[str], roster: list[str], rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -156,6 +133,9 @@ def start_class(
         "inventory": str(inventory.resolve()) if inventory else None,
         "seats": seats,
     }
+    with contextlib.suppress(OSError):  # one class's log at most, and the last one's
+        if (folder / "class.log").stat().st_size > LOG_MAX_BYTES:
+            os.replace(folder / "class.log", folder / "class.log.1")
     log = os.open(folder / "class.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         daemon = subprocess.Popen(
@@ -219,6 +199,7 @@ class Classroom:
 
             self.desk = CodeDesk(self.seats, self.db, inventory.controller_ip)
         self.stop_requested = asyncio.Event()
+        self.connections: collections.Counter[int] = collections.Counter()  # open ones, by the peer's uid
 
     def _peer(self, writer: asyncio.StreamWriter) -> tuple[int, str]:
         sock = writer.get_extra_info("socket")
@@ -232,17 +213,37 @@ class Classroom:
         return uid in (0, os.getuid())
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One request, one reply; whatever a client sends (huge, deep, binary, nothing at all), it gets an
+        error or a closed connection, never a traceback, and holds at most a few connections of its own."""
         try:
-            line = await asyncio.wait_for(reader.readline(), 5)
             uid, user = self._peer(writer)
-            request = json.loads(line[:MAX_REQUEST] or b"{}")
-            reply = await self.dispatch(uid, user, request if isinstance(request, dict) else {})
-        except (TimeoutError, ValueError, OSError):
-            reply = {"ok": False, "error": "send one JSON object on one line"}
-        writer.write(json.dumps(reply).encode() + b"\n")
-        with contextlib.suppress(ConnectionError):
-            await writer.drain()
-        writer.close()
+        except OSError:
+            writer.close()
+            return
+        if self.connections[uid] >= MAX_CONNECTIONS and not self._teacher(uid):
+            writer.close()  # one account cannot hold the class's connections (or file descriptors)
+            return
+        self.connections[uid] += 1
+        try:
+            try:
+                line = await asyncio.wait_for(reader.readline(), 5)
+                request = json.loads(line[:MAX_REQUEST] or b"{}")
+                reply = await self.dispatch(uid, user, request if isinstance(request, dict) else {})
+            except (TimeoutError, ValueError, RecursionError, OSError):
+                reply = {"ok": False, "error": "send one JSON object on one line"}
+            except Exception as e:  # a request's failure is logged in one line, and the class goes on
+                print(f"a request of {user} failed: {e.__class__.__name__}: {e}", file=sys.stderr, flush=True)
+                reply = {"ok": False, "error": "the class could not answer that; its log says why"}
+            writer.write(json.dumps(wire.finite(reply)).encode() + b"\n")
+            with contextlib.suppress(ConnectionError):
+                await writer.drain()
+        finally:
+            self.connections[uid] -= 1
+            writer.close()
+
+    def _revoke(self, user: str) -> None:
+        if self.desk is not None:
+            self.desk.revoke(user)
 
     def _student(self, uid: int, user: str) -> bool:
         return not self.roster or user in self.roster or self._teacher(uid)
@@ -261,6 +262,7 @@ class Classroom:
             return {"ok": True, "seat": next(iter(self.seats.status(user)), None)}
         # a student may end their own seat; any other seat is the teacher's to end
         if op == "end" and request.get("user") in (None, user):
+            self._revoke(user)
             return {"ok": await self.seats.end(user)}
         if op in ("progress", "stop", "end", "seats", "code") and not self._teacher(uid):
             return {"ok": False, "error": f"{user}: only the teacher of class '{self.name}' may do that"}
@@ -270,6 +272,7 @@ class Classroom:
             return {"ok": True, "seats": self.seats.status(), "limit": self.seats.limit, "problem": self.seats.problem}
         if op == "end":
             target = str(request.get("user"))
+            self._revoke(target)  # the seat's end ends its codes, seat or none
             if await self.seats.end(target):
                 return {"ok": True}
             return {"ok": False, "error": f"{target} has no seat in class '{self.name}'"}
@@ -324,7 +327,7 @@ class Classroom:
             self.socket_path.unlink()
         old = os.umask(0o111)  # any local user may connect: the roster and SO_PEERCRED decide what they may do
         try:
-            server = await asyncio.start_unix_server(self.handle, path=str(self.socket_path))
+            server = await asyncio.start_unix_server(self.handle, path=str(self.socket_path), limit=4 * MAX_REQUEST)
         finally:
             os.umask(old)
         desk = asyncio.create_task(self.desk.serve(self.stop_requested)) if self.desk else None

@@ -6,6 +6,7 @@ Standard library only, so a student's process with no Raiden dependencies can us
 from __future__ import annotations
 
 import json
+import math
 import socket
 import struct
 from typing import Any
@@ -43,3 +44,14 @@ def ask(path: str, message: dict[str, Any], timeout: float, peers: set[int] | No
             if len(data) > MAX_REPLY:
                 raise ValueError(f"{path}: a reply of more than {MAX_REPLY >> 20} MiB")
     return json.loads(data or b'{"ok": false, "error": "no reply"}')
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinity (an agent's reading gone wrong) as None: JSON has neither."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config.paths import ClusterPaths
-from ..errors import RaidenError
+from ..errors import InputError, RaidenError
 from ..head import classroom, rendezvous
+from ..head.roster import read_roster
 
 
 class NotFound(RaidenError):
@@ -90,12 +91,17 @@ class ClassActions:
 
         inv = self.inventory(name)
         roster_file = self.root / "students.txt"
-        roster = classroom.read_roster(roster_file) if roster_file.is_file() else []
+        if not roster_file.is_file():
+            raise InputError(
+                f"{roster_file}: no list of students; write one user name a line there to start the class from "
+                "the sidebar (or `raiden class start --group GROUP`, or `--open` for any account of this machine)"
+            )
+        roster = read_roster(roster_file)
         paths = ClusterPaths(inv.name).ensure()
         info = await asyncio.to_thread(
             classroom.start_class, inv.name, paths, rendezvous.default_socket(), roster, list(CHECKS), inv.path
         )
-        who = f"{len(roster)} students of {roster_file.name}" if roster else "any user of this machine"
+        who = f"{len(roster)} students of {roster_file.name}"
         return {
             "ok": True,
             "output": f"class '{inv.name}' started for {who}; students set RAIDEN_CLASS={info['socket']}",
