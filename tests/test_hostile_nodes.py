@@ -244,3 +244,43 @@ def test_the_users_known_hosts_is_checked_and_their_ssh_settings_do_not_reach_no
         assert "forwardagent yes" in shown()  # the user's setting is read by their ssh ...
         raidens = shown(*target.ssh_options())
         assert "forwardagent no" in raidens and "forwardx11 no" in raidens  # ... and Raiden's options win
+
+
+LYING_PROBE = """#!{real}
+# The node's Python: the preflight probe's report as a hostile node would send it.
+import json, os, subprocess, sys
+real, mode = {real!r}, {mode!r}
+if "-" not in sys.argv:
+    os.execv(real, [real] + sys.argv[1:])
+said = subprocess.run([real] + sys.argv[1:], stdin=sys.stdin, capture_output=True).stdout.decode()
+report = json.loads(said.strip().splitlines()[-1])
+if mode == "flood":  # 20 MiB before its report
+    for _ in range(20):
+        sys.stdout.write("x" * (1 << 20) + "\\n")
+    print(json.dumps(report))
+else:  # terminal escapes in its words, text where counts go
+    report["arch"] = "\\x1b]0;owned\\x07\\x1b[2Jaarch64"
+    report["cores"], report["memory"] = "lots", [1, 2]
+    print(json.dumps(report))
+"""
+
+
+def test_a_node_that_floods_or_lies_to_the_probe_is_told_in_bounds(vpi, tmp_path) -> None:
+    """pi2 sends 20 MiB before its probe report, pi3 terminal escapes and text where numbers go: the doctor
+    keeps at most 1 MiB of either, says what is wrong in a sentence, and prints no escape raw."""
+    raiden = _make_raiden(tmp_path)
+    pi2, pi3 = vpi.node("pi2"), vpi.node("pi3")
+    flood = _script(vpi.base / "flood-python", LYING_PROBE.format(real=REAL, mode="flood"))
+    lies = _script(vpi.base / "lying-python", LYING_PROBE.format(real=REAL, mode="lies"))
+    inventory = vpi.inventory("liars", [pi2, pi3], engines=1, filename="liars.toml")
+    text = inventory.read_text().replace(f'python = "{pi2.python}"', f'python = "{flood}"', 1)
+    head, pi3_block = text.rsplit("[[nodes]]", 1)
+    inventory.write_text(head + "[[nodes]]" + pi3_block.replace(f'python = "{pi3.python}"', f'python = "{lies}"'))
+    ran = raiden("doctor", "-i", str(inventory), timeout=120)
+    assert ran.code == 1 and "Traceback" not in ran.err, ran
+    said = ran.out + ran.err
+    assert "\x1b" not in said and "\x07" not in said, said[-2000:]
+    assert "\\x1b]0;owned\\x07\\x1b[2Jaarch64" in said  # shown, escaped
+    assert f"{pi2.address}: the preflight probe with '{flood}' failed" in said, said[-2000:]
+    row = next(line for line in ran.out.splitlines() if line.startswith(pi3.address))
+    assert " lots " not in row and "[1, 2]" not in row

@@ -66,8 +66,14 @@ async def check_node(inventory: Inventory, node: Node, paths: ClusterPaths) -> N
         return report
     try:
         found = json.loads(result.stdout.decode().strip().splitlines()[-1])
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, RecursionError):
         report.problems.append(ssh.explain(node.host, result, what=f"the preflight probe with '{node.python}'"))
+        return report
+    if not isinstance(found, dict) or not isinstance(found.get("time"), int | float) or isinstance(found["time"], bool):
+        report.problems.append(
+            f"{node.host}: its preflight probe answered with something else than a probe's report; "
+            f"is '{node.python}' a plain Python there?"
+        )
         return report
     for key in (
         "python",
@@ -81,13 +87,28 @@ async def check_node(inventory: Inventory, node: Node, paths: ClusterPaths) -> N
         "packages",
         "boot_id",
     ):
-        setattr(report, key, found.get(key))
+        value = found.get(key)
+        if key in ("cores", "memory", "disk_free") and (not isinstance(value, int) or isinstance(value, bool)):
+            value = None  # a count, or nothing: whatever else a node says is not used
+        if key == "packages":
+            value = (
+                {printable(k): printable(v) for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+                if isinstance(value, dict)
+                else {}
+            )
+        # a node's words reach terminals and the sidebar: its control characters are shown escaped
+        setattr(report, key, printable(value) if isinstance(value, str) else value)
     # The probe stamps its time just before it exits: about half a round trip before we read it.
     report.clock_skew = found["time"] - (received - (report.rtt or 0) / 2)
     judge(report, found, node)
     launchers.get(inventory.launcher).judge(report, found, node)
     report.ok = not report.problems
     return report
+
+
+def printable(text: str, limit: int = 400) -> str:
+    """``text`` as a terminal may show it: control characters (escapes, bells, new lines) escaped, cut."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])
 
 
 def packages_for(inventory: Inventory) -> tuple[str, ...]:
@@ -121,7 +142,7 @@ def judge(report: NodeReport, found: dict[str, Any], node: Node) -> None:
             report.problems.append(f"{host}: {name} {have} there, {want} on the head; install {want} on {host}")
     if found.get("work_dir_error"):
         report.problems.append(
-            f"{host}: cannot create the work folder {report.work_dir} ({found['work_dir_error']}); set 'work_dir' for {host}"
+            f"{host}: cannot create the work folder {report.work_dir} ({printable(str(found['work_dir_error']))}); set 'work_dir' for {host}"
         )
     if report.clock_skew is not None and abs(report.clock_skew) > SKEW_WARN_S:
         report.warnings.append(

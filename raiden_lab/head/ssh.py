@@ -10,6 +10,7 @@ A local node runs the same commands as plain child processes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
 import subprocess
@@ -246,6 +247,18 @@ async def round_trip(target: Target) -> float | None:
     return time.perf_counter() - start if result.ok else None
 
 
+MAX_OUTPUT = 1 << 20  # what is kept of a command's stdout (and of its stderr): a node cannot fill the head
+
+
+async def _capped(stream: asyncio.StreamReader) -> bytes:
+    """All of a stream read, its first MAX_OUTPUT bytes kept."""
+    kept = bytearray()
+    while chunk := await stream.read(65536):
+        if len(kept) < MAX_OUTPUT:
+            kept += chunk[: MAX_OUTPUT - len(kept)]
+    return bytes(kept)
+
+
 async def _exec(argv: Sequence[str], input: bytes | None = None, timeout: float = 60.0) -> Result:
     try:
         proc = await asyncio.create_subprocess_exec(
@@ -256,8 +269,23 @@ async def _exec(argv: Sequence[str], input: bytes | None = None, timeout: float 
         )
     except FileNotFoundError as e:
         return Result(127, b"", f"{e.filename}: not found\n".encode())
+
+    async def feed() -> None:
+        if input is None or proc.stdin is None:
+            return
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            proc.stdin.write(input)
+            await proc.stdin.drain()
+        proc.stdin.close()
+
+    async def whole() -> tuple[bytes, bytes]:
+        assert proc.stdout is not None and proc.stderr is not None
+        out, err, _ = await asyncio.gather(_capped(proc.stdout), _capped(proc.stderr), feed())
+        await proc.wait()
+        return out, err
+
     try:
-        out, err = await asyncio.wait_for(proc.communicate(input), timeout)
+        out, err = await asyncio.wait_for(whole(), timeout)
     except TimeoutError:
         proc.kill()
         await proc.wait()
