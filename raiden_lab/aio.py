@@ -87,3 +87,8 @@ class Quota:
             return True
         self.refused += 1
         return False
+
+
+def printable(text: str, limit: int = 400) -> str:
+    """``text`` as a terminal may show it: control characters (escapes, bells, new lines) escaped, cut."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])

@@ -103,6 +103,8 @@ BAD = [
     ("class: unknown key", CLASS + "seat = 3\n", 7, ["unknown key 'seat' in [class]", "did you mean 'seats'"]),
     ("class: seat_user without {n}", CLASS + 'seat_user = "seat"\n', 7, ["seat_user 'seat'", "{n}"]),
     ("class: too few seats", CLASS + "seats = 0\n", 7, ["seats must be from 1 to 500, not 0"]),
+    ("class: memory not a size", CLASS + 'memory_per_seat = "lots"\n', 7, ["memory_per_seat 'lots'", '"512M"']),
+    ("class: too few processes", CLASS + "processes_per_seat = 2\n", 7, ["processes_per_seat must be from 16"]),
     (
         "class: ports too few for the seats",
         CLASS + 'seats = 4\nports = "10200-10259"\n',

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile
@@ -23,6 +24,8 @@ pytestmark = pytest.mark.vcluster
 STUDENTS = ("raidenstu1", "raidenstu2")
 SEAT_USERS = ("raidenseat1", "raidenseat2")
 PORTS = (10500, 10599)
+SEAT_MEMORY_MB = 600  # an idle seat holds about 200 MB on a node: its runner, agent and one engine
+SEAT_PROCESSES = 256  # threads count too: an engine runs about ten
 
 TAKE = """
 import json, getpass, os, raiden_lab
@@ -61,6 +64,8 @@ def klass(vpi, python, tmp_path: Path):
         "seats = 2",
         'seat_user = "raidenseat{n}"',
         f'ports = "{PORTS[0]}-{PORTS[1]}"',
+        f'memory_per_seat = "{SEAT_MEMORY_MB}M"',
+        f"processes_per_seat = {SEAT_PROCESSES}",
     ]
     for node in nodes:
         lines += ["", "[[nodes]]", f'host = "{node.address}"', f'work_dir = "{node.work_dir}-klass"']
@@ -411,3 +416,79 @@ def test_a_seat_trusts_only_the_host_keys_the_teacher_recorded(klass, vpi) -> No
     ran = as_student(STUDENTS[0], "import raiden_lab\nraiden_lab.connect()", socket, python)
     assert ran.returncode == 1 and f"{pi2}: no host key is recorded for it" in ran.stderr, ran.stderr[-2000:]
     assert pi2 not in known.read_text()
+
+
+HOG = """
+import json, os, time, raiden_lab
+c = raiden_lab.connect()
+c.wait_for_engines(2, timeout=60)
+pi1 = [e for e, host in zip(c.ids, c.direct.apply_sync(lambda: __import__("os").environ["RAIDEN_NODE"])) if host == os.environ["PI1"]]
+def hog(mb):
+    import time
+    data = bytearray(mb << 20)  # every page written: resident
+    time.sleep(20)
+    return len(data)
+def fork_bomb(n):
+    import subprocess
+    procs = []
+    try:
+        for _ in range(n):
+            procs.append(subprocess.Popen(["sleep", "60"]))
+        return "all %d started" % n
+    except OSError as e:
+        return "refused after %d: %s" % (len(procs), type(e).__name__)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+out = {"fork": c.client[pi1[0]].apply_sync(fork_bomb, 400)}
+try:
+    out["hog"] = c.client[pi1[0]].apply_sync(hog, 2 * int(os.environ["SEAT_MB"]))
+except Exception as e:
+    out["hog"] = type(e).__name__
+c.wait_for_engines(2, timeout=90)  # restarted
+out["events"] = [e["message"] for e in c.events()]
+print(json.dumps(out))
+"""
+SHARE = """
+import json, raiden_lab
+c = raiden_lab.connect()
+c.wait_for_engines(2, timeout=60)
+print(json.dumps(c.map(lambda x: x * x, range(200))))
+"""
+
+
+def test_one_seat_cannot_take_a_pi_from_the_others(klass, vpi) -> None:
+    """Student 1's engine on pi1 takes twice the seat's memory and starts 400 processes; student 2's map on
+    the same nodes finishes with every result meanwhile; student 1 reads why their engine was restarted."""
+    raiden, socket, python = klass
+    take(STUDENTS[1], socket, python)
+    pi1 = vpi.node("pi1").address
+    results: dict[str, str] = {}
+
+    def hogging() -> None:
+        ran = unixusers.run_as(
+            STUDENTS[0],
+            HOG,
+            None,
+            env={"RAIDEN_CLASS": str(socket), "PI1": pi1, "SEAT_MB": str(SEAT_MEMORY_MB)},
+            timeout=240,
+            python=python,
+        )
+        results["hog"] = ran.stdout if ran.returncode == 0 else ran.stderr[-3000:]
+
+    hog = threading.Thread(target=hogging)
+    hog.start()
+    time.sleep(15)  # student 1's seat is up and hogging by now
+    shared = as_student(STUDENTS[1], SHARE, socket, python)
+    hog.join()
+    assert shared.returncode == 0, shared.stderr[-3000:]
+    assert json.loads(shared.stdout.strip().splitlines()[-1]) == [x * x for x in range(200)]
+    out = json.loads(results["hog"].strip().splitlines()[-1])
+    assert out["fork"].startswith("refused after") and "BlockingIOError" in out["fork"], out
+    assert out["hog"] in ("EngineError", "RemoteError"), out
+    told = [m for m in out["events"] if m.startswith("engine ") and f" on {pi1} used " in m]
+    assert told, out["events"]
+    assert re.fullmatch(
+        rf"engine \d+ on {re.escape(pi1)} used \d+ MB of this seat's {SEAT_MEMORY_MB} MB and was restarted", told[0]
+    )

@@ -187,6 +187,8 @@ export interface ISeat {
   cpu: number;
   tasks: { queued: number; running: number; done: number };
   nodes: { host: string; state: NodeState; engines: IEngine[] }[];
+  /** what happened to the seat, newest first (an engine restarted, and why) */
+  events: IEvent[];
 }
 
 /** A student's own view of the class, mirroring raiden_lab.server.classes.student_view. */

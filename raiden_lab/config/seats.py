@@ -32,7 +32,10 @@ CLASS_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "engines_per_seat": ((int,), "an integer"),
     "seat_user": ((str,), 'a user name with {n} for the seat\'s number, e.g. "raiden-seat{n}"'),
     "ports": ((str,), 'a port range like "10200-10599"'),
+    "memory_per_seat": ((str,), 'a size like "512M" or "1G"'),
+    "processes_per_seat": ((int,), "an integer"),
 }
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*([MG])i?B?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,13 @@ class ClassSettings:
     engines_per_seat: int = DEFAULT_ENGINES_PER_SEAT
     seat_user: str | None = None  # without it the class hands out no seats (only the progress grid)
     ports: tuple[int, int] | None = None
+    memory_per_seat: int | None = None  # bytes a seat's processes may hold on one node (shared memory too)
+    processes_per_seat: int | None = None  # processes a seat's account may run on one node
+
+    def limits(self) -> dict[str, int]:
+        """What each node's runner of a seat enforces (node/seatguard.py)."""
+        limits = {"memory": self.memory_per_seat, "processes": self.processes_per_seat}
+        return {k: v for k, v in limits.items() if v is not None}
 
     def user(self, number: int) -> str:
         assert self.seat_user is not None
@@ -76,7 +86,26 @@ def validate(table: dict[str, Any], fail: Any) -> ClassSettings:
                 f"ports {table['ports']!r} gives {ports[1] - ports[0] + 1} ports; {seats} seats need "
                 f'{seats * PORTS_PER_SEAT} ({PORTS_PER_SEAT} each), e.g. "{ports[0]}-{ports[0] + seats * PORTS_PER_SEAT - 1}"',
             )
-    return ClassSettings(seats=seats, engines_per_seat=engines, seat_user=user, ports=ports)
+    memory = None
+    if "memory_per_seat" in table:
+        size = _SIZE_RE.match(table["memory_per_seat"])
+        memory = int(size.group(1)) << (20 if size.group(2).upper() == "M" else 30) if size else 0
+        if memory < 64 << 20:
+            fail(
+                "memory_per_seat",
+                f'memory_per_seat {table["memory_per_seat"]!r} is not a size of 64M or more, like "512M"',
+            )
+    processes = table.get("processes_per_seat")
+    if processes is not None and not 16 <= processes <= 100_000:
+        fail("processes_per_seat", f"processes_per_seat must be from 16 to 100000, not {processes}")
+    return ClassSettings(
+        seats=seats,
+        engines_per_seat=engines,
+        seat_user=user,
+        ports=ports,
+        memory_per_seat=memory,
+        processes_per_seat=processes,
+    )
 
 
 def seat_name(inventory: Inventory, number: int) -> str:

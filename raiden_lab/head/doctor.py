@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from .. import launchers
-from ..aio import each_node, run_sync
+from ..aio import each_node, printable, run_sync
 from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
 from . import ssh
@@ -104,11 +104,6 @@ async def check_node(inventory: Inventory, node: Node, paths: ClusterPaths) -> N
     launchers.get(inventory.launcher).judge(report, found, node)
     report.ok = not report.problems
     return report
-
-
-def printable(text: str, limit: int = 400) -> str:
-    """``text`` as a terminal may show it: control characters (escapes, bells, new lines) escaped, cut."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])
 
 
 def packages_for(inventory: Inventory) -> tuple[str, ...]:

@@ -22,7 +22,7 @@ from ..config.seats import seat_inventory, seat_problem
 from ..errors import RaidenError
 from ..vocabulary import EngineState
 from . import control, lifecycle, seataccounts
-from .status import cluster_status
+from .status import cluster_events, cluster_status
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS seats (
@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS seats (
 );
 """
 SEAT_UP_TIMEOUT_S = 120.0
+EVENTS_SHOWN = 10
 
 
 class Seats:
@@ -158,6 +159,8 @@ class Seats:
                     "cpu": round(cpu, 1),
                     "tasks": model["tasks"],
                     "nodes": [{k: n[k] for k in ("host", "state", "engines")} for n in model["nodes"]],
+                    # what happened to the seat (an engine restarted, and why), newest first
+                    "events": cluster_events(self.paths(number), limit=EVENTS_SHOWN),
                 }
             )
         return seats

@@ -13,7 +13,7 @@ import json
 import logging
 from typing import Any, ClassVar
 
-from ..aio import Quota, bounded_lines
+from ..aio import Quota, bounded_lines, printable
 from ..head import ssh
 from ..head.remote import launch
 from ..vocabulary import GONE, EngineState, Event, NodeState
@@ -48,6 +48,8 @@ class EngineSet(NodeEngines):
             "marker": self.marker,
             "engine_args": [WARM_ENGINE],
         }
+        if self.ctx.inventory.seat is not None:  # a class's seat: what its account may hold on this node
+            config["limits"] = self.ctx.inventory.classroom.limits()
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps(config).encode() + b"\n")
         with contextlib.suppress(ConnectionError):
@@ -148,9 +150,13 @@ class EngineSet(NodeEngines):
             self.pids.pop(engine_id, None)
             self.set_engine(engine_id, EngineState.DEAD)
             if not self.stopping:
-                self.store.add_event(
-                    Event.ENGINE_DIED, f"engine {engine_id} exited with code {event.get('code')}", self.host
+                why = event.get("why")
+                said = (
+                    f"engine {engine_id} on {self.host} {printable(why, 200)} and was restarted"
+                    if isinstance(why, str)
+                    else f"engine {engine_id} exited with code {event.get('code')}"
                 )
+                self.store.add_event(Event.ENGINE_DIED, said, self.host)
                 if listener is not None:
                     listener.engine_exited(self, engine_id)
 

@@ -8,9 +8,11 @@ closes (the head stopped us, or the SSH connection died) every engine is
 stopped. Standard library only: it runs as ``python -c BOOTSTRAP`` on the node.
 
 Protocol. In, one JSON object per line: first the configuration
-``{"engines": [ids], "work_dir", "env", "engine_args", "marker"}``, then
-commands ``{"cmd": "start" | "stop" | "signal", "id", "sig"}`` or
-``{"cmd": "exit"}``. Out: ``{"event": "ready" | "started" | "exited" | "stopped", ...}``.
+``{"engines": [ids], "work_dir", "env", "engine_args", "marker"}`` (a class's
+seat adds ``"limits": {"memory", "processes"}``), then commands
+``{"cmd": "start" | "stop" | "signal", "id", "sig"}`` or ``{"cmd": "exit"}``.
+Out: ``{"event": "ready" | "started" | "exited" | "stopped", ...}``; an
+engine killed here for its seat's memory exits with ``"why"``.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import resource
 import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 GRACE_S = 5.0
@@ -60,6 +64,8 @@ class EngineSet:
         self.env["RAIDEN_WORK_DIR"] = self.work_dir
         self.env.setdefault("PYTHONUNBUFFERED", "1")
         self.procs: dict[int, subprocess.Popen] = {}
+        self.why: dict[int, str] = {}  # why an engine was killed here, told with its exit
+        self.limits = {k: int(v) for k, v in (config.get("limits") or {}).items()}
         # private from creation: logs, caches and profiles are this node account's only (a seat's, in a class)
         os.umask(0o077)
         for sub in ("logs", "profile", "ipython"):
@@ -87,7 +93,7 @@ class EngineSet:
                 stderr=subprocess.STDOUT,
                 env=env,
                 cwd=self.work_dir,
-                preexec_fn=_die_with_parent,
+                preexec_fn=self._preexec,
             )
         except OSError as e:
             _emit(event="exited", id=engine_id, pid=None, code=None, error=str(e))
@@ -96,6 +102,11 @@ class EngineSet:
             log.close()
         self.procs[engine_id] = proc
         _emit(event="started", id=engine_id, pid=proc.pid)
+
+    def _preexec(self) -> None:
+        _die_with_parent()
+        if "processes" in self.limits:  # a seat's account runs at most this many (threads count too)
+            resource.setrlimit(resource.RLIMIT_NPROC, (self.limits["processes"], self.limits["processes"]))
 
     def signal(self, engine_id: int, sig: int) -> None:
         proc = self.procs.get(engine_id)
@@ -120,7 +131,83 @@ class EngineSet:
             code = proc.poll()
             if code is not None:
                 del self.procs[engine_id]
-                _emit(event="exited", id=engine_id, pid=proc.pid, code=code)
+                why = self.why.pop(engine_id, None)
+                _emit(event="exited", id=engine_id, pid=proc.pid, code=code, **({"why": why} if why else {}))
+
+    def kill(self, engine_id: int, why: str) -> None:
+        proc = self.procs.get(engine_id)
+        if proc is not None and proc.poll() is None:
+            self.why[engine_id] = why
+            proc.kill()
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.0f} MB"
+
+
+class SeatGuard(threading.Thread):
+    """A class's seat on this node: what its account holds, kept within ``[class] memory_per_seat``.
+
+    Every process of the seat's account counts (its engines, whatever they started, the files it
+    left in /dev/shm): past the limit, the engine that holds the most (with what it started) is
+    killed, and the head, which restarts it, tells the seat why. One student's big array then
+    costs that student an engine, not the room its Pi.
+    """
+
+    def __init__(self, engines: EngineSet, limit: int) -> None:
+        super().__init__(daemon=True)
+        self.engines, self.limit, self.uid = engines, limit, os.getuid()
+
+    def run(self) -> None:
+        while True:
+            time.sleep(0.2)
+            try:
+                self.check()
+            except Exception:  # a reading gone wrong (a process gone mid-read) is taken again next tick
+                continue
+
+    def check(self) -> None:
+        resident, parents = {}, {}
+        here = os.readlink("/proc/self/ns/net")  # this node's: nodes that share one kernel differ by namespace
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/status") as f:
+                    fields = dict(line.split(":", 1) for line in f if ":" in line)
+                if int(fields["Uid"].split()[0]) != self.uid or os.readlink(f"/proc/{name}/ns/net") != here:
+                    continue
+                resident[int(name)] = int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
+                parents[int(name)] = int(fields["PPid"])
+            except (OSError, KeyError, ValueError):
+                continue
+        shared = 0
+        for entry in os.scandir("/dev/shm") if os.path.isdir("/dev/shm") else ():
+            try:
+                st = entry.stat(follow_symlinks=False)
+                shared += st.st_blocks * 512 if st.st_uid == self.uid else 0
+            except OSError:
+                continue
+        used = sum(resident.values()) + shared
+        if used <= self.limit:
+            return
+        holds = {}  # each engine's resident memory with that of what it started
+        for engine_id, proc in list(self.engines.procs.items()):
+            holds[engine_id] = sum(rss for pid, rss in resident.items() if _descends(pid, proc.pid, parents))
+        if holds:
+            largest = max(holds, key=holds.__getitem__)
+            self.engines.kill(largest, f"used {_mib(used)} of this seat's {_mib(self.limit)}")
+            time.sleep(1.0)  # its memory goes back before the next reading
+
+
+def _descends(pid: int, ancestor: int, parents: dict[int, int]) -> bool:
+    for _ in range(64):
+        if pid == ancestor:
+            return True
+        pid = parents.get(pid, 0)
+        if pid <= 1:
+            return False
+    return False
 
 
 def _lines(fd: int):
@@ -176,6 +263,8 @@ def main() -> None:
         config = next(stream)
     engines = EngineSet(config)
     _replace_previous(engines.work_dir)
+    if "memory" in engines.limits:
+        SeatGuard(engines, engines.limits["memory"]).start()
     _emit(event="ready", pid=os.getpid(), work_dir=engines.work_dir, python=sys.executable)
     try:
         for engine_id in config["engines"]:

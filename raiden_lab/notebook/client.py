@@ -23,7 +23,7 @@ from ..config.paths import ClusterPaths
 from ..config.syntax import is_host
 from ..errors import RaidenError
 from ..head import classroom, control
-from ..head.status import cluster_status, engine_ids_on, find_inventory
+from ..head.status import cluster_events, cluster_status, engine_ids_on, find_inventory
 from ..vocabulary import NodeState
 from . import sharing, stopping
 from .jit import JitFunction, WarmupTable, warmup
@@ -242,6 +242,10 @@ class RaidenCluster:
         """
         return warmup(self.client, fn, *signatures)
 
+    def events(self, limit: int = 10) -> list[dict[str, Any]]:
+        """What happened to the cluster, newest first: engines died and restarted, nodes lost and back."""
+        return cluster_events(self.paths, limit=limit)
+
     def wait_for_engines(self, n: int | None = None, timeout: float = 60) -> None:
         wanted = n if n is not None else sum(len(node["engines"]) for node in self.nodes)
         self.client.wait_for_engines(wanted, timeout=timeout)
@@ -286,6 +290,11 @@ class SeatCluster(RaidenCluster):
     def nodes(self) -> list[dict[str, Any]]:
         reply = self._ask({"op": "myseat"})
         return ((reply.get("seat") or {}).get("nodes")) or []
+
+    def events(self, limit: int = 10) -> list[dict[str, Any]]:
+        """What happened to this seat, newest first (an engine restarted, and why): the class tells."""
+        reply = self._ask({"op": "myseat"})
+        return list(((reply.get("seat") or {}).get("events")) or [])[:limit]
 
     def _read_controller_pid(self) -> int | None:
         return None  # the seat's state file is the teacher's
