@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..aio import each_node
 from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
 from . import ssh
@@ -27,8 +26,6 @@ MAX_REPLY = 1 << 20
 async def _ask(node: Node, paths: ClusterPaths, mode: str) -> dict[str, Any] | str:
     target = target_for(node, paths)
     result = await ssh.run(target, [node.python, "-I", "-", mode], input=source("seatreset"), timeout=60)
-    if mode == "reset":
-        return {}  # its session died with the account's processes; the check that follows says how it went
     line = result.stdout[-MAX_REPLY:].decode(errors="replace").strip().splitlines()[-1:]
     try:
         reply = json.loads(line[0])
@@ -54,22 +51,19 @@ async def check(inventory: Inventory, paths: ClusterPaths) -> list[str]:
     """Why seat ``inventory`` may not start on its nodes (nothing when it may): accounts with processes left
     are reset first; an account whose login the account itself controls is refused."""
     problems: list[str] = []
-    for node in inventory.nodes:  # one after another: nodes may share one process table (and homes)
+    # one node after another, here and in reset: nodes may share one process table (and homes), and a
+    # reset kills every process of the account but its own session's
+    for node in inventory.nodes:
         reply = await _ask(node, paths, "check")
         if isinstance(reply, dict) and (reply.get("processes") or reply.get("left")):
-            await _ask(node, paths, "reset")
-            ssh.close_master(target_for(node, paths))
-            reply = await _ask(node, paths, "check")
+            reply = await _ask(node, paths, "reset")
         problems += _problems(node, reply)
     return problems
 
 
 async def reset(inventory: Inventory, paths: ClusterPaths) -> list[str]:
     """Leave nothing of the seat's student on any node; what could not be put right, one line a node."""
-    await each_node(_ask(n, paths, "reset") for n in inventory.nodes)
-    for node in inventory.nodes:
-        ssh.close_master(target_for(node, paths))  # its far end died with the account's processes
     problems: list[str] = []
     for node in inventory.nodes:
-        problems += _problems(node, await _ask(node, paths, "check"))
+        problems += _problems(node, await _ask(node, paths, "reset"))
     return problems

@@ -3,12 +3,11 @@ whether the account is clean and whether only root decides who may log in as it.
 
 Runs as the seat account (never as root), as ``python -I - reset|check``, and
 prints one JSON line: ``{"processes": [...], "left": [...], "gate": [...]}``.
-``reset`` kills every process of the account (whatever it is called: the
-engines' marker is not trusted), removes everything the account owns in its
-home and in the shared temporary folders, and its crontab, puts ``/etc/skel``
-back, and kills again whatever the files it removed had started. The
-account's own SSH session dies with it, so its line rarely arrives: the head
-runs ``check`` after it. Standard library only.
+``reset`` kills every process of the account but its own session (whatever
+it is called: the engines' marker is not trusted), removes everything the
+account owns in its home and in the shared temporary folders, and its
+crontab, puts ``/etc/skel`` back, kills again whatever the files it removed
+had started, and reports how the account is left. Standard library only.
 """
 
 from __future__ import annotations
@@ -45,34 +44,48 @@ def _ancestors() -> set[int]:
     return pids
 
 
-def others() -> list[str]:
-    """This account's processes but this program and the session it runs in (the systemd of a login aside)."""
-    uid, mine, found = os.getuid(), _ancestors(), []
+def _mine() -> list[int]:
+    """This account's processes (by real uid) but this program and the session it runs in."""
+    uid, spared, found = os.getuid(), _ancestors(), []
     for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) in mine:
+        if not name.isdigit() or int(name) in spared:
             continue
         try:
             with open(f"/proc/{name}/status") as f:
                 real = next(int(line.split()[1]) for line in f if line.startswith("Uid:"))
-            if real != uid:
-                continue
-            if os.readlink(f"/proc/{name}/exe") in USER_MANAGER:
-                continue
-            with open(f"/proc/{name}/cmdline", "rb") as f:
-                cmd = f.read(200).replace(b"\0", b" ").decode(errors="replace").strip()
         except (OSError, StopIteration, ValueError):
-            continue  # gone, or not ours to read
-        found.append(f"{name} {cmd or '?'}")
+            continue  # gone
+        if real == uid:
+            found.append(int(name))
+    return found
+
+
+def others() -> list[str]:
+    """This account's live processes but this program and its session (the systemd of a login aside)."""
+    found = []
+    for pid in _mine():
+        try:
+            if os.readlink(f"/proc/{pid}/exe") in USER_MANAGER:
+                continue
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read(200).replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue  # gone, or a zombie: it runs nothing
+        found.append(f"{pid} {cmd or '?'}")
     return found
 
 
 def _kill_all() -> None:
-    for _ in range(3):  # once more for whatever forked while the first signal went out
-        try:
-            os.kill(-1, signal.SIGKILL)  # every process of this account but this one
-        except OSError:
-            pass
-        time.sleep(0.2)
+    """Stop every other process of the account, then kill them: a stopped process forks no replacement."""
+    for sig in (signal.SIGSTOP, signal.SIGKILL, signal.SIGKILL):
+        for pid in _mine():
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+    deadline = time.monotonic() + 5
+    while others() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def _owned(folder: str) -> list[str]:
@@ -166,14 +179,7 @@ def main() -> None:
         _kill_all()
         _wipe(home)
         _kill_all()
-    else:
-        deadline = time.monotonic() + 10  # a reset's last steps may still be under way
-        while others() and time.monotonic() < deadline:
-            time.sleep(0.2)
-    try:
-        print(json.dumps({"processes": others(), "left": left(home), "gate": gate(home)}), flush=True)
-    except OSError:
-        pass  # the session died with the account's processes (reset)
+    print(json.dumps({"processes": others(), "left": left(home), "gate": gate(home)}), flush=True)
 
 
 if __name__ == "__main__":
