@@ -285,7 +285,7 @@ async def fix_clock(inventory: Inventory, host: str, paths: ClusterPaths) -> str
                 return f"{host}: its clock was {off}; turned on NTP there, and it now agrees"
     aim = lag[0]  # the head's time when the command runs there, not when it leaves
     for _ in range(3):  # again while it lands over a second off, less what the last try missed by
-        stamp = f"@{time.time() + aim:.0f}"
+        stamp = f"@{time.time() + aim:.3f}"  # to the millisecond: a whole second would miss by up to half of one
         fixed = await ssh.run(target, ["sudo", "-n", "timedatectl", "set-time", stamp], timeout=30)
         if not fixed.ok:
             said = (fixed.stderr.decode(errors="replace").strip().splitlines() or ["refused"])[-1]
