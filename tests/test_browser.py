@@ -169,7 +169,12 @@ def test_sidebar_starts_and_the_palette_stops_the_cluster(lab, chromium) -> None
         page.keyboard.press("Control+Shift+c")
         page.keyboard.type("Run All Cells")
         page.keyboard.press("Enter")
-        page.locator(".jp-OutputArea-output", has_text="✘ 02.pi: no answer yet").wait_for(timeout=240000)
+        try:
+            page.locator(".jp-OutputArea-output", has_text="✘ 02.pi: no answer yet").wait_for(timeout=240000)
+        except Exception as e:  # say where Run All stood: the last outputs the notebook shows
+            page.screenshot(path=str(_output("lesson-run-all-stalled.png")))
+            shown = page.locator(".jp-OutputArea-output").all_inner_texts()
+            raise AssertionError(f"Run All did not reach 02.pi; its last outputs: {shown[-6:]}") from e
         page.keyboard.press("Control+s")
         saved = wait_for(lambda: "# A solution to 02.pi" in lesson.read_text() and json.loads(lesson.read_text()), 60)
         assert saved, "the lesson was not saved with its solutions loaded"
