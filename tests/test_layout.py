@@ -109,6 +109,44 @@ def test_node_code_imports_only_the_standard_library_and_itself() -> None:
                 assert top in allowed or name.startswith("raiden_lab.node") or probing, f"{path.name} imports {name}"
 
 
+def private_reach_ins() -> list[str]:
+    """Where a module of raiden_lab uses another module's private (single-underscore) name."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        name = _module_name(path)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        tree = ast.parse(path.read_text())
+        imported: set[str] = set()  # local names bound to what raiden_lab modules define
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+                source = ".".join(base + ([node.module] if node.module else []))
+                if not source.startswith("raiden_lab"):
+                    continue
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        found.append(f"{name}: from {source} import {alias.name}")
+                    imported.add(alias.asname or alias.name)
+            elif isinstance(node, ast.Import):
+                imported |= {a.asname or a.name.split(".")[0] for a in node.names if a.name.startswith("raiden_lab")}
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in imported
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                found.append(f"{name}:{node.lineno}: {node.value.id}.{node.attr}")
+    return found
+
+
+def test_no_module_reaches_into_another_modules_private_names() -> None:
+    """A name that starts with one underscore is its module's own: another module that needs it needs a
+    public one (ruff's SLF001 sees only attributes, and only on objects)."""
+    assert private_reach_ins() == []
+
+
 def test_no_module_is_over_400_lines() -> None:
     long = {
         str(p.relative_to(PACKAGE)): n

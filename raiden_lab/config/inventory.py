@@ -54,9 +54,9 @@ TOP_KEYS = {
 # the controller listens on this many ports (registration, heartbeats, queues, schedulers), measured
 MIN_CONTROLLER_PORTS = 20
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-_USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
+USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")  # a newline in a path could start a line of an ssh_config
-_LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:=-]{0,63}$")
+LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:=-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -237,7 +237,7 @@ class Validator:
             )
         elif key == "host" and not is_host(value):
             self.fail(where, f"host {value!r} is not a hostname or IP address")
-        elif key == "user" and not _USER_RE.fullmatch(value):
+        elif key == "user" and not USER_RE.fullmatch(value):
             self.fail(where, f"user {value!r} is not a plain user name (letters, digits, '_', '-', '.')")
         elif key == "port" and not 1 <= value <= 65535:
             self.fail(where, f"port {value} is out of range; use 1 to 65535")
@@ -273,7 +273,7 @@ class Validator:
             power.check_slot(value, lambda what: self.fail(where, what))
         elif key == "labels":
             for label in value:
-                if not isinstance(label, str) or not _LABEL_RE.fullmatch(label):
+                if not isinstance(label, str) or not LABEL_RE.fullmatch(label):
                     self.fail(where, f"label {label!r} must be a short plain string (letters, digits, '_.:=-')")
 
     def validate(self, data: dict[str, Any]) -> Inventory:

@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ..config.inventory import _LABEL_RE, _USER_RE, Inventory, load
+from ..config.inventory import LABEL_RE, USER_RE, Inventory, load
 from ..config.paths import ClusterPaths
 from ..config.syntax import is_host
 from ..errors import InputError, RaidenError
@@ -232,10 +232,10 @@ def check_request(inventory: Inventory, host: str, user: str, labels: list[str])
         raise InputError(f"{host!r} is not a hostname or IP address")
     if any(n.host == host for n in inventory.nodes):
         raise InputError(f"{host} is already a node in {inventory.path}; `raiden provision {host}` updates it")
-    if not _USER_RE.fullmatch(user):
+    if not USER_RE.fullmatch(user):
         raise InputError(f"--user {user!r} is not a plain user name (letters, digits, '_', '-', '.')")
     for label in labels:
-        if not _LABEL_RE.fullmatch(label):
+        if not LABEL_RE.fullmatch(label):
             raise InputError(f"--labels: {label!r} is not a plain label (letters, digits, '_.:=-')")
 
 

@@ -122,7 +122,7 @@ async def up(inventory: Inventory, paths: ClusterPaths, timeout: float = UP_TIME
         }
         plan["skipped"] = {r.host: "; ".join(r.problems) for r in reports if not r.ok}
     daemon = _spawn_supervisor(paths, plan)
-    await _wait_until_up(inventory, paths, daemon, timeout, sorted(plan["skipped"]), None, outcome)
+    await wait_until_up(inventory, paths, daemon, timeout, sorted(plan["skipped"]), None, outcome)
     return outcome
 
 
@@ -137,7 +137,7 @@ async def restart_node(inventory: Inventory, paths: ClusterPaths, host: str, tim
     if not reply.get("ok"):
         raise RaidenError(reply.get("error", "restart failed"))
     outcome = Outcome()
-    await _wait_until_up(inventory, paths, None, timeout, [], [host], outcome)
+    await wait_until_up(inventory, paths, None, timeout, [], [host], outcome)
     return outcome
 
 
@@ -230,7 +230,7 @@ def _job_problem(status: dict[str, Any], inventory: Inventory) -> str | None:
     return next((p for job in status["jobs"] if (p := launcher.job_problem(job))), None)
 
 
-async def _wait_until_up(
+async def wait_until_up(
     inventory: Inventory,
     paths: ClusterPaths,
     daemon: subprocess.Popen | None,

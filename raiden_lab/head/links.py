@@ -103,7 +103,7 @@ class Link:
         """Start the relay (``argv``, reading its source as ``first``) in the session that becomes the master."""
         # The background master of the preflight stops taking new sessions and ends with
         # its last one; this session takes its place as the node's master.
-        await ssh._exec(self.target.control_command("stop"), timeout=self.target.connect_timeout + 5)
+        await ssh.run_local(self.target.control_command("stop"), timeout=self.target.connect_timeout + 5)
         self.proc = await asyncio.create_subprocess_exec(
             *self.target.session_command(argv),
             stdin=subprocess.PIPE,

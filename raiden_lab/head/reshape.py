@@ -14,7 +14,7 @@ from ..config.paths import ClusterPaths
 from ..config.syntax import key_lines
 from ..errors import InputError, NotRunning, RaidenError
 from . import control, power
-from .lifecycle import UP_TIMEOUT_S, Outcome, _wait_until_up
+from .lifecycle import UP_TIMEOUT_S, Outcome, wait_until_up
 
 POWER_ACTIONS = ("on", "off", "cycle", "status")
 
@@ -33,7 +33,7 @@ async def reload(inventory: Inventory, paths: ClusterPaths, timeout: float = UP_
         f"{host}: its settings changed; they apply at `raiden restart {host}`" for host in reply["unchanged"]
     ]
     if reply["added"]:
-        await _wait_until_up(load(inventory.path), paths, None, timeout, [], reply["added"], outcome)
+        await wait_until_up(load(inventory.path), paths, None, timeout, [], reply["added"], outcome)
         _say_whole(inventory, outcome, f"{', '.join(reply['added'])} joined")
     elif not reply["removed"]:
         outcome.said.append(f"cluster '{inventory.name}': no node to add or remove")
@@ -124,7 +124,7 @@ async def power_nodes(
             outcome.said.append(f"{node.host}: {result}")
     woken = [n.host for n, r in zip(nodes, results, strict=True) if not isinstance(r, BaseException)]
     if running and action in ("on", "cycle") and woken:
-        await _wait_until_up(inventory, paths, None, timeout, [], woken, outcome)
+        await wait_until_up(inventory, paths, None, timeout, [], woken, outcome)
         _say_whole(inventory, outcome, f"{', '.join(woken)} back")
     return outcome
 

@@ -189,7 +189,7 @@ async def ensure_master(target: Target, timeout: float | None = None) -> Result:
     """
     if target.is_local:
         return Result(0, b"", b"")
-    check = await _exec(target.control_command("check"), timeout=timeout or target.connect_timeout + 5)
+    check = await run_local(target.control_command("check"), timeout=timeout or target.connect_timeout + 5)
     if check.ok:
         return check
     with tempfile.TemporaryFile() as errfile:
@@ -214,9 +214,9 @@ async def run(target: Target, argv: Sequence[str], input: bytes | None = None, t
     the connection would not stop a program that hangs there, and nothing may be left.
     """
     if target.is_local:
-        return await _exec(target.command(argv), input=input, timeout=timeout)
+        return await run_local(target.command(argv), input=input, timeout=timeout)
     bounded = ["timeout", "-k", "3", f"{max(1, int(timeout))}", *argv]
-    return await _exec(target.command(bounded), input=input, timeout=timeout + 10)
+    return await run_local(target.command(bounded), input=input, timeout=timeout + 10)
 
 
 async def spawn(target: Target, argv: Sequence[str], **kwargs) -> asyncio.subprocess.Process:
@@ -259,7 +259,8 @@ async def _capped(stream: asyncio.StreamReader) -> bytes:
     return bytes(kept)
 
 
-async def _exec(argv: Sequence[str], input: bytes | None = None, timeout: float = 60.0) -> Result:
+async def run_local(argv: Sequence[str], input: bytes | None = None, timeout: float = 60.0) -> Result:
+    """Run ``argv`` here (an ``ssh`` command line, or a local node's program); its output, capped."""
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,

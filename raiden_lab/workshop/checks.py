@@ -56,14 +56,14 @@ def _close(a: Any, b: float, rel: float = 1e-9) -> bool:
 # -- 00 the tour -----------------------------------------------------------------------------------
 
 
-def _engines(answer: Any, cluster: Any) -> tuple[bool, str]:
+def check_engines(answer: Any, cluster: Any) -> tuple[bool, str]:
     n = len(cluster.ids)
     if answer == n:
         return True, f"right: {n} engines, each one a Python process that runs your code."
     return False, f"{answer!r} is not how many engines are registered."
 
 
-def _engines_per_node(answer: Any, cluster: Any) -> tuple[bool, str]:
+def check_engines_per_node(answer: Any, cluster: Any) -> tuple[bool, str]:
     want = {n["host"]: len(n["engines"]) for n in cluster.nodes}
     if not isinstance(answer, dict):
         return False, f"expected a dict of node -> number of engines, got {type(answer).__name__}."
@@ -78,7 +78,7 @@ def _engines_per_node(answer: Any, cluster: Any) -> tuple[bool, str]:
 # -- 01 %px ----------------------------------------------------------------------------------------
 
 
-def _totals(answer: Any, cluster: Any) -> tuple[bool, str]:
+def check_totals(answer: Any, cluster: Any) -> tuple[bool, str]:
     want = [sum(range(i * 1000)) for i in sorted(cluster.ids)]
     got = list(answer) if isinstance(answer, (list, tuple)) else answer
     if got == want:
@@ -95,7 +95,7 @@ def _totals(answer: Any, cluster: Any) -> tuple[bool, str]:
     return False, "the totals do not match what each engine should have computed from its my_id."
 
 
-def _pids(answer: Any, cluster: Any) -> tuple[bool, str]:
+def check_pids(answer: Any, cluster: Any) -> tuple[bool, str]:
     want = cluster.direct.apply_sync(os.getpid)
     if isinstance(answer, dict):
         answer = [answer.get(i) for i in sorted(cluster.ids)]
@@ -114,7 +114,7 @@ def _pids(answer: Any, cluster: Any) -> tuple[bool, str]:
 # -- 02 Monte Carlo pi -----------------------------------------------------------------------------
 
 
-def _estimate(answer: Any, _: Any) -> tuple[bool, str]:
+def check_estimate(answer: Any, _: Any) -> tuple[bool, str]:
     for hits, samples in ((785, 1000), (3, 4), (0, 10), (7853982, 10**7)):
         got = _call(answer, hits, samples)
         want = 4 * hits / samples
@@ -125,7 +125,7 @@ def _estimate(answer: Any, _: Any) -> tuple[bool, str]:
     return True, "right: the fraction of hits estimates the quarter circle's area, pi / 4."
 
 
-def _pi(answer: Any, _: Any) -> tuple[bool, str]:
+def check_pi(answer: Any, _: Any) -> tuple[bool, str]:
     hits = sum(count_hits(PI_SAMPLES, s) for s in PI_SEEDS)
     want = 4 * hits / (PI_SAMPLES * len(PI_SEEDS))
     if _close(answer, want, rel=1e-12):
@@ -138,7 +138,7 @@ def _pi(answer: Any, _: Any) -> tuple[bool, str]:
 # -- 03 load balancing ---------------------------------------------------------------------------------
 
 
-def _interleave(answer: Any, _: Any) -> tuple[bool, str]:
+def check_interleave(answer: Any, _: Any) -> tuple[bool, str]:
     for rows, n in ((list(range(10)), 3), (list(range(7)), 2), (list(range(4)), 4), (list(range(3)), 5)):
         got = _call(answer, rows, n)
         want = [rows[k::n] for k in range(n)]
@@ -156,7 +156,7 @@ def _interleave(answer: Any, _: Any) -> tuple[bool, str]:
     return True, "right: neighbouring rows, which cost about the same, now go to different engines."
 
 
-def _image(answer: Any, _: Any) -> tuple[bool, str]:
+def check_image(answer: Any, _: Any) -> tuple[bool, str]:
     want = [mandel_row(y, MANDEL["width"], MANDEL["height"], MANDEL["maxiter"]) for y in range(MANDEL["height"])]
     try:
         got = [list(r) for r in answer]
@@ -174,7 +174,7 @@ def _image(answer: Any, _: Any) -> tuple[bool, str]:
 # -- 04 numba --------------------------------------------------------------------------------------
 
 
-def _sum_of_squares(answer: Any, _: Any) -> tuple[bool, str]:
+def check_sum_of_squares(answer: Any, _: Any) -> tuple[bool, str]:
     from ..notebook.jit import JitFunction
 
     if not isinstance(answer, JitFunction):
@@ -187,7 +187,7 @@ def _sum_of_squares(answer: Any, _: Any) -> tuple[bool, str]:
     return True, "right: numba compiled it, and it gives what Python gives."
 
 
-def _warmup(answer: Any, cluster: Any) -> tuple[bool, str]:
+def check_warmup(answer: Any, cluster: Any) -> tuple[bool, str]:
     from ..notebook.jit import WarmupTable
 
     if not isinstance(answer, WarmupTable):
@@ -217,7 +217,7 @@ def _number(answer: Any) -> float:
     return float(answer)
 
 
-def _fewest_engines(answer: Any, _: Any) -> tuple[bool, str]:
+def check_fewest_engines(answer: Any, _: Any) -> tuple[bool, str]:
     n = _number(answer)
     if n != int(n) or n < 1:
         return False, f"{answer!r} is not a number of engines."
@@ -229,13 +229,13 @@ def _fewest_engines(answer: Any, _: Any) -> tuple[bool, str]:
     return True, "right: and twice as many would give only 6.7; at 10% serial, 10x is out of reach."
 
 
-def _limit(answer: Any, _: Any) -> tuple[bool, str]:
+def check_limit(answer: Any, _: Any) -> tuple[bool, str]:
     if _close(answer, 20.0, rel=1e-6):
         return True, "right: with 5% serial, no number of engines gives more than 20x."
     return False, f"{answer!r} is not the limit of amdahl(n, 0.05) as n grows."
 
 
-def _scaled(answer: Any, _: Any) -> tuple[bool, str]:
+def check_scaled(answer: Any, _: Any) -> tuple[bool, str]:
     got = _number(answer)
     if _close(got, gustafson(64, 0.05), rel=1e-3):
         return True, "right: the grown problem keeps 64 engines busy; Amdahl's fixed one would give about 15."
@@ -249,7 +249,7 @@ def _scaled(answer: Any, _: Any) -> tuple[bool, str]:
 # -- 06 the heat equation --------------------------------------------------------------------------
 
 
-def _split(answer: Any, _: Any) -> tuple[bool, str]:
+def check_split(answer: Any, _: Any) -> tuple[bool, str]:
     for cells, parts in ((10, 3), (12, 4), (7, 7), (100, 16), (5, 2)):
         got = _call(answer, cells, parts)
         try:
@@ -273,7 +273,7 @@ def _split(answer: Any, _: Any) -> tuple[bool, str]:
     return True, "right: contiguous blocks, as even as they can be."
 
 
-def _ring(answer: Any, _: Any) -> tuple[bool, str]:
+def check_ring(answer: Any, _: Any) -> tuple[bool, str]:
     for edges in (
         [(1.0, 2.0), (3.0, 4.0), (5.0, 6.0)],
         [(1.0, 9.0), (7.0, 8.0)],
@@ -301,7 +301,7 @@ def _ring(answer: Any, _: Any) -> tuple[bool, str]:
 # -- 07 fault tolerance ----------------------------------------------------------------------------
 
 
-def _fault_results(answer: Any, cluster: Any) -> tuple[bool, str]:
+def check_fault_results(answer: Any, cluster: Any) -> tuple[bool, str]:
     # the lesson's ITEMS: 100 per engine of the cluster (counting one that is being restarted right now)
     items = 100 * max(len(cluster.ids), sum(len(n["engines"]) for n in cluster.nodes))
     want = [x * x for x in range(items)]
@@ -321,7 +321,7 @@ def _fault_results(answer: Any, cluster: Any) -> tuple[bool, str]:
     return False, f"the results are not the squares of 0..{items - 1} in order."
 
 
-def _restart_event(answer: Any, cluster: Any) -> tuple[bool, str]:
+def check_restart_event(answer: Any, cluster: Any) -> tuple[bool, str]:
     from ..head.status import cluster_events
 
     kinds = {e["kind"] for e in cluster_events(cluster.paths, limit=500)}
@@ -340,7 +340,7 @@ def _pairs(text: str) -> Counter:
     return Counter(zip(w, w[1:], strict=False))
 
 
-def _mapper(answer: Any, _: Any) -> tuple[bool, str]:
+def check_mapper(answer: Any, _: Any) -> tuple[bool, str]:
     for text in (SAMPLE, "", "one", "a b a b"):
         got = _call(answer, text)
         want = _pairs(text)
@@ -359,7 +359,7 @@ def _mapper(answer: Any, _: Any) -> tuple[bool, str]:
     return True, "right: one Counter per document, computed wherever the document is."
 
 
-def _reducer(answer: Any, _: Any) -> tuple[bool, str]:
+def check_reducer(answer: Any, _: Any) -> tuple[bool, str]:
     parts = [Counter(a=2, b=1), Counter(b=3), Counter(), Counter(c=1, a=1)]
     got = _call(answer, [Counter(p) for p in parts])
     if not isinstance(got, dict):
@@ -374,7 +374,7 @@ def _reducer(answer: Any, _: Any) -> tuple[bool, str]:
     return False, f"reducer of four small Counters returned {dict(got)}."
 
 
-def _patent(answer: Any, _: Any) -> tuple[bool, str]:
+def check_patent(answer: Any, _: Any) -> tuple[bool, str]:
     counts = {name: _pairs(text)[("patent", "license")] for name, text in corpus().items()}
     best = max(counts, key=counts.get)
     if answer == best:
