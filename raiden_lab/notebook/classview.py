@@ -7,7 +7,6 @@ knows the teacher by their Unix account), redrawn from a thread of its own.
 from __future__ import annotations
 
 import html
-import threading
 from typing import Any
 
 import ipywidgets as widgets
@@ -16,32 +15,24 @@ from ..config.inventory import resolve
 from ..config.paths import ClusterPaths
 from ..errors import RaidenError
 from ..head import classroom
+from .polling import PollingView
 
 MARKS = {"passed": ("✔", "#2e7d32"), "failed": ("✘", "#c62828"), None: ("·", "#90a4ae")}
 
 
-class ClassView(widgets.VBox):
+class ClassView(PollingView):
     """A widget showing one class; ``close()`` stops its updates."""
+
+    thread_name = "raiden-class-view"
 
     def __init__(self, socket_path: str, interval: float = 2.0, start: bool = True) -> None:
         self.socket_path = socket_path
-        self.interval = interval
         self.seats = widgets.HTML()
         self.grid = widgets.HTML()
-        self.refreshes = 0
-        self._stop = threading.Event()
-        super().__init__([self.seats, self.grid])
-        self.refresh()
-        self._thread = threading.Thread(target=self._run, name="raiden-class-view", daemon=True)
-        if start:
-            self._thread.start()
+        super().__init__([self.seats, self.grid], interval, start)
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.refresh()
-            except (OSError, ValueError, RaidenError) as e:
-                self.seats.value = f"<i>the class does not answer ({html.escape(str(e))})</i>"
+    def failed(self, error: Exception) -> None:
+        self.seats.value = f"<i>the class does not answer ({html.escape(str(error))})</i>"
 
     def refresh(self) -> None:
         reply = classroom.ask(self.socket_path, {"op": "progress"})
@@ -50,10 +41,6 @@ class ClassView(widgets.VBox):
         self.seats.value = seats_html(reply.get("seats") or [])
         self.grid.value = grid_html(reply["progress"])
         self.refreshes += 1
-
-    def close(self) -> None:
-        self._stop.set()
-        super().close()
 
 
 def seats_html(seats: list[dict[str, Any]]) -> str:

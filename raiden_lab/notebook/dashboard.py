@@ -7,7 +7,6 @@ own, so it keeps moving while a long map keeps the kernel and the engines busy.
 from __future__ import annotations
 
 import html
-import threading
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +16,7 @@ from ..config.inventory import Inventory, resolve
 from ..config.paths import ClusterPaths
 from ..head.status import cluster_events, cluster_status, find_inventory
 from ..vocabulary import ClusterState, EngineState, NodeState, temperature_band
+from .polling import PollingView
 
 ENGINE_COLOURS = {
     EngineState.IDLE: "#2e7d32",
@@ -40,13 +40,14 @@ SEVERITY = {NodeState.FAILED: 0, NodeState.DOWN: 1, NodeState.STARTING: 4, NodeS
 HEAT = {"hot": 0, "warm": 1, "fine": 2, "unknown": 3}
 
 
-class Dashboard(widgets.VBox):
+class Dashboard(PollingView):
     """A widget showing one cluster; ``close()`` (or closing its output) stops its updates."""
+
+    thread_name = "raiden-dashboard"
 
     def __init__(self, inventory: Inventory, interval: float = 1.0, events: int = 8, start: bool = True) -> None:
         self.inventory = inventory
         self.paths = ClusterPaths(inventory.name)
-        self.interval = interval
         self.event_count = events
         self.header = widgets.HTML()
         self.cards = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
@@ -57,29 +58,14 @@ class Dashboard(widgets.VBox):
         self.stop_work.on_click(lambda _: self._interrupt())
         self.said = widgets.HTML()
         self.model: dict[str, Any] = {}
-        self.refreshes = 0
         self.compact = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        super().__init__([self.header, widgets.HBox([self.stop_work, self.said]), self.cards, self.events])
-        self.refresh()
-        if start:
-            self.start()
+        children = [self.header, widgets.HBox([self.stop_work, self.said]), self.cards, self.events]
+        super().__init__(children, interval, start)
 
-    def start(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="raiden-dashboard", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.refresh()
-            except Exception as e:  # a store being rewritten under us: show it, try again
-                self.header.value = (
-                    f"<b>{html.escape(self.inventory.name)}</b>: cannot read its state ({html.escape(str(e))})"
-                )
+    def failed(self, error: Exception) -> None:
+        self.header.value = (
+            f"<b>{html.escape(self.inventory.name)}</b>: cannot read its state ({html.escape(str(error))})"
+        )
 
     def _interrupt(self) -> None:
         from ..errors import RaidenError
@@ -91,16 +77,6 @@ class Dashboard(widgets.VBox):
         except RaidenError as e:
             said = str(e)
         self.said.value = html.escape(said)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=self.interval + 5)
-        super().close()
 
     def refresh(self) -> None:
         """Read the store once and redraw."""
