@@ -13,7 +13,7 @@ from pathlib import Path
 from ..aio import run_sync
 from ..config.inventory import Inventory, example, resolve
 from ..config.paths import ClusterPaths
-from ..config.seats import seat_problem
+from ..config.seatclusters import seat_problem
 from ..errors import InputError, NotRunning, RaidenError
 from ..head import control, doctor, lifecycle
 from ..head.status import cluster_events

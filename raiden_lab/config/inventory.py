@@ -98,7 +98,7 @@ class Inventory:
     launcher: str = "ssh"  # [cluster] launcher: how engines start (raiden_lab.launchers)
     settings: Any = None  # the launcher's own [NAME] table, as it validated it
     classroom: seats.ClassSettings = seats.ClassSettings()  # [class]: the seats a class hands out
-    seat: int | None = None  # this is seat N of a class (config.seats.seat_inventory)
+    seat: int | None = None  # this is seat N of a class (config.seatclusters.seat_inventory)
     power_settings: power.PowerSettings = power.PowerSettings()  # [cluster]'s power opt-ins
     lines: dict[tuple[str, int, str | None], int] = field(default_factory=dict, repr=False, compare=False)
 

@@ -1,24 +1,16 @@
-"""The ``[class]`` table of ``raiden.toml``: the seats a class hands out, and the cluster each seat is.
+"""The ``[class]`` table of ``raiden.toml``: the seats a class hands out, and what each may hold.
 
-A seat is a cluster of its own, derived from the class's inventory: its own
-controller on the head (CurveZMQ keys of its own, ports of its own from
-``[class] ports``) and ``engines_per_seat`` engines on every node reached over
-SSH, run by that seat's own account on the node (``seat_user``, e.g.
-``"raiden-seat{n}"``), so one student's code can neither read another seat's
-keys nor signal its engines. Local nodes are left out: their engines would run
-as the teacher.
+The cluster each seat is comes from these settings and the class's inventory
+(``config/seatclusters.py``).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from .syntax import port_range
-
-if TYPE_CHECKING:
-    from .inventory import Inventory
 
 # Measured (benchmarks/bench_engine_memory.py): an idle engine costs a node about 80 MiB of its own
 # memory (USS), 130 MiB with its share of the libraries. 20 seats of one engine fit a 4 GiB Pi 4.
@@ -105,51 +97,4 @@ def validate(table: dict[str, Any], fail: Any) -> ClassSettings:
         ports=ports,
         memory_per_seat=memory,
         processes_per_seat=processes,
-    )
-
-
-def seat_name(inventory: Inventory, number: int) -> str:
-    return f"{inventory.name}-seat{number}"
-
-
-def seat_problem(inventory: Inventory) -> str | None:
-    """Why this inventory's class can hand out no seats, or None."""
-    settings = inventory.classroom
-    if settings.seat_user is None:
-        return (
-            f"{inventory.source}: no seat_user in [class], so the class hands out no seats (only the progress grid); "
-            'add e.g. seat_user = "raiden-seat{n}" (an account per seat on every node)'
-        )
-    if inventory.launcher != "ssh":
-        return (
-            f"{inventory.where('launcher')}: seats start their engines over SSH; launcher '{inventory.launcher}' cannot"
-        )
-    if not any(not n.is_local for n in inventory.nodes):
-        return f"{inventory.source}: seats run on nodes reached over SSH, and every node here is this machine"
-    return None
-
-
-def seat_inventory(inventory: Inventory, number: int) -> Inventory:
-    """The cluster of seat ``number``: its own name, ports and node accounts; every link encrypted."""
-    settings = inventory.classroom
-    user = settings.user(number)
-    nodes = tuple(
-        replace(
-            node,
-            user=user,
-            engines=settings.engines_per_seat,
-            # in the seat account's home; one folder per node, as nodes may share a file system
-            work_dir=f"~/.raiden/{seat_name(inventory, number)}/{node.host}",
-        )
-        for node in inventory.nodes
-        if not node.is_local
-    )
-    return replace(
-        inventory,
-        name=seat_name(inventory, number),
-        nodes=nodes,
-        engines_per_node=settings.engines_per_seat,
-        encrypt_setting=True,
-        ports=settings.seat_ports(number),
-        seat=number,
     )

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config.inventory import Inventory, load
 from ..errors import RaidenError
@@ -30,7 +30,7 @@ from ..vocabulary import GONE, EngineState, Event, NodeState
 from . import doctor, power, ssh
 
 if TYPE_CHECKING:
-    from .supervisor import Supervisor
+    from ..launchers.base import LaunchContext, Launcher
 
 log = logging.getLogger("raiden.membership")
 
@@ -39,8 +39,19 @@ POWER_CHECK_EVERY_S = 30.0
 UNCHANGEABLE = ("name", "controller_ip", "engines_per_node", "encrypt_setting", "ports", "launcher", "settings")
 
 
+class Running(Protocol):
+    """What membership needs of the running cluster (the supervisor), and no more."""
+
+    ctx: LaunchContext
+    plan: dict[str, Any]  # "nodes" and "skipped" are membership's to change
+    inventory: Inventory
+    hub: Any  # head.hub.Hub: its inventory follows the cluster's
+    launcher: Launcher
+    health: Any  # head.health.Health (which knows Membership: naming it here would close a circle)
+
+
 class Membership:
-    def __init__(self, supervisor: Supervisor) -> None:
+    def __init__(self, supervisor: Running) -> None:
         self.sup = supervisor
         self.ctx = supervisor.ctx
         self.next_id = sum(planned["engines"] for planned in supervisor.plan["nodes"].values())

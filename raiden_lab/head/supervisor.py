@@ -23,7 +23,7 @@ from typing import Any
 from .. import launchers
 from ..config.inventory import Inventory, embedded_default, load
 from ..config.paths import ClusterPaths
-from ..config.seats import seat_inventory
+from ..config.seatclusters import seat_inventory
 from ..errors import RaidenError
 from ..launchers.base import LaunchContext
 from ..vocabulary import ClusterState, Event, NodeState
