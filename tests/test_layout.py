@@ -73,6 +73,20 @@ def test_no_module_of_raiden_lab_imports_itself_back() -> None:
     assert _cycles(graph) == []
 
 
+def test_the_cli_and_the_server_do_not_import_the_notebook_layer() -> None:
+    """The CLI and the server reach the cluster through head/ (interrupting included), as a notebook does;
+    neither imports what only a kernel needs."""
+    graph = import_graph()
+    reach = {
+        f"{m} -> {d}"
+        for m, deps in graph.items()
+        if m.startswith(("raiden_lab.cli", "raiden_lab.server"))
+        for d in deps
+        if d.startswith("raiden_lab.notebook")
+    }
+    assert reach == set()
+
+
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
 

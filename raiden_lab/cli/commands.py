@@ -183,7 +183,7 @@ def cmd_power(args: argparse.Namespace) -> int:
 
 
 def cmd_interrupt(args: argparse.Namespace) -> int:
-    from ..notebook.stopping import interrupt_cluster
+    from ..head.interrupting import interrupt_cluster
 
     inventory, paths = _inventory(args)
     if not control.is_running(paths):

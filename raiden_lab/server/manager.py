@@ -141,7 +141,7 @@ class ClusterManager(ClassActions):
 
     async def interrupt(self, name: str) -> dict[str, Any]:
         """The Stop-work button: interrupt the running tasks on every engine of the cluster."""
-        from ..notebook.stopping import interrupt_cluster
+        from ..head.interrupting import interrupt_cluster
 
         inv = self.inventory(name)
         paths = ClusterPaths(inv.name)
