@@ -164,7 +164,9 @@ def test_sidebar_starts_and_the_palette_stops_the_cluster(lab, chromium) -> None
         page.screenshot(path=str(_output("lesson.png")))
 
         # Run All never answers an exercise: each `%raiden solution ID` cell loads its solution into
-        # itself, to read, and runs none of it; the exercises stay unanswered
+        # itself, to read, and runs none of it; the exercises stay unanswered. As a person would, wait
+        # for the kernel to be ready first: cells run before it answers are lost (seen once: nothing ran)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120000)
         page.locator(".jp-Notebook .jp-Cell").first.click()
         page.keyboard.press("Control+Shift+c")
         page.keyboard.type("Run All Cells")
