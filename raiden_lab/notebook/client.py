@@ -88,6 +88,11 @@ class RaidenCluster:
                 except (OSError, TimeoutError, ValueError):
                     time.sleep(0.5)
                     continue
+                try:  # the store counts engines alive before this client has heard of them
+                    client.wait_for_engines(1, timeout=max(1.0, min(10.0, deadline - time.monotonic())))
+                except (TimeoutError, ipp.error.NoEnginesRegistered):
+                    client.close()
+                    continue
                 with contextlib.suppress(Exception):
                     self.client.close()
                 self.client, self._controller_pid = client, pid
