@@ -29,6 +29,7 @@ import threading
 import time
 
 GRACE_S = 5.0
+GUARD_EVERY_S = 0.5  # how often a seat's guard reads what its account holds
 
 
 def _emit(**event) -> None:
@@ -160,7 +161,8 @@ class SeatGuard(threading.Thread):
 
     def run(self) -> None:
         while True:
-            time.sleep(0.2)
+            # twice a second: a node runs a guard per seat (20 on a Pi), each reading /proc at every tick
+            time.sleep(GUARD_EVERY_S)
             try:
                 self.check()
             except Exception:  # a reading gone wrong (a process gone mid-read) is taken again next tick
