@@ -22,7 +22,7 @@ import numpy as np
 from traitlets.config import Config
 
 from _cluster import local_cluster, save
-from raiden_lab.head.hub import CONTROLLER_CMD
+from raiden_lab.daemon.hub import CONTROLLER_CMD
 
 
 def _noop() -> int:

@@ -23,9 +23,9 @@ NETNS = Path("/run/netns")
 def kind_of(cmdline: list[str], cwd: str) -> str | None:
     """Which kind of thing the process is, or None for one that is not counted."""
     line = " ".join(cmdline)
-    if "raiden_lab.head.supervisor" in line:
+    if "raiden_lab.daemon.supervisor" in line:
         return "seats" if "/seats/" in cwd else "clusters"
-    if "raiden_lab.head.classroom" in line:
+    if "raiden_lab.classroom" in line:
         return "classes"
     if "ipyparallel.engine" in line and "nanny" not in line:
         return "engines"

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from raiden_lab.head.store import Store
+from raiden_lab.daemon.store import Store
 from raiden_lab.node.agent import decode_throttled
 
 

@@ -290,7 +290,7 @@ def test_sidebar_powers_a_node_off_and_on(lab, chromium) -> None:
 def test_the_teacher_sees_the_class_grid_in_the_sidebar(lab, chromium) -> None:
     """While a class runs, the sidebar shows each student's row filling in, and links the CSV."""
 
-    from raiden_lab.head import classroom
+    from raiden_lab import classroom
 
     raiden, url = lab
     socket = raiden.cwd / "class" / "c.sock"

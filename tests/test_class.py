@@ -38,9 +38,7 @@ def _as(user: str, code: str, socket: Path, package: Path):
 
 
 def _ask(user: str, message: dict, socket: Path, package: Path) -> dict:
-    code = (
-        f"from raiden_lab.head.classroom import ask\nimport json\nprint(json.dumps(ask({str(socket)!r}, {message!r})))"
-    )
+    code = f"from raiden_lab.classroom import ask\nimport json\nprint(json.dumps(ask({str(socket)!r}, {message!r})))"
     ran = _as(user, code, socket, package)
     assert ran.returncode == 0, ran.stderr
     return json.loads(ran.stdout)
@@ -167,7 +165,7 @@ while True:
 
 VICTIM = """
 from raiden_lab import workshop
-from raiden_lab.head.classroom import ask
+from raiden_lab.classroom import ask
 import os
 print("check", workshop.check("02.estimate", lambda hits, n: 4 * hits / n))
 try:
@@ -335,7 +333,7 @@ def test_seat_codes_expire_are_one_per_student_and_the_port_takes_small_requests
     import sqlite3
     import threading
 
-    from raiden_lab.head import seatcodes
+    from raiden_lab.classroom import seatcodes
 
     db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     desk = seatcodes.CodeDesk(None, db, "127.0.0.1")  # the requests below never reach a seat

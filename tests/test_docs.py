@@ -17,7 +17,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from raiden_lab.config import inventory, power, seats
+from raiden_lab.classroom.settings import CLASS_KEYS
+from raiden_lab.config import inventory, power
 from raiden_lab.launchers.mpi import MPILauncher
 from raiden_lab.launchers.slurm import SlurmLauncher
 
@@ -61,7 +62,7 @@ def test_every_inventory_key_is_in_the_docs_table() -> None:
     keys = {
         "cluster": set(inventory.CLUSTER_KEYS),
         "nodes": set(inventory.NODE_KEYS) | set(power.NODE_KEYS),
-        "class": set(seats.CLASS_KEYS),
+        "class": set(CLASS_KEYS),
         "mpi": set(MPILauncher.settings_keys()),
         "slurm": set(SlurmLauncher.settings_keys()),
     }

@@ -5,8 +5,8 @@ from __future__ import annotations
 import platform
 
 from raiden_lab.config.inventory import Node
-from raiden_lab.head import doctor
-from raiden_lab.head.ssh import remote_command
+from raiden_lab.operations import doctor
+from raiden_lab.transport.ssh import remote_command
 
 
 def _report(**found) -> doctor.NodeReport:

@@ -14,8 +14,8 @@ from conftest import Raiden
 from raiden_lab.aio import bounded_lines
 from raiden_lab.config.inventory import embedded_default
 from raiden_lab.config.paths import ClusterPaths
-from raiden_lab.head import service
-from raiden_lab.head.store import EVENTS_KEPT, Store
+from raiden_lab.daemon.store import EVENTS_KEPT, Store
+from raiden_lab.operations import service
 
 
 def test_socket_folders_outside_raiden_home_cannot_be_guessed_by_another_user(tmp_path: Path, monkeypatch) -> None:

@@ -21,7 +21,7 @@ import pytest
 
 from conftest import Raiden, _make_raiden, need, wait_for
 from raiden_lab.config.inventory import Node
-from raiden_lab.head.ssh import Target
+from raiden_lab.transport.ssh import Target
 from unixusers import missing_requirements, unix_users
 
 REAL = sys.executable

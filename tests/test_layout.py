@@ -69,7 +69,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_no_module_of_raiden_lab_imports_itself_back() -> None:
     graph = import_graph()
-    assert len(graph) > 40 and "raiden_lab.head.supervisor" in graph
+    assert len(graph) > 40 and "raiden_lab.daemon.supervisor" in graph
     assert _cycles(graph) == []
 
 
@@ -85,6 +85,16 @@ def test_the_cli_and_the_server_do_not_import_the_notebook_layer() -> None:
         if d.startswith("raiden_lab.notebook")
     }
     assert reach == set()
+
+
+def test_no_two_modules_share_a_file_name() -> None:
+    """A file's name says what it is: ``control.py`` in one package and ``control.py`` in another would
+    make every reader ask which one (``__init__`` and ``__main__`` aside)."""
+    names: dict[str, list[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        if path.stem not in ("__init__", "__main__") and "labextension" not in path.parts:
+            names.setdefault(path.name, []).append(str(path.relative_to(PACKAGE)))
+    assert {n: where for n, where in names.items() if len(where) > 1} == {}
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:

@@ -14,7 +14,7 @@ from nbclient import NotebookClient
 from conftest import _make_raiden
 from raiden_lab import plots
 from raiden_lab.config.inventory import embedded_default
-from raiden_lab.head.store import Store
+from raiden_lab.daemon.store import Store
 from raiden_lab.notebook.scaling import ScalingTable, amdahl, fit_serial_fraction
 
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"

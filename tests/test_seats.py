@@ -135,7 +135,7 @@ def test_each_student_gets_a_seat_of_their_own_and_cannot_reach_anothers(klass, 
     # from the second student's side: another seat's keys, engines and controls are out of reach
     probe = f"""
 import json, os, signal, ipyparallel as ipp, tempfile
-from raiden_lab.head.classroom import ask
+from raiden_lab.classroom import ask
 out = {{}}
 sock = {str(socket)!r}
 out["seats"] = ask(sock, {{"op": "seats"}})
@@ -297,7 +297,7 @@ print(c.seat, sorted(set(c.direct.apply(getpass.getuser))), len(c.nodes))
     # students cannot mint codes
     minted = as_student(
         STUDENTS[0],
-        f"from raiden_lab.head.classroom import ask\nprint(ask({str(socket)!r}, {{'op': 'code', 'user': 'x'}}))",
+        f"from raiden_lab.classroom import ask\nprint(ask({str(socket)!r}, {{'op': 'code', 'user': 'x'}}))",
         socket,
         python,
     )

@@ -15,7 +15,7 @@ import power_switch
 import pytest
 import tornado.httpclient
 
-from raiden_lab.head import classroom
+from raiden_lab import classroom
 from raiden_lab.server.handlers import ROUTES
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]

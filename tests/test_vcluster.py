@@ -249,7 +249,7 @@ def test_paths_from_the_inventory_never_reach_a_shell_unquoted(vpi, raiden) -> N
 
 def test_provision_creates_a_missing_environment_from_a_wheelhouse(vpi, raiden, tmp_path) -> None:
     """A new Pi without internet: its venv does not exist; wheels travel over SSH; doctor passes after."""
-    from raiden_lab.head.provision import head_requirements
+    from raiden_lab.operations.provision import head_requirements
 
     wheelhouse = tmp_path / "wheelhouse"
     got = subprocess.run(

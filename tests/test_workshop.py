@@ -16,8 +16,8 @@ from conftest import STRICT, _make_raiden, wait_for
 from lessons import CHECK_CALL, NOTEBOOKS, assert_lesson_taught, cell_text, record_time, run_lesson
 from raiden_lab import workshop
 from raiden_lab.errors import InputError
-from raiden_lab.head.status import cluster_events
 from raiden_lab.notebook.scaling import engine_counts
+from raiden_lab.operations.status import cluster_events
 from raiden_lab.workshop.exercises import CHECKS
 
 LESSON_FILES = [name for name, _ in workshop.LESSONS]

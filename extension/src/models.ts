@@ -1,5 +1,5 @@
 /**
- * The JSON the server sends, mirroring raiden_lab.head.models and raiden_lab.vocabulary
+ * The JSON the server sends, mirroring raiden_lab.operations.models and raiden_lab.vocabulary
  * (tests/test_server.py checks them key for key and word for word).
  */
 
@@ -162,7 +162,7 @@ export interface IEvent {
   message: string;
 }
 
-/** The class's grid, mirroring raiden_lab.head.classroom.progress_model. */
+/** The class's grid, mirroring raiden_lab.classroom.progress_model. */
 export interface IProgress {
   name: string;
   exercises: string[];
@@ -176,7 +176,7 @@ export interface IStudent {
   passed: number;
 }
 
-/** One student's seat, mirroring raiden_lab.head.seats.Seats.status. */
+/** One student's seat, mirroring raiden_lab.classroom.seats.Seats.status. */
 export interface ISeat {
   user: string;
   seat: number;
@@ -221,7 +221,7 @@ export interface ICommandResult {
   cluster: ICluster;
 }
 
-/** A workshop lesson, mirroring raiden_lab.head.models.make_lesson_model. */
+/** A workshop lesson, mirroring raiden_lab.operations.models.make_lesson_model. */
 export interface ILesson {
   file: string;
   number: string;

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ..errors import InputError, RaidenError
-from ..head.lifecycle import UP_TIMEOUT_S
+from ..operations.lifecycle import UP_TIMEOUT_S
 from ..workshop import WORKSHOP_DIR
 
 

@@ -11,12 +11,13 @@ import sys
 from pathlib import Path
 
 from ..aio import run_sync
+from ..classroom.seatinventory import seat_problem
 from ..config.inventory import Inventory, example, resolve
 from ..config.paths import ClusterPaths
-from ..config.seatclusters import seat_problem
+from ..daemon import control
 from ..errors import InputError, NotRunning, RaidenError
-from ..head import control, doctor, lifecycle
-from ..head.status import cluster_events
+from ..operations import doctor, lifecycle
+from ..operations.status import cluster_events
 from ..workshop import LESSONS, WORKSHOP_DIR, copy_lesson, lessons_dir
 from .format import format_events, format_progress, format_seats, format_status
 
@@ -77,7 +78,7 @@ def _tell(outcome: lifecycle.Outcome) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     inventory, paths = _inventory(args)
     if args.service:
-        from ..head import service
+        from ..operations import service
 
         installed, said = service.install(inventory, paths)
         if installed:  # systemd ran `raiden up` itself (its supervisor belongs to the unit); this reports it
@@ -99,7 +100,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     inventory, paths = _inventory(args)
     said = []
     if args.service:
-        from ..head import service
+        from ..operations import service
 
         said = service.uninstall(inventory)  # stops the unit first, which runs `raiden down`
     outcome = lifecycle.down_sync(inventory, paths)
@@ -110,8 +111,8 @@ def cmd_down(args: argparse.Namespace) -> int:
 def cmd_add(args: argparse.Namespace) -> int:
     import getpass
 
-    from ..head import adding, wheelhouse
-    from ..head.provision import provision
+    from ..operations import adding, wheelhouse
+    from ..operations.provision import provision
 
     inventory, paths = _inventory(args)
     labels = [label.strip() for label in args.labels.split(",") if label.strip()]
@@ -148,7 +149,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     reports = run_sync(provision(inventory, paths, [args.host], folder, lambda m: print(m, flush=True)))
     if reports and reports[0].ok and control.is_running(paths):
         print(f"[4/4] {args.host}: provisioned; joining the running cluster", flush=True)
-        from ..head import reshape
+        from ..operations import reshape
 
         return _tell(run_sync(reshape.reload(inventory, paths, args.timeout)))
     if reports and reports[0].ok:
@@ -160,14 +161,14 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_reload(args: argparse.Namespace) -> int:
-    from ..head import reshape
+    from ..operations import reshape
 
     inventory, paths = _inventory(args)
     return _tell(run_sync(reshape.reload(inventory, paths, args.timeout)))
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from ..head import reshape
+    from ..operations import reshape
 
     inventory, paths = _inventory(args)
     if args.timeout <= 0:
@@ -176,14 +177,14 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_power(args: argparse.Namespace) -> int:
-    from ..head import reshape
+    from ..operations import reshape
 
     inventory, paths = _inventory(args)
     return _tell(run_sync(reshape.power_nodes(inventory, paths, args.action, args.node, args.timeout)))
 
 
 def cmd_interrupt(args: argparse.Namespace) -> int:
-    from ..head.interrupting import interrupt_cluster
+    from ..operations.interrupting import interrupt_cluster
 
     inventory, paths = _inventory(args)
     if not control.is_running(paths):
@@ -194,7 +195,7 @@ def cmd_interrupt(args: argparse.Namespace) -> int:
 
 
 def cmd_wheelhouse(args: argparse.Namespace) -> int:
-    from ..head import wheelhouse
+    from ..operations import wheelhouse
 
     inventory, paths = _inventory(args)
     folder = Path(args.folder)
@@ -211,7 +212,7 @@ def cmd_wheelhouse(args: argparse.Namespace) -> int:
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
-    from ..head.provision import provision
+    from ..operations.provision import provision
 
     inventory, paths = _inventory(args)
     for host in args.nodes:
@@ -283,7 +284,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 def _roster(args: argparse.Namespace) -> list[str]:
     """The students of ``--users FILE`` or ``--group GROUP``; none when neither is given."""
-    from ..head.roster import group_members, read_roster
+    from ..classroom.roster import group_members, read_roster
 
     if args.users and args.group:
         raise InputError("--users and --group: give one of them")
@@ -293,8 +294,9 @@ def _roster(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_class(args: argparse.Namespace) -> int:
-    from ..head import classroom, rendezvous
-    from ..head.roster import NO_ROSTER
+    from .. import classroom
+    from ..classroom import rendezvous
+    from ..classroom.roster import NO_ROSTER
     from ..workshop.exercises import CHECKS
 
     inventory, paths = _inventory(args)
@@ -325,7 +327,7 @@ def cmd_class(args: argparse.Namespace) -> int:
             )
         return 0
     if args.action == "hub":
-        from ..head.classhub import hub_tls, run_hub
+        from ..classroom.jupyterhub import hub_tls, run_hub
 
         if not args.teacher:
             raise InputError("raiden class hub: name the teacher's account with --teacher USER")

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import launchers
+from ..classroom.settings import CLASS_KEYS, ClassSettings
+from ..classroom.settings import validate as validate_class
 from ..errors import InputError
-from . import power, seats
+from . import power
 from .syntax import is_host, is_ip, key_lines, port_range, toml_type, unknown_key
 
 DEFAULT_PATH = "raiden.toml"
@@ -97,8 +99,8 @@ class Inventory:
     ports: tuple[int, int] | None = None  # [cluster] ports: the controller's port range
     launcher: str = "ssh"  # [cluster] launcher: how engines start (raiden_lab.launchers)
     settings: Any = None  # the launcher's own [NAME] table, as it validated it
-    classroom: seats.ClassSettings = seats.ClassSettings()  # [class]: the seats a class hands out
-    seat: int | None = None  # this is seat N of a class (config.seatclusters.seat_inventory)
+    classroom: ClassSettings = ClassSettings()  # [class]: the seats a class hands out
+    seat: int | None = None  # this is seat N of a class (classroom.seatinventory.seat_inventory)
     power_settings: power.PowerSettings = power.PowerSettings()  # [cluster]'s power opt-ins
     lines: dict[tuple[str, int, str | None], int] = field(default_factory=dict, repr=False, compare=False)
 
@@ -281,8 +283,8 @@ class Validator:
         self.check_keys("", 0, data, TOP_KEYS | {n: ((dict,), "a table") for n in launchers.names()})
         cluster = data.get("cluster", {})
         self.check_keys("cluster", 0, cluster, CLUSTER_KEYS)
-        self.check_keys("class", 0, data.get("class", {}), seats.CLASS_KEYS)
-        self.classroom = seats.validate(data.get("class", {}), lambda key, what: self.fail(("class", 0, key), what))
+        self.check_keys("class", 0, data.get("class", {}), CLASS_KEYS)
+        self.classroom = validate_class(data.get("class", {}), lambda key, what: self.fail(("class", 0, key), what))
         name = cluster.get("launcher", "ssh")
         launcher = launchers.get(name)
         for table in launchers.names():

@@ -57,7 +57,7 @@ class ClusterPaths:
 
     @property
     def is_seat(self) -> bool:
-        """A class's seat: ``<class cluster>/seats/<class cluster>-seat<n>`` (``head/seats.py``)."""
+        """A class's seat: ``<class cluster>/seats/<class cluster>-seat<n>`` (``classroom/seats.py``)."""
         parent = self.root.parent
         return parent.name == "seats" and self.name.startswith(f"{parent.parent.name}-seat")
 

@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from ..aio import each_node
 from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
+from ..daemon.monitor import NodeMonitor
 from ..errors import RaidenError
-from ..head import doctor
-from ..head.monitor import NodeMonitor
-from ..head.nodes import NodeReport, engine_set_marker, sweep_nodes, target_for, work_dir_for
+from ..operations import doctor
+from ..transport.nodes import NodeReport, engine_set_marker, sweep_nodes, target_for, work_dir_for
 from ..vocabulary import ALIVE, GONE, EngineState, Event, NodeState
 
 if TYPE_CHECKING:
     from ..config.inventory import Validator
-    from ..head import ssh
-    from ..head.hub import Hub
-    from ..head.store import Store
+    from ..daemon.hub import Hub
+    from ..daemon.store import Store
+    from ..transport import ssh
 
 
 # Every launcher's engines pay numba's first-use cost (~0.1 s) as they start, not on their first task.

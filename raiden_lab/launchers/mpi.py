@@ -22,9 +22,9 @@ import psutil
 from ipyparallel.cluster.launcher import MPIEngineSetLauncher
 
 from ..config.inventory import Inventory, Node
-from ..head import ssh
-from ..head.nodes import NodeReport, head_versions, sweep_nodes
 from ..node.jobengine import encode_plan
+from ..transport import ssh
+from ..transport.nodes import NodeReport, head_versions, sweep_nodes
 from ..vocabulary import GONE, Event, NodeState
 from .base import WARM_ENGINE, LaunchContext
 from .jobs import JobLauncher, JobNode

@@ -26,9 +26,9 @@ from ipyparallel.cluster.launcher import SlurmEngineSetLauncher
 
 from ..config.inventory import SHARED_KEYS, Inventory, Node
 from ..config.paths import ClusterPaths
-from ..head.monitor import NodeMonitor
-from ..head.nodes import NodeReport
+from ..daemon.monitor import NodeMonitor
 from ..node.jobengine import encode_plan
+from ..transport.nodes import NodeReport
 from ..vocabulary import ClusterState, EngineState, Event, NodeState
 from .base import WARM_ENGINE
 from .jobs import JobLauncher, JobNode

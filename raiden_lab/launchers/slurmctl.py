@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from typing import Any
 
-from ..head.nodes import NodeReport
+from ..transport.nodes import NodeReport
 
 
 def job_state(job_id: str | None) -> tuple[str, str, list[str]]:

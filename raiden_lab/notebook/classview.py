@@ -11,10 +11,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from .. import classroom
 from ..config.inventory import resolve
 from ..config.paths import ClusterPaths
 from ..errors import RaidenError
-from ..head import classroom
 from .polling import PollingView
 
 MARKS = {"passed": ("✔", "#2e7d32"), "failed": ("✘", "#c62828"), None: ("·", "#90a4ae")}

@@ -18,12 +18,13 @@ from typing import Any
 
 import ipyparallel as ipp
 
+from .. import classroom
 from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
 from ..config.syntax import is_host
+from ..daemon import control
 from ..errors import RaidenError
-from ..head import classroom, control
-from ..head.status import cluster_events, cluster_status, engine_ids_on, find_inventory
+from ..operations.status import cluster_events, cluster_status, engine_ids_on, find_inventory
 from ..vocabulary import NodeState
 from . import sharing, stopping
 from .jit import JitFunction, WarmupTable, warmup
@@ -327,7 +328,7 @@ def take_seat(socket_path: str | None = None, timeout: float = 10, code: str | N
     """This user's seat (started on first use), attached: from the class on ``socket_path`` (on the head),
     or with a seat ``code`` the teacher handed out (anywhere on the class's network)."""
     if code is not None:
-        from ..head.seatcodes import ask_desk, parse_code
+        from ..classroom.seatcodes import ask_desk, parse_code
 
         ip, port = parse_code(code)[:2]
         where = f"the class at {ip}:{port}"

@@ -14,7 +14,7 @@ import ipywidgets as widgets
 
 from ..config.inventory import Inventory, resolve
 from ..config.paths import ClusterPaths
-from ..head.status import cluster_events, cluster_status, find_inventory
+from ..operations.status import cluster_events, cluster_status, find_inventory
 from ..vocabulary import ClusterState, EngineState, NodeState, temperature_band
 from .polling import PollingView
 

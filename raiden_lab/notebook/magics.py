@@ -63,7 +63,7 @@ class RaidenMagics(Magics):
         """``up``, ``down`` and ``restart NODE`` through the same lifecycle API as the CLI and the sidebar."""
         from ..config.inventory import resolve
         from ..config.paths import ClusterPaths
-        from ..head import lifecycle
+        from ..operations import lifecycle
 
         inventory = resolve(args.inventory)
         paths = ClusterPaths(inventory.name).ensure()

@@ -129,8 +129,8 @@ def node_history(
 ) -> Figure:
     """Temperature and CPU of each node over the last ``since`` seconds, with events as lines."""
     from ..config.paths import ClusterPaths
-    from ..head.status import find_inventory
-    from ..head.store import Store
+    from ..daemon.store import Store
+    from ..operations.status import find_inventory
 
     inv = find_inventory(name, inventory)
     store = Store.open_existing(ClusterPaths(inv.name).store)

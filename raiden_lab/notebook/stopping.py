@@ -1,6 +1,6 @@
 """Stop means stop: running work ends on every engine within a second, and the engines stay usable.
 
-How the engines are interrupted is ``head/interrupting.py``; here is what a
+How the engines are interrupted is ``operations/interrupting.py``; here is what a
 notebook adds: a map stopped by the user or by its ``timeout`` (with what
 finished), the wait for interrupted tasks to answer, and ``%%px --timeout``.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 import ipyparallel as ipp
 
-from ..head.interrupting import busy_engines, interrupt, interrupt_cluster  # noqa: F401 (this module's API too)
+from ..operations.interrupting import interrupt
 
 SETTLE_S = 2.0  # how long a stopped map waits for its interrupted chunks to answer
 

@@ -12,10 +12,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .. import classroom
+from ..classroom import rendezvous
+from ..classroom.roster import read_roster
 from ..config.paths import ClusterPaths
 from ..errors import InputError, RaidenError
-from ..head import classroom, rendezvous
-from ..head.roster import read_roster
 
 
 class NotFound(RaidenError):

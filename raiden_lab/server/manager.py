@@ -13,10 +13,11 @@ from typing import Any
 
 from ..config.inventory import DEFAULT_PATH, Inventory, embedded_default, load
 from ..config.paths import ClusterPaths
+from ..daemon import control
 from ..errors import InputError, RaidenError
-from ..head import control, lifecycle
-from ..head.models import make_event_model, make_lesson_model, make_view_model
-from ..head.status import cluster_events, running_inventories
+from ..operations import lifecycle
+from ..operations.models import make_event_model, make_lesson_model, make_view_model
+from ..operations.status import cluster_events, running_inventories
 from ..workshop import LESSONS, WORKSHOP_DIR, copy_lesson
 from .classes import ClassActions, NotFound, student_view, teacher_view
 
@@ -132,7 +133,7 @@ class ClusterManager(ClassActions):
         return await self._lifecycle(inv, lifecycle.restart_node(inv, ClusterPaths(inv.name), host))
 
     async def power(self, name: str, host: str, action: str) -> dict[str, Any]:
-        from ..head import reshape
+        from ..operations import reshape
 
         inv = self.inventory(name)
         if host not in [n.host for n in inv.nodes]:
@@ -141,7 +142,7 @@ class ClusterManager(ClassActions):
 
     async def interrupt(self, name: str) -> dict[str, Any]:
         """The Stop-work button: interrupt the running tasks on every engine of the cluster."""
-        from ..head.interrupting import interrupt_cluster
+        from ..operations.interrupting import interrupt_cluster
 
         inv = self.inventory(name)
         paths = ClusterPaths(inv.name)

@@ -212,7 +212,7 @@ def kill_engine(cluster: Any, engine_id: int, after: float = 0.0) -> dict[str, A
     goodbye to the controller; the supervisor notices and starts a new engine.
     Returns the engine's node and pid.
     """
-    from ..head.nodes import target_for
+    from ..transport.nodes import target_for
 
     if engine_id not in cluster.ids:
         raise InputError(f"engine {engine_id} is not registered; the engines are {cluster.ids}")

@@ -310,7 +310,7 @@ def check_fault_results(answer: Any, cluster: Any) -> tuple[bool, str]:
     except TypeError:
         return False, f"expected the list the map returned, got {type(answer).__name__}."
     if got == want:
-        from ..head.status import cluster_events
+        from ..operations.status import cluster_events
 
         died = [e for e in cluster_events(cluster.paths, limit=500) if e["kind"] == "engine-died"]
         if not died or died[-1]["time"] < time.time() - 600:
@@ -322,7 +322,7 @@ def check_fault_results(answer: Any, cluster: Any) -> tuple[bool, str]:
 
 
 def check_restart_event(answer: Any, cluster: Any) -> tuple[bool, str]:
-    from ..head.status import cluster_events
+    from ..operations.status import cluster_events
 
     kinds = {e["kind"] for e in cluster_events(cluster.paths, limit=500)}
     if answer == "engine-restarted" and answer in kinds:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import sys
 
+from ..classroom import CLASS_ENV, ask
 from ..errors import RaidenError
-from ..head.classroom import CLASS_ENV, ask
 
 
 def report(exercise: str, passed: bool) -> bool:

@@ -1,6 +1,6 @@
 """The seats of a class: one cluster per student, started on demand, ended by the teacher.
 
-Each seat is a cluster of its own (``config.seatclusters.seat_inventory``) run by a
+Each seat is a cluster of its own (``classroom.seatinventory.seat_inventory``) run by a
 supervisor of its own under ``$RAIDEN_HOME/<cluster>/seats/``, in the teacher's
 private folder; its client connection file (its CurveZMQ keys) leaves that
 folder only as the answer to its own student, whom the kernel names
@@ -18,11 +18,13 @@ from typing import Any
 
 from ..config.inventory import Inventory
 from ..config.paths import ClusterPaths
-from ..config.seatclusters import seat_inventory, seat_problem
+from ..daemon import control
 from ..errors import RaidenError
+from ..operations import lifecycle
+from ..operations.status import cluster_events, cluster_status
 from ..vocabulary import EngineState
-from . import control, lifecycle, seataccounts
-from .status import cluster_events, cluster_status
+from . import seataccounts
+from .seatinventory import seat_inventory, seat_problem
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS seats (

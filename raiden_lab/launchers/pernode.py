@@ -14,8 +14,8 @@ import logging
 from typing import Any, ClassVar
 
 from ..aio import Quota, bounded_lines, printable
-from ..head import ssh
-from ..head.remote import launch
+from ..transport import ssh
+from ..transport.remote import launch
 from ..vocabulary import GONE, EngineState, Event, NodeState
 from .base import WARM_ENGINE, Launcher, NodeEngines
 

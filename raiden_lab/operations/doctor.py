@@ -19,9 +19,9 @@ from .. import launchers
 from ..aio import each_node, printable, run_sync
 from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
-from . import ssh
-from .nodes import CHECKED_PACKAGES, NodeReport, head_versions, target_for, work_dir_for
-from .remote import source
+from ..transport import ssh
+from ..transport.nodes import CHECKED_PACKAGES, NodeReport, head_versions, target_for, work_dir_for
+from ..transport.remote import source
 
 __all__ = [
     "CHECKED_PACKAGES",

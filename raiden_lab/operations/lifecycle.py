@@ -26,10 +26,11 @@ from .. import launchers
 from ..aio import run_sync
 from ..config.inventory import Inventory
 from ..config.paths import ClusterPaths
+from ..daemon import control
 from ..errors import InputError, NotRunning, RaidenError
+from ..transport.nodes import NodeReport, sweep_nodes
 from ..vocabulary import GONE, ClusterState, EngineState, Event, NodeState
-from . import control, doctor
-from .nodes import NodeReport, sweep_nodes
+from . import doctor
 from .status import cluster_events, cluster_status
 
 UP_TIMEOUT_S = 60.0
@@ -211,7 +212,7 @@ def _spawn_supervisor(paths: ClusterPaths, plan: dict[str, Any]) -> subprocess.P
     env = dict(os.environ, RAIDEN_HOME=str(paths.root.parent.resolve()))
     with os.fdopen(os.open(paths.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         daemon = subprocess.Popen(
-            [sys.executable, "-m", "raiden_lab.head.supervisor"],
+            [sys.executable, "-m", "raiden_lab.daemon.supervisor"],
             stdin=subprocess.PIPE,
             stdout=log,
             stderr=subprocess.STDOUT,

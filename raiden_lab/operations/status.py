@@ -9,10 +9,10 @@ from typing import Any
 
 from ..config.inventory import DEFAULT_PATH, Inventory, embedded_default, load
 from ..config.paths import ClusterPaths, raiden_home
+from ..daemon import control
+from ..daemon.store import Store, unreadable
 from ..errors import RaidenError
-from . import control
 from .models import make_cluster_model, make_event_model
-from .store import Store, unreadable
 
 
 def cluster_status(inventory: Inventory, paths: ClusterPaths | None = None) -> dict[str, Any]:

@@ -21,9 +21,9 @@ from .. import launchers
 from ..aio import each_node
 from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
-from . import ssh
+from ..transport import ssh
+from ..transport.nodes import CHECKED_PACKAGES, NodeReport, head_versions, target_for, work_dir_for
 from .doctor import check_node
-from .nodes import CHECKED_PACKAGES, NodeReport, head_versions, target_for, work_dir_for
 
 # numpy rides along with numba: arrays pickled on one side must unpickle on the other.
 # raiden_lab itself is not on the package index: it is copied from the head.

@@ -19,8 +19,8 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from ..transport import ssh
 from ..vocabulary import ALIVE, GONE, ClusterState, EngineState, Event, NodeState
-from . import ssh
 
 if TYPE_CHECKING:
     from ..launchers.base import LaunchContext, Launcher, NodeEngines

@@ -32,7 +32,7 @@ from .control import kill_stray_controllers
 from .store import Store
 
 T = TypeVar("T")
-CONTROLLER_CMD = [sys.executable, "-m", "raiden_lab.head.controller"]
+CONTROLLER_CMD = [sys.executable, "-m", "raiden_lab.daemon.ipcontroller"]
 UNREGISTER_WAIT_S = 10.0
 HEARTBEAT_MS = 1000
 HEARTBEAT_MISSES = 30
@@ -51,7 +51,7 @@ def write_controller_config(profile_dir: str, inventory: Inventory) -> None:
     so knowing the controller's public key is not enough to send it commands.
     """
     path = os.path.join(profile_dir, "ipcontroller_config.py")
-    lines = ["# written by raiden_lab.head.hub at every controller start; edits are lost", "c = get_config()  # noqa"]
+    lines = ["# written by raiden_lab.daemon.hub at every controller start; edits are lost", "c = get_config()  # noqa"]
     # The hub completes an engine's registration at its next heartbeat after the engine's first
     # answer: ipyparallel's 3 s period makes every engine start (and restart) wait 3 to 6 s more.
     # At 1 s it waits 1 to 2 s; three times the misses keep 30 s before a silent engine is dropped.

@@ -251,8 +251,8 @@ async def fix_clock(inventory: Inventory, host: str, paths: ClusterPaths) -> str
     import asyncio
     import time
 
-    from . import ssh
-    from .nodes import target_for
+    from ..transport import ssh
+    from ..transport.nodes import target_for
 
     node = inventory.node(host)
     target = target_for(node, paths)

@@ -13,9 +13,9 @@ from typing import Any
 
 import psutil
 
+from .. import wire
 from ..config.paths import ClusterPaths
 from ..errors import RaidenError
-from . import wire
 
 LOCK_PATIENCE_S = 2.0
 
@@ -47,7 +47,7 @@ def _holder(paths: ClusterPaths) -> int | None:
     try:
         pid = int(paths.lock.read_text().strip() or 0)
         proc = psutil.Process(pid) if pid else None
-        if proc is not None and "raiden_lab.head.supervisor" in " ".join(proc.cmdline()):
+        if proc is not None and "raiden_lab.daemon.supervisor" in " ".join(proc.cmdline()):
             return pid
     except (OSError, ValueError, psutil.Error):
         pass
@@ -86,7 +86,7 @@ def kill_stray_controllers(paths: ClusterPaths) -> int:
     for proc in psutil.process_iter(["cmdline"]):
         try:
             cmdline = " ".join(proc.info["cmdline"] or ())
-            if "ipyparallel.controller" not in cmdline and "raiden_lab.head.controller" not in cmdline:
+            if "ipyparallel.controller" not in cmdline and "raiden_lab.daemon.ipcontroller" not in cmdline:
                 continue
             if os.path.realpath(proc.environ().get("IPP_PROFILE_DIR", "")) == profile:
                 found.append(proc)

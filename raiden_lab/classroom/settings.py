@@ -1,7 +1,7 @@
 """The ``[class]`` table of ``raiden.toml``: the seats a class hands out, and what each may hold.
 
 The cluster each seat is comes from these settings and the class's inventory
-(``config/seatclusters.py``).
+(``classroom/seatinventory.py``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .syntax import port_range
+from ..config.syntax import port_range
 
 # Measured (benchmarks/bench_engine_memory.py): an idle engine costs a node about 80 MiB of its own
 # memory (USS), 130 MiB with its share of the libraries. 20 seats of one engine fit a 4 GiB Pi 4.

@@ -1,6 +1,6 @@
 """The supervisor: one daemon per cluster that owns the controller, the launcher and the health loop.
 
-``raiden up`` starts it as ``python -m raiden_lab.head.supervisor`` with the
+``raiden up`` starts it as ``python -m raiden_lab.daemon.supervisor`` with the
 plan (which nodes passed the preflight, how many engines each) on stdin. It
 runs the ipyparallel controller (``hub.py``), the launcher the inventory names
 (found by name, see ``raiden_lab.launchers``), keeps everything alive
@@ -21,13 +21,13 @@ import sys
 from typing import Any
 
 from .. import launchers
+from ..classroom.seatinventory import seat_inventory
 from ..config.inventory import Inventory, embedded_default, load
 from ..config.paths import ClusterPaths
-from ..config.seatclusters import seat_inventory
 from ..errors import RaidenError
 from ..launchers.base import LaunchContext
+from ..transport import ssh
 from ..vocabulary import ClusterState, Event, NodeState
-from . import ssh
 from .control import hold_lock
 from .health import Health
 from .hub import Hub

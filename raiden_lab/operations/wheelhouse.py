@@ -19,8 +19,8 @@ from pathlib import Path
 
 from ..config.inventory import Inventory
 from ..config.paths import ClusterPaths
-from . import ssh
-from .nodes import NodeReport, target_for
+from ..transport import ssh
+from ..transport.nodes import NodeReport, target_for
 from .provision import head_requirements
 
 Say = Callable[[str], None]

@@ -12,10 +12,10 @@ from typing import Any
 
 from ..aio import Quota, bounded_lines
 from ..config.inventory import Node
+from ..transport import ssh
+from ..transport.remote import launch
 from ..vocabulary import HOT_C as DEFAULT_HOT_C
 from ..vocabulary import THROTTLE_FLAGS, THROTTLE_LABELS, Event
-from . import ssh
-from .remote import launch
 from .store import Store
 
 log = logging.getLogger("raiden.monitor")

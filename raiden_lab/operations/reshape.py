@@ -12,8 +12,9 @@ import re
 from ..config.inventory import Inventory, Node, load
 from ..config.paths import ClusterPaths
 from ..config.syntax import key_lines
+from ..daemon import control
 from ..errors import InputError, NotRunning, RaidenError
-from . import control, power
+from ..transport import powerswitch
 from .lifecycle import UP_TIMEOUT_S, Outcome, wait_until_up
 
 POWER_ACTIONS = ("on", "off", "cycle", "status")
@@ -109,7 +110,7 @@ async def power_nodes(
         node = inventory.node(which)
         for a in needed:
             if node.power_command(a) is None:
-                raise InputError(f"{inventory.source}: {power.hook_missing(node, a)}")
+                raise InputError(f"{inventory.source}: {powerswitch.hook_missing(node, a)}")
         nodes = [node]
     outcome = Outcome()
     running = control.is_running(paths)
@@ -155,9 +156,9 @@ async def _one(paths: ClusterPaths, node: Node, action: str, running: bool) -> s
             action, "power-cycled; waiting for its engines"
         )
     if action == "status":
-        return await power.status(node)
+        return await powerswitch.status(node)
     if action == "cycle":
-        await power.run_hook(node, "off")
-        await asyncio.sleep(power.CYCLE_PAUSE_S)
-    await power.run_hook(node, "on" if action == "cycle" else action)
+        await powerswitch.run_hook(node, "off")
+        await asyncio.sleep(powerswitch.CYCLE_PAUSE_S)
+    await powerswitch.run_hook(node, "on" if action == "cycle" else action)
     return {"on": "on", "off": "off", "cycle": "power-cycled"}[action]

@@ -16,9 +16,9 @@ from typing import Any
 
 from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
-from . import ssh
-from .nodes import target_for
-from .remote import source
+from ..transport import ssh
+from ..transport.nodes import target_for
+from ..transport.remote import source
 
 MAX_REPLY = 1 << 20
 

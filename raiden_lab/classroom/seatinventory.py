@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .inventory import Inventory
+from ..config.inventory import Inventory
 
 
 def seat_name(inventory: Inventory, number: int) -> str:

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config.inventory import Inventory, load
 from ..errors import RaidenError
+from ..operations import doctor
+from ..transport import powerswitch, ssh
 from ..vocabulary import GONE, EngineState, Event, NodeState
-from . import doctor, power, ssh
 
 if TYPE_CHECKING:
     from ..launchers.base import LaunchContext, Launcher
@@ -45,9 +46,9 @@ class Running(Protocol):
     ctx: LaunchContext
     plan: dict[str, Any]  # "nodes" and "skipped" are membership's to change
     inventory: Inventory
-    hub: Any  # head.hub.Hub: its inventory follows the cluster's
+    hub: Any  # daemon.hub.Hub: its inventory follows the cluster's
     launcher: Launcher
-    health: Any  # head.health.Health (which knows Membership: naming it here would close a circle)
+    health: Any  # daemon.health.Health (which knows Membership: naming it here would close a circle)
 
 
 class Membership:
@@ -209,14 +210,14 @@ class Membership:
         """``on``, ``off``, ``cycle`` or ``status`` of one node; ``why``: the supervisor's own reason."""
         node = self.inventory.node(host)
         if action == "status":
-            state = await power.status(node)
+            state = await powerswitch.status(node)
             self.ctx.store.set_node(host, power=state)
             return {"ok": True, "state": state}
         if refusal := self._refusal():
             raise RaidenError(refusal)
         for needed in ("off", "on") if action == "cycle" else (action,):
             if node.power_command(needed) is None:
-                raise RaidenError(power.hook_missing(node, needed))
+                raise RaidenError(powerswitch.hook_missing(node, needed))
         if host in self.busy:
             raise RaidenError(f"{host}: a power action or removal is already under way; try again in a moment")
         self.busy.add(host)
@@ -230,14 +231,14 @@ class Membership:
                     await self._stop_engines(host, reachable)
                 else:
                     self.ctx.store.set_node(host, state=NodeState.OFF, problem=None)
-                await power.run_hook(node, "off")
+                await powerswitch.run_hook(node, "off")
                 self.ctx.store.set_node(host, power="off")
                 if action == "off":
                     self.ctx.event(Event.POWER_OFF, why or "powered off (`raiden power off`)", host)
                     return {"ok": True, "state": "off"}
                 self.ctx.event(Event.POWER_CYCLE, why or "power-cycled (`raiden power cycle`)", host)
-                await asyncio.sleep(power.CYCLE_PAUSE_S)
-            await power.run_hook(node, "on")
+                await asyncio.sleep(powerswitch.CYCLE_PAUSE_S)
+            await powerswitch.run_hook(node, "on")
             self.ctx.store.set_node(host, power="on")
             if action == "on":
                 self.ctx.event(Event.POWER_ON, why or "powered on (`raiden power on`); waiting for it to boot", host)
