@@ -19,3 +19,7 @@ class NotRunning(RaidenError):
     """A command for a running cluster (or class) when it is stopped: exit code 3, nothing was changed."""
 
     exit_code = 3
+
+
+class NotFound(RaidenError):
+    """A cluster, node, class or lesson that does not exist: the server answers 404 with the sentence."""

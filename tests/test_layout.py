@@ -73,18 +73,22 @@ def test_no_module_of_raiden_lab_imports_itself_back() -> None:
     assert _cycles(graph) == []
 
 
-def test_the_cli_and_the_server_do_not_import_the_notebook_layer() -> None:
-    """The CLI and the server reach the cluster through head/ (interrupting included), as a notebook does;
-    neither imports what only a kernel needs."""
+FRONT_DOORS = ("cli", "server", "notebook", "workshop")
+
+
+def test_the_front_doors_do_not_import_each_other() -> None:
+    """The CLI, the server, the notebook layer and the workshop each reach a cluster through
+    ``operations`` (``operations.clusters`` the one front door, ``operations.lessons`` the lessons'
+    files); none imports another. The workshop, like a lesson, uses only the public ``raiden_lab`` API
+    (``raiden_lab.connect``, ``raiden_lab.jit``), whose lazy names are not import edges."""
     graph = import_graph()
-    reach = {
-        f"{m} -> {d}"
-        for m, deps in graph.items()
-        if m.startswith(("raiden_lab.cli", "raiden_lab.server"))
-        for d in deps
-        if d.startswith("raiden_lab.notebook")
-    }
-    assert reach == set()
+
+    def door(module: str) -> str | None:
+        parts = module.split(".")
+        return parts[1] if len(parts) > 1 and parts[1] in FRONT_DOORS else None
+
+    crossings = {f"{m} -> {d}" for m, deps in graph.items() for d in deps if door(m) and door(d) and door(m) != door(d)}
+    assert crossings == set()
 
 
 def test_no_two_modules_share_a_file_name() -> None:
@@ -204,3 +208,39 @@ def test_temperature_bands_and_throttling_words() -> None:
         "under voltage",
         "throttled",
     ]
+
+
+ARCHITECTURE_MD = PACKAGE.parent / "docs" / "architecture.md"
+
+
+def _names_a_real_thing(dotted: str) -> bool:
+    """``raiden_lab.a.b`` is a module or package, or ``raiden_lab.a.NAME`` a name that module defines."""
+    parts = dotted.split(".")
+    for cut in (len(parts), len(parts) - 1):
+        base = PACKAGE.parent.joinpath(*parts[:cut])
+        source = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+        if source.exists():
+            rest = parts[cut:]
+            return not rest or re.search(rf"\b{rest[0]}\b", source.read_text()) is not None
+    return False
+
+
+def test_the_architecture_page_is_true_to_the_tree() -> None:
+    """Every module the map names exists, and every package of raiden_lab is on it: a map that names a
+    file that moved, or leaves a package out, sends a new developer to the wrong place."""
+    text = ARCHITECTURE_MD.read_text()
+    packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    files = re.findall(r"(?<![\w./-])([\w/]+/\w+\.py)\b", text)
+    missing = sorted({f for f in files if not ((PACKAGE / f).exists() or (PACKAGE.parent / f).exists())})
+    missing += sorted({d for d in re.findall(r"\b(raiden_lab(?:\.\w+)+)", text) if not _names_a_real_thing(d)})
+    assert missing == []
+    undescribed = sorted(p for p in packages if f"{p}/" not in text)
+    assert undescribed == []
+    assert "ARCHITECTURE.md" not in text
+
+
+def test_the_architecture_check_finds_a_stale_name() -> None:
+    assert _names_a_real_thing("raiden_lab.daemon.supervisor")
+    assert _names_a_real_thing("raiden_lab.connect")
+    assert not _names_a_real_thing("raiden_lab.head.supervisor")
+    assert not _names_a_real_thing("raiden_lab.daemon.supervisor.no_such_thing")

@@ -17,6 +17,7 @@ from lessons import CHECK_CALL, NOTEBOOKS, assert_lesson_taught, cell_text, reco
 from raiden_lab import workshop
 from raiden_lab.errors import InputError
 from raiden_lab.notebook.scaling import engine_counts
+from raiden_lab.operations.lessons import exercise_names
 from raiden_lab.operations.status import cluster_events
 from raiden_lab.workshop.exercises import CHECKS
 
@@ -57,8 +58,8 @@ def test_nine_lessons_in_order_each_with_goals_checked_exercises_and_solutions_o
                 given = len(code) < 16 or common or code in ex.source  # imports, or the exercise's own lines
                 assert given or code not in lesson, (name, ids[0], code)
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{name}: committed with outputs"
-    # every check is some lesson's exercise, and every exercise has a check
-    assert used == set(CHECKS)
+    # every check is some lesson's exercise, and every exercise has a check; the class's grid lists them
+    assert used == set(CHECKS) == set(exercise_names())
 
 
 def test_a_solution_is_loaded_into_its_cell_only_when_asked() -> None:

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ..errors import InputError, RaidenError
+from ..operations.lessons import WORKSHOP_DIR
 from ..operations.lifecycle import UP_TIMEOUT_S
-from ..workshop import WORKSHOP_DIR
 
 
 class _Parser(argparse.ArgumentParser):

@@ -5,26 +5,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from ..aio import run_sync
 from ..classroom.seatinventory import seat_problem
-from ..config.inventory import Inventory, example, resolve
-from ..config.paths import ClusterPaths
-from ..daemon import control
+from ..config.inventory import example
 from ..errors import InputError, NotRunning, RaidenError
-from ..operations import doctor, lifecycle
-from ..operations.status import cluster_events
-from ..workshop import LESSONS, WORKSHOP_DIR, copy_lesson, lessons_dir
-from .format import format_events, format_progress, format_seats, format_status
+from ..operations import doctor
+from ..operations.clusters import Cluster, Clusters, Outcome
+from ..operations.lessons import LESSONS, WORKSHOP_DIR, copy_workshop, exercise_names
+from ..operations.texts import format_events, format_progress, format_seats, format_status
 
 
-def _inventory(args: argparse.Namespace) -> tuple[Inventory, ClusterPaths]:
-    inventory = resolve(args.inventory)
-    return inventory, ClusterPaths(inventory.name).ensure()
+def _cluster(args: argparse.Namespace) -> Cluster:
+    """The cluster of ``-i FILE``, else ``./raiden.toml``, else the local default; its folder made."""
+    cluster = Clusters().resolve(args.inventory)
+    cluster.paths.ensure()
+    return cluster
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -46,10 +45,11 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    inventory, paths = _inventory(args)
+    cluster = _cluster(args)
+    inventory = cluster.inventory
     if warning := inventory.plaintext_warning:
         print(f"warning: {warning}", file=sys.stderr)
-    reports = run_sync(lifecycle.preflight(inventory, paths))
+    reports = run_sync(cluster.preflight())
     if args.json:
         print(
             json.dumps(
@@ -66,7 +66,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in reports) else 1
 
 
-def _tell(outcome: lifecycle.Outcome) -> int:
+def _tell(outcome: Outcome) -> int:
     """Print what a lifecycle call did, as the command's output; its exit code."""
     for line in outcome.said:
         print(line, flush=True)
@@ -76,34 +76,34 @@ def _tell(outcome: lifecycle.Outcome) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    inventory, paths = _inventory(args)
+    cluster = _cluster(args)
     if args.service:
         from ..operations import service
 
-        installed, said = service.install(inventory, paths)
+        installed, said = service.install(cluster.inventory, cluster.paths)
         if installed:  # systemd ran `raiden up` itself (its supervisor belongs to the unit); this reports it
             print("\n".join(said), flush=True)
-        outcome = lifecycle.up_sync(inventory, paths, args.timeout)
+        outcome = run_sync(cluster.up(args.timeout))
         outcome.warnings += [] if installed else said
         return _tell(outcome)
-    return _tell(lifecycle.up_sync(inventory, paths, args.timeout))
+    return _tell(run_sync(cluster.up(args.timeout)))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    inventory, paths = _inventory(args)
-    status = lifecycle.status_sync(inventory, paths)
+    cluster = _cluster(args)
+    status = run_sync(cluster.status())
     print(json.dumps(status, indent=2) if args.json else format_status(status))
-    return 1 if lifecycle.status_problem(status, inventory) else 0
+    return 1 if cluster.status_problem(status) else 0
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    inventory, paths = _inventory(args)
+    cluster = _cluster(args)
     said = []
     if args.service:
         from ..operations import service
 
-        said = service.uninstall(inventory)  # stops the unit first, which runs `raiden down`
-    outcome = lifecycle.down_sync(inventory, paths)
+        said = service.uninstall(cluster.inventory)  # stops the unit first, which runs `raiden down`
+    outcome = run_sync(cluster.down())
     outcome.said = said + outcome.said
     return _tell(outcome)
 
@@ -114,7 +114,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     from ..operations import adding, wheelhouse
     from ..operations.provision import provision
 
-    inventory, paths = _inventory(args)
+    cluster = _cluster(args)
+    inventory, paths = cluster.inventory, cluster.paths
     labels = [label.strip() for label in args.labels.split(",") if label.strip()]
     adding.check_request(inventory, args.host, args.user, labels)
 
@@ -141,17 +142,15 @@ def cmd_add(args: argparse.Namespace) -> int:
     print(f"[3/4] {run_sync(adding.fix_clock(inventory, args.host, paths))}", flush=True)
     folder = Path(args.wheelhouse) if args.wheelhouse else None
     if folder is not None:
-        reports = run_sync(lifecycle.preflight(inventory, paths))
+        reports = run_sync(Cluster(inventory, paths).preflight())
         mine = [r for r in reports if r.host == args.host]
         _, problems = run_sync(wheelhouse.build(inventory, paths, folder, mine, lambda m: print(m, flush=True)))
         if problems:
             raise RaidenError(problems[0])
     reports = run_sync(provision(inventory, paths, [args.host], folder, lambda m: print(m, flush=True)))
-    if reports and reports[0].ok and control.is_running(paths):
+    if reports and reports[0].ok and cluster.is_running():
         print(f"[4/4] {args.host}: provisioned; joining the running cluster", flush=True)
-        from ..operations import reshape
-
-        return _tell(run_sync(reshape.reload(inventory, paths, args.timeout)))
+        return _tell(run_sync(Cluster(inventory, paths).reload(args.timeout)))
     if reports and reports[0].ok:
         print(f"[4/4] {args.host}: provisioned; `raiden up` starts engines there")
         return 0
@@ -161,47 +160,30 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_reload(args: argparse.Namespace) -> int:
-    from ..operations import reshape
-
-    inventory, paths = _inventory(args)
-    return _tell(run_sync(reshape.reload(inventory, paths, args.timeout)))
+    return _tell(run_sync(_cluster(args).reload(args.timeout)))
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from ..operations import reshape
-
-    inventory, paths = _inventory(args)
-    if args.timeout <= 0:
-        raise InputError(f"--timeout {args.timeout:g}: give the seconds to wait for running tasks, more than 0")
-    return _tell(run_sync(reshape.remove(inventory, paths, args.host, args.drain, args.timeout)))
+    return _tell(run_sync(_cluster(args).remove(args.host, args.drain, args.timeout)))
 
 
 def cmd_power(args: argparse.Namespace) -> int:
-    from ..operations import reshape
-
-    inventory, paths = _inventory(args)
-    return _tell(run_sync(reshape.power_nodes(inventory, paths, args.action, args.node, args.timeout)))
+    return _tell(run_sync(_cluster(args).power(args.action, args.node, args.timeout)))
 
 
 def cmd_interrupt(args: argparse.Namespace) -> int:
-    from ..operations.interrupting import interrupt_cluster
-
-    inventory, paths = _inventory(args)
-    if not control.is_running(paths):
-        raise NotRunning(f"cluster '{inventory.name}' is not running; nothing to interrupt")
-    busy = interrupt_cluster(paths)
-    print(f"interrupted the tasks running on engines {', '.join(map(str, busy))}" if busy else "no engine was busy")
-    return 0
+    return _tell(run_sync(_cluster(args).interrupt()))
 
 
 def cmd_wheelhouse(args: argparse.Namespace) -> int:
     from ..operations import wheelhouse
 
-    inventory, paths = _inventory(args)
+    cluster = _cluster(args)
+    inventory, paths = cluster.inventory, cluster.paths
     folder = Path(args.folder)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{folder}: not a folder; name a folder for the wheels")
-    reports = run_sync(lifecycle.preflight(inventory, paths))
+    reports = run_sync(cluster.preflight())
     manifest, problems = run_sync(wheelhouse.build(inventory, paths, folder, reports, lambda m: print(m, flush=True)))
     for entry in manifest["platforms"]:
         print(f"{entry['arch']}, Python {entry['python']}: {', '.join(entry['nodes'])}")
@@ -214,7 +196,8 @@ def cmd_wheelhouse(args: argparse.Namespace) -> int:
 def cmd_provision(args: argparse.Namespace) -> int:
     from ..operations.provision import provision
 
-    inventory, paths = _inventory(args)
+    cluster = _cluster(args)
+    inventory, paths = cluster.inventory, cluster.paths
     for host in args.nodes:
         inventory.node(host)
     wheelhouse = Path(args.wheelhouse) if args.wheelhouse else None
@@ -227,41 +210,34 @@ def cmd_provision(args: argparse.Namespace) -> int:
 
 
 def cmd_restart(args: argparse.Namespace) -> int:
-    inventory, paths = _inventory(args)
-    return _tell(lifecycle.restart_node_sync(inventory, paths, args.node, args.timeout))
+    return _tell(run_sync(_cluster(args).restart(args.node, args.timeout)))
 
 
 def cmd_events(args: argparse.Namespace) -> int:
-    inventory, paths = _inventory(args)
-    if args.node and inventory.nodes:  # a launcher that finds its nodes (Slurm) lists none
-        inventory.node(args.node)
-    events = cluster_events(paths, limit=args.limit, host=args.node)
+    cluster = _cluster(args)
+    events = cluster.events(limit=args.limit, host=args.node)
     if args.json:
-        print(json.dumps({"name": inventory.name, "events": events}, indent=2))
+        print(json.dumps({"name": cluster.name, "events": events}, indent=2))
         return 0
     for line in format_events(events):
         print(line)
     if not events:
-        print(f"no events for cluster '{inventory.name}' yet")
+        print(f"no events for cluster '{cluster.name}' yet")
     return 0
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    inventory, paths = _inventory(args)
+    cluster = _cluster(args)
     started = False
-    if not control.is_running(paths):
-        code = _tell(lifecycle.up_sync(inventory, paths))
-        if code == 0 or control.is_running(paths):
+    if not cluster.is_running():
+        code = _tell(run_sync(cluster.up()))
+        if code == 0 or cluster.is_running():
             started = True
         else:
             return code
     lab_args = [a for a in args.lab_args if a != "--"]
     if args.workshop:
-        for name, _ in LESSONS:
-            copy_lesson(name, WORKSHOP_DIR)
-        guide = Path(WORKSHOP_DIR) / "README.md"
-        if not guide.exists():
-            shutil.copyfile(lessons_dir() / "README.md", guide)
+        copy_workshop(WORKSHOP_DIR)
         print(f"the workshop's lessons are in ./{WORKSHOP_DIR}/", flush=True)
         if not any(a.startswith(("--ServerApp.default_url", "--LabApp.default_url")) for a in lab_args):
             lab_args.append(f"--LabApp.default_url=/lab/tree/{WORKSHOP_DIR}/{LESSONS[0][0]}")
@@ -270,7 +246,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
     print(
         "starting JupyterLab; the cluster stops when JupyterLab does"
         if started
-        else f"starting JupyterLab on the running cluster '{inventory.name}'",
+        else f"starting JupyterLab on the running cluster '{cluster.name}'",
         flush=True,
     )
     try:
@@ -279,7 +255,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
         return 0
     finally:
         if started:
-            _tell(lifecycle.down_sync(inventory, paths))
+            _tell(run_sync(cluster.down()))
 
 
 def _roster(args: argparse.Namespace) -> list[str]:
@@ -297,9 +273,9 @@ def cmd_class(args: argparse.Namespace) -> int:
     from .. import classroom
     from ..classroom import rendezvous
     from ..classroom.roster import NO_ROSTER
-    from ..workshop.exercises import CHECKS
 
-    inventory, paths = _inventory(args)
+    cluster = _cluster(args)
+    inventory, paths = cluster.inventory, cluster.paths
     if args.action == "start":
         if args.seats is not None and not 1 <= args.seats <= inventory.classroom.seats:
             raise InputError(
@@ -309,7 +285,7 @@ def cmd_class(args: argparse.Namespace) -> int:
         if not roster and not args.open:
             raise InputError(NO_ROSTER)
         where = Path(args.socket).absolute() if args.socket else rendezvous.default_socket()
-        info = classroom.start_class(inventory.name, paths, where, roster, list(CHECKS), inventory.path, args.seats)
+        info = classroom.start_class(inventory.name, paths, where, roster, exercise_names(), inventory.path, args.seats)
         who = f"{len(roster)} students" if roster else "any user of this machine"
         print(
             f"class '{inventory.name}' started for {who}; students set {classroom.CLASS_ENV}={info['socket']} "

@@ -69,7 +69,7 @@ class Dashboard(PollingView):
 
     def _interrupt(self) -> None:
         from ..errors import RaidenError
-        from .stopping import interrupt_cluster
+        from ..operations.interrupting import interrupt_cluster
 
         try:
             busy = interrupt_cluster(self.paths)

@@ -16,7 +16,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from ..errors import RaidenError
 
 LIFECYCLE_COMMANDS = ("up", "down", "restart")
-CLI_COMMANDS = ("status", "doctor", "events")
+LOOK_COMMANDS = ("status", "doctor", "events")
 
 
 @magics_class
@@ -39,8 +39,8 @@ class RaidenMagics(Magics):
         try:
             if args.command in LIFECYCLE_COMMANDS:
                 return self._lifecycle(args)
-            if args.command in CLI_COMMANDS:
-                return self._cli(args)
+            if args.command in LOOK_COMMANDS:
+                return self._look(args)
             if args.command == "connect":
                 return self._connect(args.args[0] if args.args else None, args.inventory)
             if args.command == "dashboard":
@@ -55,26 +55,24 @@ class RaidenMagics(Magics):
             print(f"raiden: {e}")
             return None
         print(
-            f"raiden: unknown command {args.command!r}; use one of {', '.join(LIFECYCLE_COMMANDS + CLI_COMMANDS)}, connect, dashboard, scaling, solution"
+            f"raiden: unknown command {args.command!r}; use one of {', '.join(LIFECYCLE_COMMANDS + LOOK_COMMANDS)}, connect, dashboard, scaling, solution"
         )
         return None
 
     def _lifecycle(self, args: Any) -> Any:
-        """``up``, ``down`` and ``restart NODE`` through the same lifecycle API as the CLI and the sidebar."""
-        from ..config.inventory import resolve
-        from ..config.paths import ClusterPaths
-        from ..operations import lifecycle
+        """``up``, ``down`` and ``restart NODE`` through the same front door as the CLI and the sidebar."""
+        from ..aio import run_sync
+        from ..operations.clusters import Clusters
 
-        inventory = resolve(args.inventory)
-        paths = ClusterPaths(inventory.name).ensure()
+        cluster = Clusters().resolve(args.inventory)
         if args.command == "up":
-            outcome = lifecycle.up_sync(inventory, paths)
+            outcome = run_sync(cluster.up())
         elif args.command == "down":
-            outcome = lifecycle.down_sync(inventory, paths)
+            outcome = run_sync(cluster.down())
         else:
             if len(args.args) != 1:
                 raise RaidenError("usage: %raiden restart NODE")
-            outcome = lifecycle.restart_node_sync(inventory, paths, args.args[0])
+            outcome = run_sync(cluster.restart(args.args[0]))
         print("\n".join(outcome.said + outcome.messages()))
         if args.command == "up" and outcome.status and outcome.status["engines"]["alive"]:
             return self._connect(None, args.inventory)
@@ -83,11 +81,22 @@ class RaidenMagics(Magics):
             self.cluster = None
         return None
 
-    def _cli(self, args: Any) -> Any:
-        from ..cli import main
+    def _look(self, args: Any) -> None:
+        """``status``, ``doctor`` and ``events [NODE]``: the same words as ``raiden status|doctor|events``."""
+        from ..aio import run_sync
+        from ..operations.clusters import Clusters
+        from ..operations.doctor import format_table
+        from ..operations.texts import format_events, format_status
 
-        main([args.command, *args.args] + (["-i", args.inventory] if args.inventory else []))
-        return None
+        cluster = Clusters().resolve(args.inventory)
+        cluster.paths.ensure()
+        if args.command == "status":
+            print(format_status(run_sync(cluster.status())))
+        elif args.command == "doctor":
+            print(format_table(run_sync(cluster.preflight())))
+        else:
+            events = cluster.events(limit=50, host=args.args[0] if args.args else None)
+            print("\n".join(format_events(events)) or f"no events for cluster '{cluster.name}' yet")
 
     def _connect(self, name: str | None, inventory: str | None) -> Any:
         from .client import connect
@@ -126,7 +135,7 @@ class RaidenMagics(Magics):
 
     def _solution(self, words: list[str]) -> None:
         """Replace this cell with the exercise's solution, to read before running it (as ``%load`` does)."""
-        from ..workshop import solution
+        from ..operations.lessons import solution
 
         if len(words) != 1:
             raise RaidenError("usage: %raiden solution EXERCISE (e.g. %raiden solution 01.totals)")

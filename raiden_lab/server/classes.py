@@ -16,11 +16,8 @@ from .. import classroom
 from ..classroom import rendezvous
 from ..classroom.roster import read_roster
 from ..config.paths import ClusterPaths
-from ..errors import InputError, RaidenError
-
-
-class NotFound(RaidenError):
-    """A cluster, node or class that does not exist: a 404 with a sentence."""
+from ..errors import InputError, NotFound, RaidenError
+from ..operations.lessons import exercise_names
 
 
 class Forbidden(RaidenError):
@@ -88,8 +85,6 @@ class ClassActions:
 
     async def start_class(self, name: str) -> dict[str, Any]:
         """Start a class of the cluster, for the students listed in ``students.txt`` beside the inventory."""
-        from ..workshop.exercises import CHECKS
-
         inv = self.inventory(name)
         roster_file = self.root / "students.txt"
         if not roster_file.is_file():
@@ -100,7 +95,7 @@ class ClassActions:
         roster = read_roster(roster_file)
         paths = ClusterPaths(inv.name).ensure()
         info = await asyncio.to_thread(
-            classroom.start_class, inv.name, paths, rendezvous.default_socket(), roster, list(CHECKS), inv.path
+            classroom.start_class, inv.name, paths, rendezvous.default_socket(), roster, exercise_names(), inv.path
         )
         who = f"{len(roster)} students of {roster_file.name}"
         return {

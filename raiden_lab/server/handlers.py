@@ -14,8 +14,8 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 
-from ..errors import InputError, RaidenError
-from .classes import Forbidden, NotFound
+from ..errors import InputError, NotFound, RaidenError
+from .classes import Forbidden
 from .manager import ClusterManager
 
 NAME = r"(?P<name>[A-Za-z0-9][A-Za-z0-9_-]{0,63})"

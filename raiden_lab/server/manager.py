@@ -11,15 +11,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from ..config.inventory import DEFAULT_PATH, Inventory, embedded_default, load
-from ..config.paths import ClusterPaths
-from ..daemon import control
-from ..errors import InputError, RaidenError
-from ..operations import lifecycle
+from ..config.inventory import Inventory, embedded_default, load
+from ..errors import InputError, NotFound, RaidenError
+from ..operations.clusters import Cluster, Clusters, Outcome
+from ..operations.lessons import LESSONS, WORKSHOP_DIR, copy_lesson
 from ..operations.models import make_event_model, make_lesson_model, make_view_model
-from ..operations.status import cluster_events, running_inventories
-from ..workshop import LESSONS, WORKSHOP_DIR, copy_lesson
-from .classes import ClassActions, NotFound, student_view, teacher_view
+from .classes import ClassActions, student_view, teacher_view
 
 COMMAND_TIMEOUT_S = 180.0
 
@@ -39,33 +36,22 @@ def make_inventory_model(path: Path, inventory: Inventory | None, error: str | N
 
 
 class ClusterManager(ClassActions):
+    """The server's side of the front door (``operations.clusters``), for the clusters its folder knows."""
+
     def __init__(self, root_dir: str | Path) -> None:
         self.root = Path(root_dir)
+        self.front = Clusters(self.root)
 
     @property
     def inventory_path(self) -> Path:
-        return self.root / DEFAULT_PATH
+        return self.front.inventory_path
 
     def inventories(self) -> dict[str, Inventory]:
         """Clusters this server knows: its folder's inventory (or the default), and any started before."""
-        found: dict[str, Inventory] = {}
-        if self.inventory_path.is_file():
-            try:
-                inv = load(self.inventory_path)
-                found[inv.name] = inv
-            except InputError:
-                pass
-        if not found:
-            found["local"] = embedded_default()
-        for name, inventory in running_inventories().items():
-            found.setdefault(name, inventory)
-        return found
+        return self.front.known()
 
     def inventory(self, name: str) -> Inventory:
-        inventories = self.inventories()
-        if name not in inventories:
-            raise NotFound(f"no cluster named '{name}'; known: {', '.join(inventories) or 'none'}")
-        return inventories[name]
+        return self.front.named(name).inventory
 
     def read_inventory(self) -> dict[str, Any]:
         path = self.inventory_path
@@ -95,12 +81,10 @@ class ClusterManager(ClassActions):
         return [await self.cluster(name) for name in self.inventories()]
 
     async def cluster(self, name: str) -> dict[str, Any]:
-        inv = self.inventory(name)
-        return await lifecycle.status(inv, ClusterPaths(inv.name))
+        return await self.front.named(name).status()
 
     async def events(self, name: str, limit: int = 50) -> list[dict[str, Any]]:
-        inv = self.inventory(name)
-        events = await asyncio.to_thread(cluster_events, ClusterPaths(inv.name), limit)
+        events = await asyncio.to_thread(self.front.named(name).events, limit)
         return [make_event_model(e) for e in events]
 
     async def view(self, name: str | None, events: int) -> dict[str, Any]:
@@ -119,51 +103,38 @@ class ClusterManager(ClassActions):
         return make_view_model(names, await self.cluster(chosen), latest, progress, seats)
 
     async def start(self, name: str) -> dict[str, Any]:
-        inv = self.inventory(name)
-        return await self._lifecycle(inv, lifecycle.up(inv, ClusterPaths(inv.name).ensure()))
+        cluster = self.front.named(name)
+        return await self._command(cluster, cluster.up())
 
     async def stop(self, name: str) -> dict[str, Any]:
-        inv = self.inventory(name)
-        return await self._lifecycle(inv, lifecycle.down(inv, ClusterPaths(inv.name).ensure()))
+        cluster = self.front.named(name)
+        return await self._command(cluster, cluster.down())
 
     async def restart(self, name: str, host: str) -> dict[str, Any]:
-        inv = self.inventory(name)
-        if host not in [n.host for n in inv.nodes]:
-            raise NotFound(f"cluster '{name}' has no node '{host}'")
-        return await self._lifecycle(inv, lifecycle.restart_node(inv, ClusterPaths(inv.name), host))
+        cluster = self.front.named(name)
+        return await self._command(cluster, cluster.restart(cluster.node(host)))
 
     async def power(self, name: str, host: str, action: str) -> dict[str, Any]:
-        from ..operations import reshape
-
-        inv = self.inventory(name)
-        if host not in [n.host for n in inv.nodes]:
-            raise NotFound(f"cluster '{name}' has no node '{host}'")
-        return await self._lifecycle(inv, reshape.power_nodes(inv, ClusterPaths(inv.name), action, host))
+        cluster = self.front.named(name)
+        return await self._command(cluster, cluster.power(action, cluster.node(host)))
 
     async def interrupt(self, name: str) -> dict[str, Any]:
         """The Stop-work button: interrupt the running tasks on every engine of the cluster."""
-        from ..operations.interrupting import interrupt_cluster
+        cluster = self.front.named(name)
+        return await self._command(cluster, cluster.interrupt())
 
-        inv = self.inventory(name)
-        paths = ClusterPaths(inv.name)
-        if not control.is_running(paths):
-            raise RaidenError(f"cluster '{name}' is not running; nothing to interrupt")
-        busy = await asyncio.to_thread(interrupt_cluster, paths)
-        said = f"interrupted the tasks running on engines {', '.join(map(str, busy))}" if busy else "no engine was busy"
-        return {"ok": True, "exit_code": 0, "output": said, "problems": [], "cluster": await self.cluster(name)}
-
-    async def _lifecycle(self, inv: Inventory, work: Any) -> dict[str, Any]:
-        """A lifecycle call's outcome as the command model: what it said, its problems, the cluster after."""
+    async def _command(self, cluster: Cluster, work: Any) -> dict[str, Any]:
+        """What the front door did, as the command model: what it said, its problems, the cluster after."""
         try:
-            outcome: lifecycle.Outcome = await asyncio.wait_for(work, COMMAND_TIMEOUT_S)
+            outcome: Outcome = await asyncio.wait_for(work, COMMAND_TIMEOUT_S)
         except TimeoutError:
             raise RaidenError(
-                f"cluster '{inv.name}': no answer within {COMMAND_TIMEOUT_S:g} s; `raiden events` tells what happened"
+                f"cluster '{cluster.name}': no answer within {COMMAND_TIMEOUT_S:g} s; `raiden events` tells what happened"
             ) from None
         return {
             "ok": outcome.ok,
             "exit_code": outcome.exit_code,
             "output": "\n".join(outcome.said),
             "problems": outcome.messages(),
-            "cluster": await self.cluster(inv.name),
+            "cluster": await cluster.status(),
         }

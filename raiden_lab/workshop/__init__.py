@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import html
 import os
-import shutil
 import signal
 import subprocess
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..operations.lessons import LESSONS, WORKSHOP_DIR, copy_lesson, lessons_dir, solution
 from .reference import corpus
 
 __all__ = [
@@ -34,22 +33,6 @@ __all__ = [
     "lessons_dir",
     "recorded",
     "solution",
-]
-
-HERE = Path(__file__).resolve().parent
-WORKSHOP_DIR = "raiden-workshop"  # where `raiden lab --workshop` and the launcher tiles put copies of lessons
-
-# (file, title): the launcher shows one tile per lesson, in this order
-LESSONS: list[tuple[str, str]] = [
-    ("00-tour.ipynb", "A tour of the cluster"),
-    ("01-px.ipynb", "%px and %%px"),
-    ("02-monte-carlo-pi.ipynb", "Scatter, gather, reduce: Monte Carlo pi"),
-    ("03-load-balancing.ipynb", "Load balancing: Mandelbrot rows"),
-    ("04-numba.ipynb", "numba on every engine"),
-    ("05-scaling.ipynb", "Scaling laws: Amdahl and Gustafson"),
-    ("06-heat-equation.ipynb", "Domain decomposition: the heat equation"),
-    ("07-fault-tolerance.ipynb", "Fault tolerance: lose an engine, keep the results"),
-    ("08-map-reduce.ipynb", "Map-reduce over a text corpus"),
 ]
 
 
@@ -145,17 +128,6 @@ def hint(exercise: str) -> Result:
     return Result(exercise, False, f"Hint {n + 1} of {len(hints)}: {hints[n]}{more}")
 
 
-def solution(exercise: str) -> str:
-    """One exercise's solution, as code to read and then run: ``%raiden solution ID`` loads it into its cell.
-
-    The solutions live in the package, not in the lessons, so running every
-    cell of a lesson never runs one.
-    """
-    _exercise(exercise)
-    code = (HERE / "solutions" / f"{exercise}.ipy").read_text()
-    return f"# A solution to {exercise}: read it, then run this cell to check it.\n{code}"
-
-
 def __getattr__(name: str) -> Any:
     if name == "recorded":  # imported on first use, so `python -m raiden_lab.workshop.recorded` runs it once
         import importlib
@@ -173,35 +145,11 @@ def _cluster(cluster: Any) -> Any:
         shell = get_ipython()
     except ImportError:
         shell = None
-    from ..notebook.client import RaidenCluster, connect
+    from .. import RaidenCluster, connect  # the public API, as a lesson uses it
 
     if shell is not None and isinstance(shell.user_ns.get("cluster"), RaidenCluster):
         return shell.user_ns["cluster"]
     return connect()
-
-
-def lessons_dir() -> Path:
-    """Where the lessons are: inside the installed wheel, or ``notebooks/`` of a source checkout."""
-    packaged = HERE / "lessons"
-    if (packaged / LESSONS[0][0]).is_file():
-        return packaged
-    source = HERE.parent.parent / "notebooks"
-    if (source / LESSONS[0][0]).is_file():
-        return source
-    raise InputError(f"the workshop lessons are missing: looked in {packaged} and {source}")
-
-
-def copy_lesson(name: str, folder: str | os.PathLike[str]) -> Path:
-    """Copy one lesson into ``folder`` (made if missing); an existing copy is kept, never overwritten."""
-    names = [file for file, _ in LESSONS]
-    if name not in names:
-        raise InputError(f"no lesson named {name!r}; the lessons are {', '.join(names)}")
-    target_dir = Path(folder)
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / name
-    if not target.exists():
-        shutil.copyfile(lessons_dir() / name, target)
-    return target
 
 
 def kill_engine(cluster: Any, engine_id: int, after: float = 0.0) -> dict[str, Any]:

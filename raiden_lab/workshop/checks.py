@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..notebook.scaling import amdahl, gustafson
+from .. import scaling  # the public API, as a lesson uses it
 from .reference import MANDEL, PI_SAMPLES, PI_SEEDS, SAMPLE, corpus, count_hits, mandel_row, reference_ring, words
 
 
@@ -175,9 +175,9 @@ def check_image(answer: Any, _: Any) -> tuple[bool, str]:
 
 
 def check_sum_of_squares(answer: Any, _: Any) -> tuple[bool, str]:
-    from ..notebook.jit import JitFunction
+    from .. import jit
 
-    if not isinstance(answer, JitFunction):
+    if not isinstance(answer, jit.JitFunction):
         return False, "this is a plain Python function: decorate it with @raiden_lab.jit."
     for n in (0, 1, 10, 1000, 100_000):
         got = _call(answer, n)
@@ -188,9 +188,9 @@ def check_sum_of_squares(answer: Any, _: Any) -> tuple[bool, str]:
 
 
 def check_warmup(answer: Any, cluster: Any) -> tuple[bool, str]:
-    from ..notebook.jit import WarmupTable
+    from .. import jit
 
-    if not isinstance(answer, WarmupTable):
+    if not isinstance(answer, jit.WarmupTable):
         return False, f"expected the table that cluster.warmup(...) returns, got {type(answer).__name__}."
     engines = {row["engine"] for row in answer}
     missing = sorted(set(cluster.ids) - engines)
@@ -221,10 +221,10 @@ def check_fewest_engines(answer: Any, _: Any) -> tuple[bool, str]:
     n = _number(answer)
     if n != int(n) or n < 1:
         return False, f"{answer!r} is not a number of engines."
-    got = amdahl(n, 0.1)
+    got = scaling.amdahl(n, 0.1)
     if got < 5 - 1e-9:
         return False, f"{int(n)} engines give a speedup of {got:.2f}, short of 5."
-    if amdahl(n - 1, 0.1) >= 5 - 1e-9:
+    if scaling.amdahl(n - 1, 0.1) >= 5 - 1e-9:
         return False, f"{int(n)} engines reach 5 ({got:.2f}), but fewer do too."
     return True, "right: and twice as many would give only 6.7; at 10% serial, 10x is out of reach."
 
@@ -237,9 +237,9 @@ def check_limit(answer: Any, _: Any) -> tuple[bool, str]:
 
 def check_scaled(answer: Any, _: Any) -> tuple[bool, str]:
     got = _number(answer)
-    if _close(got, gustafson(64, 0.05), rel=1e-3):
+    if _close(got, scaling.gustafson(64, 0.05), rel=1e-3):
         return True, "right: the grown problem keeps 64 engines busy; Amdahl's fixed one would give about 15."
-    if _close(got, amdahl(64, 0.05), rel=1e-2):
+    if _close(got, scaling.amdahl(64, 0.05), rel=1e-2):
         return False, f"{got:.4g} is the speedup of the fixed problem (Amdahl); this one grew with the machine."
     if _close(got, 64, rel=1e-6):
         return False, "64 would mean no serial work at all; 5% of the 64-engine run was serial."

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import scaling  # the public API, as a lesson uses it
 from ..errors import InputError
-from ..notebook.scaling import ScalingTable, by_node, engine_counts, measure, node_sizes, with_speedups
 
 SHIPPED = Path(__file__).resolve().parent / "data" / "scaling-16-engines.json"
 ONE_ENGINE_S = 8.0  # lesson 05's sizing: all tasks on one engine take about this long
@@ -45,16 +45,18 @@ def _wait(seconds: float) -> float:  # the same task's time, spent waiting inste
     return seconds
 
 
-def _table(rows: list[dict[str, float]]) -> ScalingTable:
-    return with_speedups(ScalingTable({"engines": int(r["engines"]), "seconds": float(r["seconds"])} for r in rows))
+def _table(rows: list[dict[str, float]]) -> scaling.ScalingTable:
+    return scaling.with_speedups(
+        scaling.ScalingTable({"engines": int(r["engines"]), "seconds": float(r["seconds"])} for r in rows)
+    )
 
 
 @dataclass
 class Recording:
     label: str  # what ran it, said plainly: shown above every plot of it
     node_sizes: list[int]
-    compute: ScalingTable  # tasks that compute
-    modelled: ScalingTable  # tasks that wait, after a serial step
+    compute: scaling.ScalingTable  # tasks that compute
+    modelled: scaling.ScalingTable  # tasks that wait, after a serial step
     serial_s: float
     raw: dict[str, Any]
 
@@ -64,7 +66,7 @@ class Recording:
 
 def record(cluster: Any, label: str, one_engine_s: float = ONE_ENGINE_S) -> dict[str, Any]:
     """Time lesson 05's workload on the first 1, 2, 3 ... engines, filling one node before the next."""
-    order = by_node(cluster)
+    order = scaling.by_node(cluster)
     total = len(order)
     tasks = TASKS_PER_ENGINE * total
     cluster.map(_work, range(total), [1] * total, progress=False, targets=order)  # each engine imports this module
@@ -72,9 +74,11 @@ def record(cluster: Any, label: str, one_engine_s: float = ONE_ENGINE_S) -> dict
     cluster.client[order[0]].apply_sync(_work, 0, 1_000_000)  # then one long task's time, to size them all
     size = max(10_000, int(one_engine_s / tasks / ((time.perf_counter() - start) / 1_000_000)))
     items, sizes = range(tasks), [size] * tasks
-    counts = engine_counts(total)
+    counts = scaling.engine_counts(total)
 
-    measured = measure(cluster, _work, items, sizes, engines=counts, repeat=ROUNDS)  # the same order: node by node
+    measured = scaling.measure(
+        cluster, _work, items, sizes, engines=counts, repeat=ROUNDS
+    )  # the same order: node by node
     compute = [{"engines": r["engines"], "seconds": round(r["seconds"], 4)} for r in measured]
     one_task_s = compute[0]["seconds"] / tasks
     serial_s = compute[0]["seconds"] / 3  # as lesson 05: a quarter of the one-engine time, serial steps included
@@ -94,7 +98,7 @@ def record(cluster: Any, label: str, one_engine_s: float = ONE_ENGINE_S) -> dict
         "head": {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version()},
         "raiden": code_version(),
         "engines": total,
-        "node_sizes": node_sizes(cluster, order),
+        "node_sizes": scaling.node_sizes(cluster, order),
         "tasks": tasks,
         "task_size": size,
         "one_task_s": round(one_task_s, 5),
@@ -132,8 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", required=True, help="what ran it, e.g. '16 Raspberry Pi 4 engines on 4 boards'")
     parser.add_argument("--seconds", type=float, default=ONE_ENGINE_S, help="all tasks on one engine: about this long")
     args = parser.parse_args(argv)
+    from .. import connect
     from ..errors import RaidenError
-    from ..notebook.client import connect
 
     try:
         cluster = connect(inventory=args.inventory)
