@@ -41,10 +41,9 @@ LIVE = frozenset({NodeState.STARTING, NodeState.UP})
 
 
 class Health:
-    def __init__(self, ctx: LaunchContext, launcher: Launcher, skipped: bool) -> None:
+    def __init__(self, ctx: LaunchContext, launcher: Launcher) -> None:
         self.ctx = ctx
         self.launcher = launcher
-        self.skipped = skipped  # nodes that failed the preflight: the cluster is degraded from the start
         self.engine_tasks: dict[int, asyncio.Task] = {}
         self.reconnects: dict[str, asyncio.Task] = {}
         self.backoff: dict[int, float] = {}
@@ -123,7 +122,7 @@ class Health:
         hint = self.launcher.state_hint(alive)
         if hint is not None:
             state = hint
-        elif self.skipped or not_alive or any(s in GONE for s in node_states):
+        elif self.ctx.plan.skipped or not_alive or any(s in GONE for s in node_states):
             state = ClusterState.DEGRADED
         elif NodeState.STARTING in node_states:
             state = ClusterState.STARTING
@@ -196,6 +195,12 @@ class Health:
         if node.target is not None:
             await asyncio.get_running_loop().run_in_executor(None, ssh.close_master, node.target)
         self.reconnects[host] = asyncio.get_running_loop().create_task(self._reconnect(host, time.monotonic()))
+
+    def stop_watching(self, host: str) -> None:
+        """``host`` is being stopped on purpose (it leaves, or is powered off): no restarts, no reconnects."""
+        self.cancel_node(host)
+        if task := self.reconnects.pop(host, None):
+            task.cancel()
 
     def bring_back(self, host: str, boot_s: float = BOOT_WAIT_S) -> None:
         """A node was powered on: start its engines once it answers SSH; down if it does not within ``boot_s``."""

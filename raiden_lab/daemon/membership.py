@@ -29,9 +29,11 @@ from ..errors import RaidenError
 from ..operations import doctor
 from ..transport import powerswitch, ssh
 from ..vocabulary import GONE, EngineState, Event, NodeState
+from .plan import PlannedNode
 
 if TYPE_CHECKING:
     from ..launchers.base import LaunchContext, Launcher
+    from .hub import Hub
 
 log = logging.getLogger("raiden.membership")
 
@@ -40,22 +42,32 @@ POWER_CHECK_EVERY_S = 30.0
 UNCHANGEABLE = ("name", "controller_ip", "engines_per_node", "encrypt_setting", "ports", "launcher", "settings")
 
 
+class Healer(Protocol):
+    """What membership asks of the health loop (``health.Health``), and no more."""
+
+    @property
+    def tasks(self) -> dict[str, int] | None: ...  # the hub's task counts at the last tick
+
+    def stop_watching(self, host: str) -> None: ...
+
+    def bring_back(self, host: str, boot_s: float = ...) -> None: ...
+
+
 class Running(Protocol):
     """What membership needs of the running cluster (the supervisor), and no more."""
 
-    ctx: LaunchContext
-    plan: dict[str, Any]  # "nodes" and "skipped" are membership's to change
+    ctx: LaunchContext  # its plan's nodes and skipped are membership's to change
     inventory: Inventory
-    hub: Any  # daemon.hub.Hub: its inventory follows the cluster's
+    hub: Hub  # its inventory follows the cluster's
     launcher: Launcher
-    health: Any  # daemon.health.Health (which knows Membership: naming it here would close a circle)
+    health: Healer
 
 
 class Membership:
     def __init__(self, supervisor: Running) -> None:
         self.sup = supervisor
         self.ctx = supervisor.ctx
-        self.next_id = sum(planned["engines"] for planned in supervisor.plan["nodes"].values())
+        self.next_id = supervisor.ctx.plan.engines
         self.busy: set[str] = set()  # a power action or a removal in progress
         self.due: dict[str, float] = {}  # when a down node is power-cycled next
         self.cycles: dict[str, int] = {}
@@ -101,8 +113,8 @@ class Membership:
         for host in removed:
             await self.leave(host, drain=True, timeout=drain_timeout)
         self._adopt(new)
-        for host in [h for h in self.sup.plan["skipped"] if h not in hosts]:
-            self.sup.plan["skipped"].pop(host)
+        for host in [h for h in self.ctx.plan.skipped if h not in hosts]:
+            self.ctx.plan.forget(host)
             self.ctx.store.drop_node(host)
         for position, node in enumerate(new.nodes):
             self.ctx.store.set_node(node.host, position=position)
@@ -110,7 +122,6 @@ class Membership:
         for host, problem in zip(added, await asyncio.gather(*(self.join(h) for h in added)), strict=True):
             if problem:
                 skipped[host] = problem
-        self.sup.health.skipped = bool(self.sup.plan["skipped"])
         return {
             "ok": True,
             "added": [h for h in added if h not in skipped],
@@ -127,15 +138,14 @@ class Membership:
         (report,) = await doctor.check(inv, self.ctx.paths, [host])
         if not report.ok:
             problem = "; ".join(report.problems)
-            self.sup.plan["skipped"][host] = problem
+            self.ctx.plan.skip(host, problem)
             store.set_node(host, state=NodeState.FAILED, problem=problem)
             store.add_event(Event.NODE_SKIPPED, problem, host)
             return problem
         count = inv.engines_for(node, report.cores)
         ids = list(range(self.next_id, self.next_id + count))
         self.next_id += count
-        self.sup.plan["skipped"].pop(host, None)
-        self.sup.plan["nodes"][host] = {"engines": count, "arch": report.arch, "cores": report.cores}
+        self.ctx.plan.plan_node(host, PlannedNode(count, report.arch, report.cores, report.boot_id))
         engines = self.sup.launcher.add_node(host, ids, report.cores)
         store.set_node(host, arch=report.arch, cores=report.cores, engines_wanted=count, work_dir=engines.work_dir)
         store.add_event(
@@ -155,10 +165,10 @@ class Membership:
                     moved = await self._drain(host, timeout)
                 await self._stop_engines(host)
                 self.ctx.nodes.pop(host, None)
-                self.sup.plan["nodes"].pop(host, None)
+                self.ctx.plan.nodes.pop(host, None)
         finally:
             self.busy.discard(host)
-        self.sup.plan["skipped"].pop(host, None)
+        self.ctx.plan.skipped.pop(host, None)
         self.ctx.store.drop_node(host)
         how = ""
         if moved:
@@ -192,10 +202,7 @@ class Membership:
             return
         if reachable is None:
             reachable = node.state not in GONE
-        health = self.sup.health
-        health.cancel_node(host)
-        if task := health.reconnects.pop(host, None):
-            task.cancel()
+        self.sup.health.stop_watching(host)
         await self.sup.launcher.stop_node(host, reachable=reachable)
         with contextlib.suppress(Exception):
             await self.ctx.hub.unregister(node.engine_ids)  # its tasks go elsewhere now

@@ -32,6 +32,7 @@ from .control import hold_lock
 from .health import Health
 from .hub import Hub
 from .membership import Membership
+from .plan import Plan
 from .store import Store
 
 log = logging.getLogger("raiden.supervisor")
@@ -51,7 +52,7 @@ class RotatingLog(logging.handlers.RotatingFileHandler):
 
 
 class Supervisor:
-    def __init__(self, inventory: Inventory, paths: ClusterPaths, plan: dict[str, Any]) -> None:
+    def __init__(self, inventory: Inventory, paths: ClusterPaths, plan: Plan) -> None:
         self.inventory = inventory
         self.paths = paths
         self.plan = plan
@@ -61,7 +62,7 @@ class Supervisor:
         self.hub = Hub(inventory, paths, self.store)
         self.ctx = LaunchContext(inventory, paths, plan, self.store, self.hub)
         self.launcher = launchers.get(inventory.launcher)(self.ctx)
-        self.health = Health(self.ctx, self.launcher, skipped=bool(plan["skipped"]))
+        self.health = Health(self.ctx, self.launcher)
         self.ctx.listener = self.health
         self.membership = Membership(self)
         self.health.membership = self.membership
@@ -106,14 +107,14 @@ class Supervisor:
     async def _start(self) -> None:
         await self.hub.start()
         first = 0
-        for host, planned in self.plan["nodes"].items():
-            ids = list(range(first, first + planned["engines"]))
-            first += planned["engines"]
-            self.launcher.add_node(host, ids, planned.get("cores"))
+        for host, planned in self.plan.nodes.items():
+            ids = list(range(first, first + planned.engines))
+            first += planned.engines
+            self.launcher.add_node(host, ids, planned.cores)
             self.store.set_node(
                 host,
-                arch=planned.get("arch"),
-                cores=planned.get("cores"),
+                arch=planned.arch,
+                cores=planned.cores,
                 engines_wanted=len(ids),
                 work_dir=self.ctx.nodes[host].work_dir,
             )
@@ -123,15 +124,15 @@ class Supervisor:
         """Each node as it starts: starting, or failed with the preflight's problem."""
         return [
             (n.host, NodeState.STARTING, None)
-            if n.host in self.plan["nodes"]
-            else (n.host, NodeState.FAILED, self.plan["skipped"].get(n.host))
+            if n.host in self.plan.nodes
+            else (n.host, NodeState.FAILED, self.plan.skipped.get(n.host))
             for n in self.inventory.nodes
         ]
 
     def _write_nodes(self) -> None:
         for node in self.inventory.nodes:
-            if node.host not in self.plan["nodes"]:
-                self.store.add_event(Event.NODE_SKIPPED, self.plan["skipped"][node.host], node.host)
+            if node.host not in self.plan.nodes:
+                self.store.add_event(Event.NODE_SKIPPED, self.plan.skipped[node.host], node.host)
 
     def republish(self) -> None:
         """Write what this supervisor knows into a new state file (the old one was damaged)."""
@@ -151,8 +152,8 @@ class Supervisor:
                 node.host,
                 position=position,
                 state=known.state if known else NodeState.FAILED,
-                problem=None if known else self.plan["skipped"].get(node.host),
-                arch=self.plan["nodes"].get(node.host, {}).get("arch"),
+                problem=None if known else self.plan.skipped.get(node.host),
+                arch=planned.arch if (planned := self.plan.nodes.get(node.host)) else None,
                 cores=known.cores if known else None,
                 engines_wanted=len(known.engine_ids) if known else 0,
                 work_dir=known.work_dir if known else None,
@@ -245,10 +246,10 @@ class Supervisor:
 
 def main() -> None:
     os.umask(0o077)  # every file the daemon (and its controller) writes is private from creation
-    plan = json.loads(sys.stdin.read())
-    inventory = load(plan["inventory"]) if plan.get("inventory") else embedded_default()
-    if plan.get("seat"):
-        inventory = seat_inventory(inventory, plan["seat"])
+    plan = Plan.from_dict(json.loads(sys.stdin.read()))
+    inventory = load(plan.inventory) if plan.inventory else embedded_default()
+    if plan.seat:
+        inventory = seat_inventory(inventory, plan.seat)
     paths = ClusterPaths(inventory.name).ensure()
     handler = RotatingLog(paths.log, maxBytes=LOG_MAX_BYTES, backupCount=2)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", handlers=[handler])

@@ -26,6 +26,7 @@ from ..vocabulary import ALIVE, GONE, EngineState, Event, NodeState
 if TYPE_CHECKING:
     from ..config.inventory import Validator
     from ..daemon.hub import Hub
+    from ..daemon.plan import Plan
     from ..daemon.store import Store
     from ..transport import ssh
 
@@ -53,7 +54,7 @@ class LaunchContext:
 
     inventory: Inventory
     paths: ClusterPaths
-    plan: dict[str, Any]
+    plan: Plan
     store: Store
     hub: Hub
     nodes: dict[str, NodeEngines] = field(default_factory=dict)

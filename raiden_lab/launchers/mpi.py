@@ -158,10 +158,10 @@ class MPILauncher(JobLauncher):
         nodes, first = [], 0
         for host in hosts:
             node = self.job_node(host)
-            count = ctx.plan["nodes"][host]["engines"]
+            count = ctx.plan.nodes[host].engines
             node.assign(list(range(first, first + count)))
             first += count
-            cores = ctx.plan["nodes"][host].get("cores")
+            cores = ctx.plan.nodes[host].cores
             nodes.append(
                 {
                     "host": host,
@@ -212,15 +212,15 @@ class MPILauncher(JobLauncher):
 
     def _mpi_args(self, hosts: list[str]) -> list[str]:
         ctx, root = self.ctx, self.ctx.paths.root
-        plan, inv = ctx.plan["nodes"], ctx.inventory
+        plan, inv = ctx.plan.nodes, ctx.inventory
         hostfile = root / "mpi-hosts"
         hostfile.write_text(
-            "".join(f"{'localhost' if inv.node(h).is_local else h} slots={plan[h]['engines']}\n" for h in hosts)
+            "".join(f"{'localhost' if inv.node(h).is_local else h} slots={plan[h].engines}\n" for h in hosts)
         )
         # TCP between nodes, shared memory within one: the fabric plug-ins (UCX, openib) probe
         # hardware a desk cluster lacks. Nodes that are one kernel (namespaces) share /tmp, where
         # Open MPI's shared-memory files are named by host name: there, TCP only.
-        boots = [plan[h].get("boot_id") for h in hosts]
+        boots = [plan[h].boot_id for h in hosts]
         shared_kernel = len(hosts) > 1 and len(set(boots)) < len(boots)
         args = [
             "--hostfile",

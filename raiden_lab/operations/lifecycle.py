@@ -27,6 +27,7 @@ from ..aio import run_sync
 from ..config.inventory import Inventory
 from ..config.paths import ClusterPaths
 from ..daemon import control
+from ..daemon.plan import Plan, PlannedNode
 from ..errors import InputError, NotRunning, RaidenError
 from ..transport.nodes import NodeReport, sweep_nodes
 from ..vocabulary import GONE, ClusterState, EngineState, Event, NodeState
@@ -94,12 +95,7 @@ async def up(inventory: Inventory, paths: ClusterPaths, timeout: float = UP_TIME
     outcome.said += await clean_up_after_crash(inventory, paths)
     reports = await preflight(inventory, paths)
     launcher = launcher_of(inventory)
-    plan: dict[str, Any] = {
-        "inventory": str(inventory.path.resolve()) if inventory.path else None,
-        "seat": inventory.seat,
-        "nodes": {},
-        "skipped": {},
-    }
+    plan = Plan(str(inventory.path.resolve()) if inventory.path else None, inventory.seat)
     if launcher.finds_nodes:
         if problem := launcher.blocking_problem(reports):
             raise RaidenError(problem)
@@ -112,18 +108,15 @@ async def up(inventory: Inventory, paths: ClusterPaths, timeout: float = UP_TIME
             outcome.ok = False
             outcome.problems.append(f"no node of '{inventory.name}' passed the preflight; nothing was started")
             return outcome
-        plan["nodes"] = {
-            r.host: {
-                "engines": inventory.engines_for(inventory.node(r.host), r.cores),
-                "arch": r.arch,
-                "cores": r.cores,
-                "boot_id": r.boot_id,
-            }
-            for r in passed
-        }
-        plan["skipped"] = {r.host: "; ".join(r.problems) for r in reports if not r.ok}
+        for r in passed:
+            plan.plan_node(
+                r.host, PlannedNode(inventory.engines_for(inventory.node(r.host), r.cores), r.arch, r.cores, r.boot_id)
+            )
+        for r in reports:
+            if not r.ok:
+                plan.skip(r.host, "; ".join(r.problems))
     daemon = _spawn_supervisor(paths, plan)
-    await wait_until_up(inventory, paths, daemon, timeout, sorted(plan["skipped"]), None, outcome)
+    await wait_until_up(inventory, paths, daemon, timeout, sorted(plan.skipped), None, outcome)
     return outcome
 
 
@@ -208,7 +201,7 @@ def status_problem(status: dict[str, Any], inventory: Inventory) -> bool:
     return status["state"] != ClusterState.STOPPED and bool(bad or _job_problem(status, inventory))
 
 
-def _spawn_supervisor(paths: ClusterPaths, plan: dict[str, Any]) -> subprocess.Popen:
+def _spawn_supervisor(paths: ClusterPaths, plan: Plan) -> subprocess.Popen:
     env = dict(os.environ, RAIDEN_HOME=str(paths.root.parent.resolve()))
     with os.fdopen(os.open(paths.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         daemon = subprocess.Popen(
@@ -221,7 +214,7 @@ def _spawn_supervisor(paths: ClusterPaths, plan: dict[str, Any]) -> subprocess.P
             start_new_session=True,
         )
     assert daemon.stdin is not None
-    daemon.stdin.write(json.dumps(plan).encode())
+    daemon.stdin.write(json.dumps(plan.to_dict()).encode())
     daemon.stdin.close()
     return daemon
 

@@ -1,0 +1,41 @@
+"""The docs' tables of settings, made from the declarations: ``python -m raiden_lab.config.docs FILE...``.
+
+Each ``<!-- settings:NAME -->`` ... ``<!-- /settings -->`` block of a page is the table of ``[NAME]``
+as ``config/settings.py`` renders it; ``tests/test_docs.py`` fails when a page's block drifts.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .. import launchers
+from ..classroom.settings import CLASS
+from .inventory import CLUSTER, NODES
+from .power import CLUSTER_POWER, NODE_POWER
+from .settings import Table, render_docs
+
+
+def every_table() -> dict[str, Table]:
+    """Every table a ``raiden.toml`` may hold, with the launchers installed."""
+    tables = {"cluster": CLUSTER.plus("cluster", CLUSTER_POWER), "nodes": NODES.plus("nodes", NODE_POWER), "class": CLASS}
+    for name in launchers.names():
+        table = launchers.get(name).settings_table
+        if table is not None:
+            tables[name] = table
+    return tables
+
+
+def main(argv: list[str] | None = None) -> int:
+    for name in argv if argv is not None else sys.argv[1:]:
+        path = Path(name)
+        text = path.read_text()
+        new = render_docs(text, every_table())
+        if new != text:
+            path.write_text(new)
+            print(f"{path}: tables written")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
