@@ -1,7 +1,7 @@
 """The docs' tables of settings, made from the declarations: ``python -m raiden_lab.config.docs FILE...``.
 
 Each ``<!-- settings:NAME -->`` ... ``<!-- /settings -->`` block of a page is the table of ``[NAME]``
-as ``config/settings.py`` renders it; ``tests/test_docs.py`` fails when a page's block drifts.
+as ``config/tables.py`` renders it; ``tests/test_docs.py`` fails when a page's block drifts.
 """
 
 from __future__ import annotations
@@ -11,14 +11,17 @@ from pathlib import Path
 
 from .. import launchers
 from ..classroom.settings import CLASS
-from .inventory import CLUSTER, NODES
-from .power import CLUSTER_POWER, NODE_POWER
-from .settings import Table, render_docs
+from .clustertables import CLUSTER, NODES
+from .tables import Table, render_docs
 
 
 def every_table() -> dict[str, Table]:
     """Every table a ``raiden.toml`` may hold, with the launchers installed."""
-    tables = {"cluster": CLUSTER.plus("cluster", CLUSTER_POWER), "nodes": NODES.plus("nodes", NODE_POWER), "class": CLASS}
+    tables = {
+        "cluster": CLUSTER,
+        "nodes": NODES,
+        "class": CLASS,
+    }
     for name in launchers.names():
         table = launchers.get(name).settings_table
         if table is not None:

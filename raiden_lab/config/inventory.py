@@ -6,7 +6,6 @@ because the person fixing it has the file open, not the parsed dict.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import os
 import re
@@ -18,47 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from .. import launchers
-from ..classroom.settings import CLASS_KEYS, ClassSettings
+from ..classroom.settings import CLASS, ClassSettings
 from ..classroom.settings import validate as validate_class
 from ..errors import InputError
 from . import power
-from .syntax import is_host, is_ip, key_lines, port_range, toml_type, unknown_key
+from .clustertables import CLUSTER, NODE_DEFAULTS, NODES, TOP
+from .syntax import key_lines, port_range
+from .tables import TABLE, Setting, Table
 
 DEFAULT_PATH = "raiden.toml"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-
-# key -> (accepted types, description used in errors)
-SHARED_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
-    "user": ((str,), "a string"),
-    "port": ((int,), "an integer"),
-    "identity_file": ((str,), "a string"),
-    "python": ((str,), "a string"),
-    "work_dir": ((str,), "a string"),
-    "labels": ((list,), "a list of strings"),
-}
-CLUSTER_KEYS = {
-    "name": ((str,), "a string"),
-    "controller_ip": ((str,), "a string"),
-    "engines_per_node": ((int,), "an integer"),
-    "encrypt": ((bool,), "true or false"),
-    "ports": ((str,), 'a port range like "10100-10139"'),
-    "launcher": ((str,), "the name of a launcher"),
-    **SHARED_KEYS,
-    **power.CLUSTER_KEYS,
-}
-NODE_KEYS = {"host": ((str,), "a string"), "engines": ((int,), "an integer"), **SHARED_KEYS, **power.NODE_KEYS}
-TOP_KEYS = {
-    "cluster": ((dict,), "a table"),
-    "nodes": ((list,), "an array of tables"),
-    "class": ((dict,), "a table"),
-}
-
-# the controller listens on this many ports (registration, heartbeats, queues, schedulers), measured
-MIN_CONTROLLER_PORTS = 20
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")  # a newline in a path could start a line of an ssh_config
-LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:=-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -218,79 +186,24 @@ class Validator:
         line = self.lines.get(where) or self.lines.get((table, index, None)) or 1
         raise InputError(f"{self.path}:{line}: {what}")
 
-    def check_keys(self, table: str, index: int, data: dict[str, Any], allowed: dict) -> None:
-        for key, value in data.items():
-            where = (table, index, key)
-            if key not in allowed:
-                self.fail(where, unknown_key(table, key, value, list(allowed)))
-            types, desc = allowed[key]
-            if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
-                self.fail(where, f"'{key}' must be {desc}, not {toml_type(value)} ({value!r})")
-            self.check_value(where, key, value)
-
-    def check_value(self, where: tuple[str, int, str | None], key: str, value: Any) -> None:
-        if key == "name" and not _NAME_RE.fullmatch(value):
-            self.fail(
-                where, f"cluster name {value!r} is not a plain name; use letters, digits, '-' and '_' (at most 64)"
-            )
-        elif key == "controller_ip" and not is_ip(value):
-            self.fail(
-                where, f"controller_ip {value!r} is not an IP address; give the head's address that the nodes reach"
-            )
-        elif key == "host" and not is_host(value):
-            self.fail(where, f"host {value!r} is not a hostname or IP address")
-        elif key == "user" and not USER_RE.fullmatch(value):
-            self.fail(where, f"user {value!r} is not a plain user name (letters, digits, '_', '-', '.')")
-        elif key == "port" and not 1 <= value <= 65535:
-            self.fail(where, f"port {value} is out of range; use 1 to 65535")
-        elif key == "ports":
-            span = port_range(value)
-            if span is None:
-                self.fail(where, f'ports {value!r} is not a range; write it as "FIRST-LAST", e.g. "10100-10139"')
-            first, last = span
-            if not 1024 <= first <= last <= 65535:
-                self.fail(where, f"ports {value!r}: use ports from 1024 to 65535, the first no larger than the last")
-            if last - first + 1 < MIN_CONTROLLER_PORTS:
-                self.fail(
-                    where,
-                    f"ports {value!r} gives {last - first + 1} ports; the controller needs at least "
-                    f'{MIN_CONTROLLER_PORTS} (e.g. "{first}-{first + MIN_CONTROLLER_PORTS - 1}")',
-                )
-        elif key in ("engines", "engines_per_node") and value <= 0:
-            self.fail(where, f"'{key}' must be at least 1, not {value}")
-        elif key in ("python", "identity_file", "work_dir") and (not value.strip() or _CONTROL_RE.search(value)):
-            self.fail(where, f"'{key}' must be a path, not {value!r}")
-        elif key == "launcher" and value not in launchers.names():
-            known = launchers.names()
-            near = difflib.get_close_matches(value, known, n=1, cutoff=0.5)
-            hint = f"; did you mean '{near[0]}'?" if near else ""
-            self.fail(where, f"launcher {value!r} is not one of {', '.join(repr(x) for x in known)}{hint}")
-        elif key in ("args", "sbatch_options"):
-            for item in value:
-                if not isinstance(item, str) or not item or _CONTROL_RE.search(item):
-                    self.fail(where, f"'{key}' must be a list of non-empty strings, one argument each; {item!r} is not")
-        elif key in power.HOOK_KEYS:
-            power.check_hook(key, value, lambda what: self.fail(where, what))
-        elif key == "slot":
-            power.check_slot(value, lambda what: self.fail(where, what))
-        elif key == "labels":
-            for label in value:
-                if not isinstance(label, str) or not LABEL_RE.fullmatch(label):
-                    self.fail(where, f"label {label!r} must be a short plain string (letters, digits, '_.:=-')")
+    def check_table(self, table: Table, index: int, data: dict[str, Any], label: str | None = None) -> None:
+        """Every key of one TOML table against its declaration (``config/tables.py``)."""
+        name = label if label is not None else table.name
+        table.check(data, lambda key, what: self.fail((name, index, key), what), name)
 
     def validate(self, data: dict[str, Any]) -> Inventory:
         # every launcher's settings live in a table of its name: [mpi], [slurm]
-        self.check_keys("", 0, data, TOP_KEYS | {n: ((dict,), "a table") for n in launchers.names()})
+        self.check_table(TOP.plus("", (Setting(n, TABLE, "") for n in launchers.names())), 0, data)
         cluster = data.get("cluster", {})
-        self.check_keys("cluster", 0, cluster, CLUSTER_KEYS)
-        self.check_keys("class", 0, data.get("class", {}), CLASS_KEYS)
+        self.check_table(CLUSTER, 0, cluster)
+        self.check_table(CLASS, 0, data.get("class", {}))
         self.classroom = validate_class(data.get("class", {}), lambda key, what: self.fail(("class", 0, key), what))
         name = cluster.get("launcher", "ssh")
         launcher = launchers.get(name)
         for table in launchers.names():
             if table not in data:
                 continue
-            keys = launcher.settings_keys() if table == name else None
+            keys = launcher.settings_table if table == name else None
             if table != name:
                 self.fail(
                     (table, 0, None),
@@ -299,7 +212,7 @@ class Validator:
                 )
             if keys is None:
                 self.fail((table, 0, None), f"launcher '{name}' takes no [{table}] table; remove it")
-            self.check_keys(table, 0, data[table], keys)
+            self.check_table(keys, 0, data[table], table)
         if launcher.finds_nodes:
             settings = launcher.validate(self, data, cluster, [])
             return self.inventory(cluster, (), name, settings, cluster["controller_ip"])
@@ -311,14 +224,14 @@ class Validator:
         for i, raw in enumerate(raw_nodes):
             if not isinstance(raw, dict):
                 self.fail(("", 0, "nodes"), "'nodes' must be an array of tables ([[nodes]])")
-            self.check_keys("nodes", i, raw, NODE_KEYS)
+            self.check_table(NODES, i, raw)
             if "host" not in raw:
                 self.fail(("nodes", i, None), f"node {i + 1} has no 'host'; add host = \"name or address\"")
             host = raw["host"]
             if host in seen:
                 self.fail(("nodes", i, "host"), f"host '{host}' is listed twice (first as node {seen[host] + 1})")
             seen[host] = i
-            merged = {k: cluster[k] for k in (*SHARED_KEYS, *power.HOOK_KEYS) if k in cluster} | raw
+            merged = {k: cluster[k] for k in (*(s.name for s in NODE_DEFAULTS), *power.HOOK_KEYS) if k in cluster} | raw
             hooks = tuple((k, tuple(merged[k])) for k in power.HOOK_KEYS if k in merged)
             if "slot" not in raw and any("{slot}" in arg for _, hook in hooks for arg in hook):
                 self.fail(("nodes", i, None), f"node '{host}': its power hooks use {{slot}}; give it a slot = ...")
@@ -379,7 +292,7 @@ class Validator:
             launcher=launcher,
             settings=settings,
             classroom=self.classroom,
-            power_settings=power.settings(cluster, lambda key, what: self.fail(("cluster", 0, key), what)),
+            power_settings=power.settings(cluster),
             lines=self.lines,
         )
 

@@ -19,20 +19,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .tables import INTEGER, Kind, Setting, Table, sentence_of
+
 ACTIONS = ("on", "off", "status")
-HOOK_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
-    f"power_{action}": ((list,), 'a list of arguments, e.g. ["clusterctrl", "on", "p{slot}"]') for action in ACTIONS
-}
-NODE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
-    **HOOK_KEYS,
-    "slot": ((int, str), "a number or a short name (where the node sits in its case or PDU)"),
-}
-CLUSTER_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
-    **HOOK_KEYS,
-    "power_cycle_after": ((str,), 'a duration like "2m" or "90s"'),
-    "power_cycle_tries": ((int,), "an integer"),
-    "power_save_after": ((str,), 'a duration like "10m"'),
-}
 DEFAULT_CYCLE_TRIES = 3
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h)?")
 _UNITS = {None: 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -76,19 +65,13 @@ def check_slot(value: int | str, fail: Any) -> str:
     return text
 
 
-def settings(cluster: dict[str, Any], fail: Any) -> PowerSettings:
-    """``[cluster]``'s power opt-ins; ``fail(key, what)`` raises naming the line."""
+def settings(cluster: dict[str, Any]) -> PowerSettings:
+    """``[cluster]``'s power opt-ins, already checked (``CLUSTER_POWER``)."""
     found: dict[str, Any] = {}
     for key in ("power_cycle_after", "power_save_after"):
         if key in cluster:
-            seconds = duration(cluster[key])
-            if seconds is None or seconds <= 0:
-                fail(key, f'{key} {cluster[key]!r} is not a duration; write it like "2m", "90s" or "1h"')
-            found[key.removeprefix("power_").replace("after", "after_s")] = seconds
-    tries = cluster.get("power_cycle_tries", DEFAULT_CYCLE_TRIES)
-    if not 1 <= tries <= 20:
-        fail("power_cycle_tries", f"power_cycle_tries must be from 1 to 20, not {tries}")
-    return PowerSettings(cycle_tries=tries, **found)
+            found[key.removeprefix("power_").replace("after", "after_s")] = duration(cluster[key])
+    return PowerSettings(cycle_tries=cluster.get("power_cycle_tries", DEFAULT_CYCLE_TRIES), **found)
 
 
 def command(hooks: dict[str, tuple[str, ...]], action: str, host: str, slot: str | None) -> list[str] | None:
@@ -98,3 +81,74 @@ def command(hooks: dict[str, tuple[str, ...]], action: str, host: str, slot: str
         return None
     values = {"node": host, "slot": slot or ""}
     return [_FIELD_RE.sub(lambda m: values[m.group(1)], arg) for arg in hook]
+
+
+HOOK = Kind((list,), 'a list of arguments, e.g. ["clusterctrl", "on", "p{slot}"]')
+_WHAT = {"on": "turns it on", "off": "turns it off", "status": "prints a line with `on` or `off`"}
+
+
+def _duration_check(key: str) -> Any:
+    def check(value: str) -> str | None:
+        seconds = duration(value)
+        if seconds is None or seconds <= 0:
+            return f'{key} {value!r} is not a duration; write it like "2m", "90s" or "1h"'
+        return None
+
+    return check
+
+
+def _hooks(where: str) -> tuple[Setting, ...]:
+    return tuple(
+        Setting(
+            f"power_{action}",
+            HOOK,
+            f"for {where}: an argument list run on the head, no shell, that {_WHAT[action]}; "
+            "`{node}` is the node's host, `{slot}` its slot",
+            "none" if where == "every node" else "`[cluster]`'s",
+            sentence_of(lambda value, fail, key=f"power_{action}": check_hook(key, value, fail)),
+        )
+        for action in ACTIONS
+    )
+
+
+CLUSTER_POWER = Table(
+    "cluster",
+    (
+        *_hooks("every node"),
+        Setting(
+            "power_cycle_after",
+            Kind((str,), 'a duration like "2m" or "90s"'),
+            'power-cycle a node that stays down this long, e.g. `"2m"` (opt-in)',
+            "off",
+            _duration_check("power_cycle_after"),
+        ),
+        Setting(
+            "power_cycle_tries",
+            INTEGER,
+            "power cycles of one node before giving up",
+            str(DEFAULT_CYCLE_TRIES),
+            lambda v: None if 1 <= v <= 20 else f"power_cycle_tries must be from 1 to 20, not {v}",
+        ),
+        Setting(
+            "power_save_after",
+            Kind((str,), 'a duration like "10m"'),
+            'power off nodes with no engine work this long, e.g. `"10m"` (opt-in)',
+            "off",
+            _duration_check("power_save_after"),
+        ),
+    ),
+)
+NODE_POWER = Table(
+    "nodes",
+    (
+        Setting(
+            "slot",
+            Kind((int, str), "a number or a short name (where the node sits in its case or PDU)"),
+            "where it sits in its case or PDU: `{slot}` in a power hook",
+            "none",
+            sentence_of(lambda value, fail: check_slot(value, fail)),
+        ),
+        *_hooks("this node"),
+    ),
+)
+HOOK_KEYS = [f"power_{action}" for action in ACTIONS]

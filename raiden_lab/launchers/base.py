@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from ..aio import each_node
 from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
+from ..config.tables import Table
 from ..daemon.monitor import NodeMonitor
 from ..errors import RaidenError
 from ..operations import doctor
@@ -159,13 +160,10 @@ class Launcher:
     # True: a node can join or leave the running cluster (one engine set per node)
     grows_live: ClassVar[bool] = False
     node_class: ClassVar[type[NodeEngines]] = NodeEngines
+    # its own ``[NAME]`` table (``config/tables.py``), declared beside the class; None: no table
+    settings_table: ClassVar[Table | None] = None
 
     # -- the inventory ---------------------------------------------------------------
-
-    @classmethod
-    def settings_keys(cls) -> dict[str, tuple[tuple[type, ...], str]] | None:
-        """Keys of the launcher's own ``[NAME]`` table, as the validator checks them; None: no table."""
-        return None
 
     @classmethod
     def validate(cls, v: Validator, data: dict[str, Any], cluster: dict[str, Any], nodes: list[Node]) -> Any:

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 import psutil
 from ipyparallel.cluster.launcher import MPIEngineSetLauncher
 
+from ..config.clustertables import a_path, arguments
 from ..config.inventory import Inventory, Node
+from ..config.tables import STRINGS, Kind, Setting, Table
 from ..node.jobengine import encode_plan
 from ..transport import ssh
 from ..transport.nodes import NodeReport, head_versions, sweep_nodes
@@ -53,16 +55,26 @@ class MPISettings:
 class MPILauncher(JobLauncher):
     name = "mpi"
 
-    @classmethod
-    def settings_keys(cls) -> dict[str, tuple[tuple[type, ...], str]]:
-        return {"mpiexec": ((str,), "a path"), "args": ((list,), "a list of strings")}
+    settings_table = Table(
+        "mpi",
+        (
+            Setting(
+                "mpiexec", Kind((str,), "a path"), "the `mpiexec` to run on the head", "`mpiexec`", a_path("mpiexec")
+            ),
+            Setting(
+                "args",
+                STRINGS,
+                'more arguments for it, e.g. `["--mca", "btl_tcp_if_include", "eth0"]`',
+                "none",
+                arguments("args"),
+            ),
+        ),
+    )
 
     @classmethod
     def validate(cls, v: Validator, data: dict[str, Any], cluster: dict[str, Any], nodes: list[Node]) -> MPISettings:
         mpi = data.get("mpi", {})
         mpiexec = mpi.get("mpiexec", "mpiexec")
-        if not mpiexec.strip() or "\0" in mpiexec or "\n" in mpiexec:
-            v.fail(("mpi", 0, "mpiexec"), f"'mpiexec' must be a path, not {mpiexec!r}")
         # mpiexec runs one command line on every node: one interpreter path for all
         for i, node in enumerate(nodes[1:], start=1):
             if node.python != nodes[0].python:

@@ -13,18 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import shlex
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ipyparallel.cluster.launcher import SlurmEngineSetLauncher
 
-from ..config.inventory import SHARED_KEYS, Inventory, Node
+from ..config.clustertables import NODE_DEFAULTS
+from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
 from ..daemon.monitor import NodeMonitor
 from ..node.jobengine import encode_plan
@@ -33,6 +32,7 @@ from ..vocabulary import ClusterState, EngineState, Event, NodeState
 from .base import WARM_ENGINE
 from .jobs import JobLauncher, JobNode
 from .slurmctl import check_partition, job_state
+from .slurmsettings import SLURM, SlurmSettings
 
 if TYPE_CHECKING:
     from ..config.inventory import Validator
@@ -55,8 +55,6 @@ ENDED_STATES = frozenset(
     }
 )
 WAITING_STATES = frozenset({"PENDING", "RUNNING", "CONFIGURING", "COMPLETING"})
-_TIME_RE = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$|^UNLIMITED$|^INFINITE$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 BATCH_TEMPLATE = """#!/bin/sh
 #SBATCH --job-name=raiden-{cluster}
@@ -67,22 +65,6 @@ BATCH_TEMPLATE = """#!/bin/sh
 srun --overlap --ntasks-per-node=1 --nodes="$SLURM_JOB_NUM_NODES" --ntasks="$SLURM_JOB_NUM_NODES" {agent} &
 srun {program_and_args}
 """
-
-
-@dataclass(frozen=True)
-class SlurmSettings:
-    """``[slurm]``: what the engines' job asks Slurm for; Slurm decides the nodes."""
-
-    engines: int = 2
-    partition: str | None = None
-    account: str | None = None
-    time_limit: str | None = None
-    sbatch_options: tuple[str, ...] = ()
-    python: str = sys.executable  # on the compute nodes; a shared file system is assumed, as for ipyparallel
-    work_dir: str | None = None  # shared; one folder per node inside (default: the cluster's folder)
-
-    def describe_nodes(self) -> str:
-        return f"the nodes of Slurm partition '{self.partition or '(default)'}'"
 
 
 def sbatch_options(inventory: Any) -> str:
@@ -129,17 +111,7 @@ class SlurmLauncher(JobLauncher):
     name = "slurm"
     finds_nodes = True
 
-    @classmethod
-    def settings_keys(cls) -> dict[str, tuple[tuple[type, ...], str]]:
-        return {
-            "partition": ((str,), "a string"),
-            "account": ((str,), "a string"),
-            "time_limit": ((str,), 'a Slurm time like "1:00:00"'),
-            "engines": ((int,), "an integer"),
-            "sbatch_options": ((list,), "a list of strings"),
-            "python": ((str,), "a path"),
-            "work_dir": ((str,), "a path"),
-        }
+    settings_table = SLURM
 
     @classmethod
     def validate(cls, v: Validator, data: dict[str, Any], cluster: dict[str, Any], nodes: list[Node]) -> SlurmSettings:
@@ -150,7 +122,7 @@ class SlurmLauncher(JobLauncher):
                 'launcher = "slurm": Slurm decides which nodes the engines land on; '
                 "remove the [[nodes]] tables and set [slurm] engines (and partition) instead",
             )
-        for key in ("engines_per_node", *SHARED_KEYS):
+        for key in ("engines_per_node", *(s.name for s in NODE_DEFAULTS)):
             if key in cluster and key not in ("work_dir", "python"):
                 v.fail(
                     ("cluster", 0, key),
@@ -164,12 +136,6 @@ class SlurmLauncher(JobLauncher):
                 "to this login node's address that the compute nodes reach",
             )
         raw = data.get("slurm", {})
-        for key, value in raw.items():
-            where = ("slurm", 0, key)
-            if key == "time_limit" and not _TIME_RE.match(value):
-                v.fail(where, f'time_limit {value!r} is not a Slurm time; write minutes, "H:MM:SS" or "D-HH:MM:SS"')
-            elif key in ("partition", "account") and not _NAME_RE.match(value):
-                v.fail(where, f"{key} {value!r} is not a plain Slurm name (letters, digits, '_', '.', '-')")
         return SlurmSettings(
             engines=raw.get("engines", 2),
             partition=raw.get("partition"),

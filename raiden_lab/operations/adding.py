@@ -27,7 +27,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ..config.inventory import LABEL_RE, USER_RE, Inventory, load
+from ..config.clustertables import LABEL_RE, USER_RE
+from ..config.inventory import Inventory, load
 from ..config.paths import ClusterPaths
 from ..config.syntax import is_host
 from ..errors import InputError, RaidenError

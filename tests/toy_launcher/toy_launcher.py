@@ -9,15 +9,16 @@ from typing import Any
 
 from ipyparallel.cluster.launcher import LocalEngineLauncher
 
+from raiden_lab.config.tables import Kind, Setting, Table
 from raiden_lab.launchers.base import Launcher
 
 
 class ToyLauncher(Launcher):
     name = "toy"
 
-    @classmethod
-    def settings_keys(cls) -> dict[str, tuple[tuple[type, ...], str]]:
-        return {"delay": ((float, int), "seconds")}
+    settings_table = Table(
+        "toy", (Setting("delay", Kind((float, int), "seconds"), "seconds before each engine starts", "0"),)
+    )
 
     @classmethod
     def validate(cls, v: Any, data: dict[str, Any], cluster: dict[str, Any], nodes: list) -> float:

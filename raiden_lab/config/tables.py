@@ -6,7 +6,7 @@ A table (``[cluster]``, ``[[nodes]]``, ``[class]``, a launcher's ``[NAME]``) is 
 (``MPILauncher.settings = Table(...)``), as a JupyterHub spawner declares its traits. From the
 declarations come the inventory's checks (``Table.check``: type, then the setting's own check, each
 error ``PATH:LINE: sentence`` with "did you mean" for an unknown key), and the tables of
-``docs/inventory.md`` (``python -m raiden_lab.config.settings docs/inventory.md`` writes them; a test
+``docs/inventory.md`` (``python -m raiden_lab.config.tables docs/inventory.md`` writes them; a test
 fails when they drift; ``config/docs.py`` gathers them).
 """
 
@@ -59,7 +59,8 @@ class Table:
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.settings]
-        assert len(names) == len(set(names)), f"[{self.name}] declares a setting twice: {names}"
+        if len(names) != len(set(names)):
+            raise ValueError(f"[{self.name}] declares a setting twice: {names}")
 
     def __iter__(self) -> Any:
         return iter(self.settings)
