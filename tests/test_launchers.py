@@ -1,6 +1,7 @@
 """Every launcher installed, through the same protocol (as ipyparallel's tests/test_launcher.py does for its own).
 
-``toy`` is a launcher from another package (tests/toy_launcher/): an entry point and one module, nothing of
+``toy`` (engines per node) and ``toybatch`` (every engine a task of one batch job) are launchers from another
+package (tests/toy_launcher/): entry points and a module each, nothing of
 Raiden edited. It is on the path of the commands run here, as an installed plug-in would be.
 """
 
@@ -80,16 +81,18 @@ def test_a_launcher_of_another_package_is_found_and_its_mistakes_named(with_toy:
     ), ran.err
     inventory.write_text('[cluster]\nname = "t"\nlauncher = "tyo"\n\n[[nodes]]\nhost = "localhost"\n')
     ran = with_toy("status", "-i", str(inventory))
-    assert ran.code == 2 and "launcher 'tyo' is not one of 'ssh', 'mpi', 'slurm', 'toy'; did you mean 'toy'?" in ran.err
+    assert ran.code == 2 and "launcher 'tyo' is not one of 'ssh', 'mpi', 'slurm', 'toy', 'toybatch'; did you mean 'toy'?" in ran.err
 
 
 def _local_launcher(name: str) -> str:
     if name == "mpi":
         need(None if shutil.which("mpiexec") else "the MPI launcher needs mpiexec (Debian: openmpi-bin)")
-    return {"ssh": "", "mpi": 'launcher = "mpi"\n', "toy": 'launcher = "toy"\n'}[name]
+    return "" if name == "ssh" else f'launcher = "{name}"\n'
 
 
-@pytest.mark.parametrize("name", ["ssh", "mpi", "toy"])
+# toy: a per-node launcher of another package; toybatch: a batch-job one (every engine a task of one job,
+# placed by raiden_lab.node.jobengine from the plan it carries), added with no line of raiden_lab changed
+@pytest.mark.parametrize("name", ["ssh", "mpi", "toy", "toybatch"])
 def test_each_local_launcher_starts_restarts_and_stops_a_cluster(name: str, with_toy: Raiden) -> None:
     """up, a task on every engine, status, restart of the node (or the launcher's refusal), down: nothing left."""
     raiden = with_toy

@@ -54,7 +54,7 @@ class JobLauncher(Launcher):
         self.lock = asyncio.Lock()
         self.attempt = 0
         self.placed: set[int] = set()
-        self._watch: asyncio.Task | None = None
+        self.watching: asyncio.Task | None = None
         self._recorded: list[dict[str, Any]] = []
 
     @property
@@ -106,6 +106,18 @@ class JobLauncher(Launcher):
         if self.ctx.listener is not None:
             self.ctx.listener.engines_changed(node)
 
+    async def place_engines(self, hosts: list[str]) -> None:
+        """Once the job's engines on ``hosts`` registered, learn their pids for the agents."""
+        ids = [i for h in hosts for i in self.ctx.nodes[h].engine_ids]
+        while not self.stopping:
+            await asyncio.sleep(0.5)
+            if set(ids) <= await self.ctx.hub.registered():
+                break
+        found = await self.locate(ids)
+        for host in hosts:
+            node = self.job_node(host)
+            self.engines_placed(node, {i: found[i] for i in node.engine_ids if i in found})
+
     # -- the protocol ------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -130,12 +142,12 @@ class JobLauncher(Launcher):
 
     async def stop(self) -> None:
         async with self.lock:
-            await self._stop()
+            await self.stop_job()
         await super().stop()
 
     async def suspend(self, hosts: list[str]) -> None:
         async with self.lock:
-            await self._stop()  # the job's engines hold the old controller's keys
+            await self.stop_job()  # the job's engines hold the old controller's keys
         await asyncio.gather(*(self.stop_node(h) for h in hosts))
 
     async def resume(self, hosts: list[str]) -> None:
@@ -154,10 +166,10 @@ class JobLauncher(Launcher):
     async def ensure_started(self) -> None:
         raise NotImplementedError
 
-    async def _stop(self) -> None:
+    async def stop_job(self) -> None:
         self.stopping = True
-        if self._watch is not None:
-            self._watch.cancel()
+        if self.watching is not None:
+            self.watching.cancel()
         launcher, self.launcher = self.launcher, None
         if launcher is not None and launcher.state == "running":
             with contextlib.suppress(Exception):

@@ -135,7 +135,7 @@ class MPILauncher(JobLauncher):
             hosts = self.wanted_hosts()
             if self.launcher is not None and self.launcher.state == "running" and hosts == self.hosts:
                 return
-            await self._stop()
+            await self.stop_job()
             if hosts:
                 await self._start(hosts)
 
@@ -146,7 +146,7 @@ class MPILauncher(JobLauncher):
             host,
         )
         async with self.lock:
-            await self._stop()
+            await self.stop_job()
         await self.start_node(host)
 
     async def node_lost(self, host: str) -> bool:
@@ -183,7 +183,7 @@ class MPILauncher(JobLauncher):
                     "threads": max(1, cores // count) if cores else None,
                 }
             )
-        plan = {"kind": "mpi", "nodes": nodes}
+        plan = {"nodes": nodes}  # ranks fill the hosts file's slots in order; --mpi gives the ids
         inv = ctx.inventory
         self.launcher = MPIEngineSetLauncher(
             work_dir=str(ctx.paths.root),
@@ -205,7 +205,7 @@ class MPILauncher(JobLauncher):
             f"mpiexec (pid {self.launcher.pid}) started {first} engines on "
             f"{len(hosts)} node{'s' if len(hosts) != 1 else ''}",
         )
-        self._watch = asyncio.create_task(self._place(hosts))
+        self.watching = asyncio.create_task(self.place_engines(hosts))
 
     async def _send_connection(self, node: JobNode) -> bool:
         """The engines' connection file, key included, goes over SSH only: never through mpiexec."""
@@ -298,18 +298,6 @@ class MPILauncher(JobLauncher):
                     Event.JOB_RESTARTED,
                     f"the MPI job was started again after {delay:g} s (an MPI job cannot lose one rank)",
                 )
-
-    async def _place(self, hosts: list[str]) -> None:
-        """Once the engines registered, learn their pids for the agents."""
-        ids = [i for h in hosts for i in self.ctx.nodes[h].engine_ids]
-        while not self.stopping:
-            await asyncio.sleep(0.5)
-            if set(ids) <= await self.ctx.hub.registered():
-                break
-        found = await self.locate(ids)
-        for host in hosts:
-            node = self.job_node(host)
-            self.engines_placed(node, {i: found[i] for i in node.engine_ids if i in found})
 
 
 def cluster_network(controller_ip: str) -> str | None:

@@ -215,11 +215,15 @@ class SlurmLauncher(JobLauncher):
 
     async def _submit(self) -> None:
         ctx, inv = self.ctx, self.ctx.inventory
-        plan = {
-            "kind": "slurm",
-            "work_dir": self.work_dir,
-            "marker": f"{inv.name}@slurm",
-            "connection_file": str(ctx.paths.profile_dir / "security" / "ipcontroller-engine.json"),
+        plan = {  # Slurm picks the nodes: one shape for each; the rank is the engine's id
+            "rank_from": ["SLURM_PROCID"],
+            "host_from": ["SLURMD_NODENAME"],
+            "id_is_rank": True,
+            "each_host": {
+                "work_dir": self.work_dir,
+                "marker": f"{inv.name}@slurm",
+                "connection_file": str(ctx.paths.profile_dir / "security" / "ipcontroller-engine.json"),
+            },
         }
         encoded = encode_plan(plan)
         launcher = _Launcher(
@@ -252,7 +256,7 @@ class SlurmLauncher(JobLauncher):
         self.state = "PENDING"
         self.record(id=self.job_id, state=self.state, reason="", nodes=[], engines=self.wanted)
         ctx.event(Event.JOB_SUBMITTED, f"Slurm job {self.job_id} asks for {self.wanted} engines")
-        self._watch = asyncio.create_task(self._follow())
+        self.watching = asyncio.create_task(self._follow())
 
     async def _follow(self) -> None:
         """Place engines as they register (from the hub, cheap); ask squeue less often once all are in."""
@@ -316,9 +320,9 @@ class SlurmLauncher(JobLauncher):
         await node.monitor.start()
         return node
 
-    async def _stop(self) -> None:
+    async def stop_job(self) -> None:
         job_id = self.job_id if self.launcher is not None else None
-        await super()._stop()
+        await super().stop_job()
         if job_id is None:
             return
         self.ctx.event(Event.JOB_CANCELLED, f"scancel {job_id}")

@@ -15,14 +15,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import psutil
 
-from .jobengine import decode_plan
+from .jobengine import decode_plan, host_of
 
 SCAN_S = 2.0
 
@@ -45,10 +44,10 @@ def engine_pids(marker: str) -> dict[str, int]:
 
 def main() -> None:
     plan = decode_plan(sys.argv[1])
-    host = os.environ.get("SLURMD_NODENAME") or socket.gethostname()
-    work_dir = os.path.join(plan["work_dir"], host)
+    host = host_of(plan)
+    work_dir = os.path.join(plan["each_host"]["work_dir"], host)
     os.makedirs(work_dir, mode=0o700, exist_ok=True)
-    marker = f"{plan['marker']}@{host}"
+    marker = f"{plan['each_host']['marker']}@{host}"
     with open(os.path.join(work_dir, "agent.jsonl"), "wb") as out:
         agent = subprocess.Popen(
             [sys.executable, "-m", "raiden_lab.node.agent", "--work-dir", work_dir], stdin=subprocess.PIPE, stdout=out

@@ -10,7 +10,16 @@ from the plan it is given, and ``exec``s the engine (same process, so MPI and
 Slurm keep tracking it).
 
 Usage: ``python -m raiden_lab.node.jobengine PLAN [engine options...]`` where PLAN
-is the base64 of a JSON object made by :func:`encode_plan`.
+is the base64 of a JSON object made by :func:`encode_plan`. The plan says how engines map to
+nodes, so this file knows no launch mode:
+
+- ``rank_from``: the variables that hold an engine's rank, first set wins (default: Open MPI's,
+  PMIx's, PMI's and Slurm's);
+- ``nodes``: the nodes in rank order, each ``{host, engines, work_dir, marker, threads,
+  connection_file?}`` (a hosts file: MPI); or ``each_host``: ``{work_dir, marker, connection_file,
+  threads?}`` for whichever node the job picked, named by ``host_from`` (variables) or the
+  machine's name (Slurm);
+- ``id_is_rank``: the engine registers with its rank as its id.
 """
 
 from __future__ import annotations
@@ -33,29 +42,42 @@ def decode_plan(text: str) -> dict[str, Any]:
     return json.loads(base64.urlsafe_b64decode(text.encode()))
 
 
-def rank() -> int:
-    for name in RANK_VARIABLES:
-        if os.environ.get(name, "").isdigit():
-            return int(os.environ[name])
-    raise SystemExit(f"raiden jobengine: none of {', '.join(RANK_VARIABLES)} is set; start it with mpiexec or srun")
+def _first_set(names: list[str]) -> str | None:
+    return next((os.environ[n] for n in names if os.environ.get(n)), None)
+
+
+def rank(plan: dict[str, Any]) -> int:
+    """This engine's rank, from the first of the plan's ``rank_from`` variables that is set."""
+    names = plan.get("rank_from") or list(RANK_VARIABLES)
+    found = _first_set(names)
+    if found is None or not found.isdigit():
+        raise SystemExit(f"raiden jobengine: none of {', '.join(names)} is set; start it with the job's launcher")
+    return int(found)
+
+
+def host_of(plan: dict[str, Any]) -> str:
+    """The node this runs on, as the job names it (``host_from``), else the machine's name."""
+    return _first_set(plan.get("host_from", [])) or socket.gethostname()
 
 
 def node_for(plan: dict[str, Any], engine_rank: int) -> dict[str, Any]:
-    """This engine's node: by rank for MPI (ranks fill the hosts file in order), by host name for Slurm."""
-    if plan["kind"] == "mpi":
+    """This engine's node, as the plan maps engines to nodes: ``nodes`` in rank order (the ranks fill each
+    node's ``engines`` in turn: a hosts file), or ``each_host``, one shape for whichever node the job
+    put the engine on (the job picked the nodes)."""
+    if "nodes" in plan:
         first = 0
         for node in plan["nodes"]:
             if engine_rank < first + node["engines"]:
                 return node
             first += node["engines"]
         raise SystemExit(f"raiden jobengine: rank {engine_rank} is past the {first} engines of the plan")
-    host = os.environ.get("SLURMD_NODENAME") or socket.gethostname()
+    host, shape = host_of(plan), plan["each_host"]
     return {
         "host": host,
-        "work_dir": os.path.join(plan["work_dir"], host),
-        "connection_file": plan["connection_file"],
-        "marker": f"{plan['marker']}@{host}",
-        "threads": plan.get("threads"),
+        "work_dir": os.path.join(shape["work_dir"], host),
+        "connection_file": shape["connection_file"],
+        "marker": f"{shape['marker']}@{host}",
+        "threads": shape.get("threads"),
     }
 
 
@@ -69,14 +91,14 @@ def engine_argv(plan: dict[str, Any], node: dict[str, Any], engine_rank: int, op
         f"--file={node.get('connection_file') or os.path.join(work_dir, 'engine-connection.json')}",
         f"--profile-dir={os.path.join(work_dir, 'profile')}",
     ]
-    if plan["kind"] == "slurm":
-        argv.append(f"--IPEngine.id={engine_rank}")  # under MPI, --mpi asks for the rank itself
+    if plan.get("id_is_rank"):  # else the engine asks for it (under MPI, ipyparallel's --mpi)
+        argv.append(f"--IPEngine.id={engine_rank}")
     return argv + options
 
 
 def main() -> None:
     plan = decode_plan(sys.argv[1])
-    engine_rank = rank()
+    engine_rank = rank(plan)
     node = node_for(plan, engine_rank)
     work_dir = os.path.abspath(os.path.expanduser(node["work_dir"]))
     for sub in ("logs", "profile", "ipython"):
