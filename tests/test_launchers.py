@@ -81,7 +81,10 @@ def test_a_launcher_of_another_package_is_found_and_its_mistakes_named(with_toy:
     ), ran.err
     inventory.write_text('[cluster]\nname = "t"\nlauncher = "tyo"\n\n[[nodes]]\nhost = "localhost"\n')
     ran = with_toy("status", "-i", str(inventory))
-    assert ran.code == 2 and "launcher 'tyo' is not one of 'ssh', 'mpi', 'slurm', 'toy', 'toybatch'; did you mean 'toy'?" in ran.err
+    assert (
+        ran.code == 2
+        and "launcher 'tyo' is not one of 'ssh', 'mpi', 'slurm', 'toy', 'toybatch'; did you mean 'toy'?" in ran.err
+    )
 
 
 def _local_launcher(name: str) -> str:

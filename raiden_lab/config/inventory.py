@@ -73,6 +73,11 @@ class Inventory:
     lines: dict[tuple[str, int, str | None], int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
+    def mode(self) -> Any:
+        """The launch mode of ``launcher = "NAME"`` (a ``launchers.mode.LaunchMode``): the registry's, found once."""
+        return launchers.get(self.launcher)
+
+    @property
     def encrypted(self) -> bool:
         """CurveZMQ between head and nodes: on whenever a node is not this machine, unless turned off."""
         if self.encrypt_setting is not None:

@@ -20,7 +20,6 @@ import signal
 import sys
 from typing import Any
 
-from .. import launchers
 from ..classroom.seatinventory import seat_inventory
 from ..config.inventory import Inventory, embedded_default, load
 from ..config.paths import ClusterPaths
@@ -61,7 +60,7 @@ class Supervisor:
         self.started = False
         self.hub = Hub(inventory, paths, self.store)
         self.ctx = LaunchContext(inventory, paths, plan, self.store, self.hub)
-        self.launcher = launchers.get(inventory.launcher)(self.ctx)
+        self.launcher = inventory.mode(self.ctx)
         self.health = Health(self.ctx, self.launcher)
         self.ctx.listener = self.health
         self.membership = Membership(self)

@@ -1,10 +1,10 @@
-"""The launcher protocol: what the supervisor and the health loop ask of a launch mode.
+"""The launcher protocol's running side: what the supervisor and the health loop ask of a launch mode.
 
 A launcher gets a narrow :class:`LaunchContext` (the store, the hub, the node
-registry, the listener for what engines do), never the supervisor. Its class
-side answers before anything runs (the inventory table it reads, what the
-preflight checks, what ``raiden up`` waits for); an instance runs the engines
-of one cluster inside the supervisor.
+registry, the listener for what engines do), never the supervisor; an instance
+runs the engines of one cluster inside it (start, stop, restart, a node lost,
+suspend, resume). What is known from the inventory alone (its table, checks,
+what the preflight needs) is ``mode.py``'s ``LaunchMode``, which this extends.
 """
 
 from __future__ import annotations
@@ -12,20 +12,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from ..aio import each_node
 from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
-from ..config.tables import Table
 from ..daemon.monitor import NodeMonitor
 from ..errors import RaidenError
-from ..operations import doctor
-from ..transport.nodes import NodeReport, engine_set_marker, sweep_nodes, target_for, work_dir_for
+from ..transport.nodes import engine_set_marker, sweep_nodes, target_for, work_dir_for
 from ..vocabulary import ALIVE, GONE, EngineState, Event, NodeState
+from .mode import LaunchMode
 
 if TYPE_CHECKING:
-    from ..config.inventory import Validator
     from ..daemon.hub import Hub
     from ..daemon.plan import Plan
     from ..daemon.store import Store
@@ -151,75 +149,11 @@ class NodeEngines:
             self.set_engine(engine_id, EngineState.STARTING)
 
 
-class Launcher:
-    """A launch mode. Subclasses set ``name`` and override what differs from one engine set per node."""
+class Launcher(LaunchMode):
+    """A launch mode's running side: the engines of one cluster, inside its supervisor. Subclasses set
+    ``name`` and override what differs from one engine set per node."""
 
-    name: ClassVar[str] = ""
-    # True: the inventory lists no nodes; the launcher learns them as engines land (Slurm)
-    finds_nodes: ClassVar[bool] = False
-    # True: a node can join or leave the running cluster (one engine set per node)
-    grows_live: ClassVar[bool] = False
     node_class: ClassVar[type[NodeEngines]] = NodeEngines
-    # its own ``[NAME]`` table (``config/tables.py``), declared beside the class; None: no table
-    settings_table: ClassVar[Table | None] = None
-
-    # -- the inventory ---------------------------------------------------------------
-
-    @classmethod
-    def validate(cls, v: Validator, data: dict[str, Any], cluster: dict[str, Any], nodes: list[Node]) -> Any:
-        """Check what only this launcher knows (``v.fail`` names the line); return its settings."""
-        return None
-
-    # -- before anything runs (CLI, doctor, provision) ------------------------------------
-
-    @classmethod
-    def check_head(cls, inventory: Inventory) -> str | None:
-        """A sentence when the head lacks what the launcher runs (a missing ``mpiexec``)."""
-        return None
-
-    @classmethod
-    def node_packages(cls, inventory: Inventory) -> tuple[str, ...]:
-        """Python packages every node needs beyond the engines' own (checked and provisioned)."""
-        return ()
-
-    @classmethod
-    def judge(cls, report: NodeReport, found: dict[str, Any], node: Node) -> None:
-        """Add the launcher's problems to a node's preflight report."""
-
-    @classmethod
-    async def preflight(cls, inventory: Inventory, paths: ClusterPaths) -> list[NodeReport]:
-        """Every node's check (``raiden doctor``, ``raiden up``)."""
-        return await doctor.check(inventory, paths)
-
-    @classmethod
-    def blocking_problem(cls, reports: list[NodeReport]) -> str | None:
-        """For launchers that find their nodes: a problem that stops ``up`` before anything starts."""
-        return None
-
-    @classmethod
-    def engines_wanted(cls, inventory: Inventory) -> int | None:
-        """Engines ``raiden up`` waits for when the inventory cannot tell (None: the nodes' engines)."""
-        return None
-
-    @classmethod
-    def restart_refusal(cls, inventory: Inventory, host: str) -> str | None:
-        """Why one node cannot be restarted alone, or None when it can."""
-        return None
-
-    @classmethod
-    def job_text(cls, job: dict[str, Any]) -> str:
-        """One line for a job this launcher runs (``status``, the sidebar, the dashboard)."""
-        return f"{cls.name} job {job.get('id')}: {job.get('state')}"
-
-    @classmethod
-    def clean_up_after(cls, inventory: Inventory, paths: ClusterPaths) -> list[str]:
-        """A supervisor of this cluster was killed: end what it left outside the head (sentences of what was done)."""
-        return []
-
-    @classmethod
-    def job_problem(cls, job: dict[str, Any]) -> str | None:
-        """A job that ended or was refused before its engines came up: ``raiden up`` stops waiting."""
-        return None
 
     # -- in the supervisor -----------------------------------------------------------------
 

@@ -15,7 +15,6 @@ import socket
 import time
 from typing import Any
 
-from .. import launchers
 from ..aio import each_node, printable, run_sync
 from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
@@ -101,13 +100,13 @@ async def check_node(inventory: Inventory, node: Node, paths: ClusterPaths) -> N
     # The probe stamps its time just before it exits: about half a round trip before we read it.
     report.clock_skew = found["time"] - (received - (report.rtt or 0) / 2)
     judge(report, found, node)
-    launchers.get(inventory.launcher).judge(report, found, node)
+    inventory.mode.judge(report, found, node)
     report.ok = not report.problems
     return report
 
 
 def packages_for(inventory: Inventory) -> tuple[str, ...]:
-    return CHECKED_PACKAGES + launchers.get(inventory.launcher).node_packages(inventory)
+    return CHECKED_PACKAGES + inventory.mode.node_packages(inventory)
 
 
 def judge(report: NodeReport, found: dict[str, Any], node: Node) -> None:

@@ -22,7 +22,6 @@ from typing import Any
 
 import psutil
 
-from .. import launchers
 from ..aio import run_sync
 from ..config.inventory import Inventory
 from ..config.paths import ClusterPaths
@@ -65,15 +64,11 @@ class Outcome:
         return asdict(self)
 
 
-def launcher_of(inventory: Inventory) -> Any:
-    return launchers.get(inventory.launcher)
-
-
 async def preflight(inventory: Inventory, paths: ClusterPaths) -> list[NodeReport]:
     """Every node's check as the inventory's launcher does it; the head's own problems raise."""
     if problem := doctor.check_controller_ip(inventory):
         raise InputError(problem)
-    launcher = launcher_of(inventory)
+    launcher = inventory.mode
     if problem := launcher.check_head(inventory):
         raise RaidenError(problem)
     return await launcher.preflight(inventory, paths)
@@ -94,7 +89,7 @@ async def up(inventory: Inventory, paths: ClusterPaths, timeout: float = UP_TIME
         outcome.warnings.append(warning)
     outcome.said += await clean_up_after_crash(inventory, paths)
     reports = await preflight(inventory, paths)
-    launcher = launcher_of(inventory)
+    launcher = inventory.mode
     plan = Plan(str(inventory.path.resolve()) if inventory.path else None, inventory.seat)
     if launcher.finds_nodes:
         if problem := launcher.blocking_problem(reports):
@@ -122,7 +117,7 @@ async def up(inventory: Inventory, paths: ClusterPaths, timeout: float = UP_TIME
 
 async def restart_node(inventory: Inventory, paths: ClusterPaths, host: str, timeout: float = UP_TIMEOUT_S) -> Outcome:
     """Restart one node's engines (same ids) and wait until they registered again."""
-    if refusal := launcher_of(inventory).restart_refusal(inventory, host):
+    if refusal := inventory.mode.restart_refusal(inventory, host):
         raise RaidenError(refusal)
     inventory.node(host)
     if not control.is_running(paths):
@@ -186,7 +181,7 @@ async def clean_up_after_crash(inventory: Inventory, paths: ClusterPaths) -> lis
     said = []
     if await asyncio.to_thread(control.kill_stray_controllers, paths):
         said.append("killed the controller left behind by a supervisor that died")
-    said += await asyncio.to_thread(launcher_of(inventory).clean_up_after, inventory, paths)
+    said += await asyncio.to_thread(inventory.mode.clean_up_after, inventory, paths)
     return said
 
 
@@ -220,7 +215,7 @@ def _spawn_supervisor(paths: ClusterPaths, plan: Plan) -> subprocess.Popen:
 
 
 def _job_problem(status: dict[str, Any], inventory: Inventory) -> str | None:
-    launcher = launcher_of(inventory)
+    launcher = inventory.mode
     return next((p for job in status["jobs"] if (p := launcher.job_problem(job))), None)
 
 
@@ -233,7 +228,7 @@ async def wait_until_up(
     hosts: list[str] | None,
     outcome: Outcome,
 ) -> None:
-    wanted = launcher_of(inventory).engines_wanted(inventory)
+    wanted = inventory.mode.engines_wanted(inventory)
     deadline = time.monotonic() + timeout
     while True:
         if daemon is not None and daemon.poll() is not None:

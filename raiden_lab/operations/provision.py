@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .. import launchers
 from ..aio import each_node
 from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
@@ -88,7 +87,7 @@ async def provision_node(
             failed.problems.append(problem)
             return failed
         pip_source = ["--no-index", "--find-links", remote]
-    requirements = head_requirements(launchers.get(inventory.launcher).node_packages(inventory))
+    requirements = head_requirements(inventory.mode.node_packages(inventory))
     say(
         f"{host}: installing {' '.join(requirements)} "
         f"({'from the wheelhouse' if wheelhouse else 'from the package index'})"

@@ -97,9 +97,7 @@ async def build(
     inventory: Inventory, paths: ClusterPaths, folder: Path, reports: list[NodeReport], say: Say
 ) -> tuple[dict, list[str]]:
     """Fill ``folder`` for every node that answered the preflight; (the manifest, problems)."""
-    from .. import launchers
-
-    extra = launchers.get(inventory.launcher).node_packages(inventory)
+    extra = inventory.mode.node_packages(inventory)
     requirements = head_requirements(extra)
     platforms: dict[Platform, list[str]] = {}
     problems = []
