@@ -81,7 +81,7 @@ coverage: $(TEST_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m coverage report --data-file=test-output/coverage/.coverage > test-output/coverage.txt
 	tail -n 1 test-output/coverage.txt
 
-PY_SOURCES := raiden_lab tests benchmarks
+PY_SOURCES := raiden_lab tests benchmarks notebooks/*/lesson.py
 
 lint: $(TEST_STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check $(PY_SOURCES)

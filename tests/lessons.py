@@ -18,6 +18,11 @@ OUTPUT = ROOT / "test-output"
 CHECK_CALL = re.compile(r"""workshop\.check\(\s*["']([\w.]+)["']""")
 
 
+def lesson_file(name: str) -> Path:
+    """The notebook of a lesson, in its folder (``notebooks/02-monte-carlo-pi/02-monte-carlo-pi.ipynb``)."""
+    return NOTEBOOKS / name.removesuffix(".ipynb") / name
+
+
 def cell_text(cell) -> str:
     out = []
     for o in cell.get("outputs", []):
@@ -32,7 +37,7 @@ def cell_text(cell) -> str:
 
 def run_lesson(raiden, name: str, cwd: Path) -> tuple[nbformat.NotebookNode, float]:
     """Run every cell, with each solution loaded into its cell first: as a learner who asked for all of them."""
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nb = nbformat.read(lesson_file(name), as_version=4)
     for cell in nb.cells:
         if "solution" in cell.metadata.get("tags", []):
             cell.source = workshop.solution(cell.source.split()[-1])

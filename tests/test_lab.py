@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 
 from conftest import Raiden
-from raiden_lab.workshop import LESSONS
+from raiden_lab.operations.lessons import catalog
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -68,7 +68,7 @@ def test_lab_serves_jupyterlab_with_the_cluster_up_and_stops_it_after(raiden: Ra
                 "/lab/tree/raiden-workshop/00-tour.ipynb"
             )
         copied = sorted(p.name for p in (raiden.cwd / "raiden-workshop").iterdir())
-        assert copied == sorted([name for name, _ in LESSONS] + ["README.md"])
+        assert copied == sorted([x.file for x in catalog()] + ["README.md"])
         status = raiden("status", "--json").json()
         assert status["state"] == "running"
         assert status["engines"]["alive"] == os.cpu_count()

@@ -29,13 +29,18 @@ def test_the_wheel_carries_everything_a_user_needs_without_node(tmp_path: Path) 
     lessons = sorted(
         n.rsplit("/", 1)[1] for n in names if n.startswith("raiden_lab/workshop/lessons/") and n.endswith(".ipynb")
     )
-    assert lessons == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert lessons == sorted(p.name for p in (ROOT / "notebooks").glob("*/*.ipynb"))
     assert "raiden_lab/workshop/lessons/README.md" in names
     assert "raiden_lab/workshop/corpus/GPL-3.txt" in names
-    # every exercise's solution, loaded on request by `%raiden solution ID`, and lesson 05's recorded run
-    from raiden_lab.workshop.exercises import CHECKS
+    # every lesson's folder: its declaration and every exercise's solution (`%raiden solution ID`); lesson 05's
+    # recorded run
+    from raiden_lab.operations.lessons import catalog
 
-    assert {f"raiden_lab/workshop/solutions/{exercise}.ipy" for exercise in CHECKS} <= names
+    for found in catalog():
+        where = f"raiden_lab/workshop/lessons/{found.folder.name}"
+        assert f"{where}/lesson.py" in names
+        assert {f"{where}/solutions/{exercise}.ipy" for exercise in found.exercises} <= names
+    assert not any("__pycache__" in n for n in names)
     assert "raiden_lab/workshop/data/scaling-16-engines.json" in names
     assert "raiden_lab/node/runner.py" in names
     assert "raiden_lab/config/example.toml" in names  # what `raiden init` writes

@@ -13,27 +13,35 @@ import nbformat
 import pytest
 
 from conftest import STRICT, _make_raiden, wait_for
-from lessons import CHECK_CALL, NOTEBOOKS, assert_lesson_taught, cell_text, record_time, run_lesson
+from lessons import CHECK_CALL, NOTEBOOKS, assert_lesson_taught, cell_text, lesson_file, record_time, run_lesson
 from raiden_lab import workshop
 from raiden_lab.errors import InputError
 from raiden_lab.notebook.scaling import engine_counts
-from raiden_lab.operations.lessons import exercise_names
+from raiden_lab.operations import lessons as lessons_module
+from raiden_lab.operations.lessons import exercise_names, guide_table, render_guide
 from raiden_lab.operations.status import cluster_events
 from raiden_lab.workshop.exercises import CHECKS
 
-LESSON_FILES = [name for name, _ in workshop.LESSONS]
+LESSON_FILES = [x.file for x in workshop.catalog()]
 
 
 # -- the lessons as files ----------------------------------------------------------------------------
 
 
 def test_nine_lessons_in_order_each_with_goals_checked_exercises_and_solutions_on_request() -> None:
-    on_disk = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+    on_disk = sorted(p.name for p in NOTEBOOKS.glob("*/*.ipynb"))
     assert on_disk == LESSON_FILES
+    # a lesson is its folder: its notebook, its declaration, a solution for each of its exercises, nothing else
+    for found in workshop.catalog():
+        assert found.notebook.parent.name == found.file[:-6]
+        assert sorted(p.name for p in found.folder.iterdir() if p.name != "__pycache__") == sorted(
+            [found.file, "lesson.py", "solutions"]
+        ), found.folder
+        assert sorted(p.stem for p in (found.folder / "solutions").iterdir()) == sorted(found.exercises)
     assert [name[:2] for name in LESSON_FILES] == [f"{i:02d}" for i in range(9)]
     used: set[str] = set()
     for name in LESSON_FILES:
-        nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+        nb = nbformat.read(lesson_file(name), as_version=4)
         assert nb.cells[0].source.startswith(f"# {name[:2]} · "), name  # one title, then prose
         assert "**Goals.**" in nb.cells[0].source, name
         assert not any(
@@ -102,7 +110,7 @@ def test_an_unknown_exercise_is_named_with_the_known_ones() -> None:
 
 def test_a_lesson_is_copied_once_and_never_overwritten(tmp_path: Path) -> None:
     copy = workshop.copy_lesson("02-monte-carlo-pi.ipynb", tmp_path / "workshop")
-    assert copy.read_bytes() == (NOTEBOOKS / "02-monte-carlo-pi.ipynb").read_bytes()
+    assert copy.read_bytes() == lesson_file("02-monte-carlo-pi.ipynb").read_bytes()
     copy.write_text("my notes")
     assert workshop.copy_lesson("02-monte-carlo-pi.ipynb", tmp_path / "workshop").read_text() == "my notes"
     with pytest.raises(InputError, match="no lesson named '99-x.ipynb'; the lessons are 00-tour.ipynb"):
@@ -146,7 +154,7 @@ SOLVED = {
         [(lambda h, s: h / s, "quarter circle's share"), (lambda h, s: 4 * h // s, "returned 3")],
     ),
     "02.pi": (
-        4 * sum(workshop.checks.count_hits(50_000, s) for s in range(16)) / 800_000,
+        4 * sum(workshop.reference.count_hits(50_000, s) for s in range(16)) / 800_000,
         [(3.141592653589793, "that is math.pi"), (3.14, "is not the estimate")],
     ),
     "03.interleave": (
@@ -159,9 +167,9 @@ SOLVED = {
         ],
     ),
     "03.image": (
-        [workshop.checks.mandel_row(y, 160, 120, 100) for y in range(120)],
+        [workshop.reference.mandel_row(y, 160, 120, 100) for y in range(120)],
         [
-            ([workshop.checks.mandel_row(y, 160, 120, 100) for y in reversed(range(120))], "not in order"),
+            ([workshop.reference.mandel_row(y, 160, 120, 100) for y in reversed(range(120))], "not in order"),
             ([[0] * 160] * 100, "100 rows; the image has 120"),
         ],
     ),
@@ -448,3 +456,52 @@ def test_lesson_runs_end_to_end_on_the_local_cluster(local, name: str, monkeypat
         inventory = local.cwd.parent / "heat-mpi.toml"  # the same cluster, named from outside the folder
         inventory.write_text('[cluster]\nname = "heat-mpi"\nlauncher = "mpi"\n\n[[nodes]]\nhost = "localhost"\n')
         assert local("status", "-i", str(inventory), "--json").json()["state"] == "stopped"
+
+
+def test_the_guides_table_of_lessons_is_the_lessons_declarations() -> None:
+    """The instructor's guide lists the lessons from each folder's lesson.py
+    (``python -m raiden_lab.operations.lessons notebooks/README.md`` writes it)."""
+    guide = (NOTEBOOKS / "README.md").read_text()
+    assert "<!-- lessons -->" in guide
+    assert render_guide(guide, workshop.catalog()) == guide, (
+        "run `python -m raiden_lab.operations.lessons notebooks/README.md`"
+    )
+
+
+def test_a_new_lesson_is_one_folder(tmp_path: Path, monkeypatch) -> None:
+    """A lesson added as a folder (notebook, lesson.py, solutions/) and nothing else is in the catalog, the
+    server's lesson routes, the guide's table, `raiden lab --workshop`'s copies, and its exercise is checked
+    with its hints and its solution loaded."""
+    lessons = tmp_path / "lessons"
+    shutil.copytree(NOTEBOOKS, lessons, ignore=shutil.ignore_patterns("__pycache__"))
+    new = lessons / "09-doubling"
+    (new / "solutions").mkdir(parents=True)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 09 · Doubling\n\n**Goals.** double")])
+    nbformat.write(nb, new / "09-doubling.ipynb")
+    (new / "lesson.py").write_text(
+        "from raiden_lab.workshop.checks import Exercise, call\n\n"
+        'TITLE = "Doubling"\nTEACHES = "twice"\nMINUTES = 5\nRUN_TIME = "1 s"\nNEEDS = "-"\n\n\n'
+        "def check_double(answer, _):\n"
+        "    ok = call(answer, 21) == 42\n"
+        '    return ok, "right: 42." if ok else "double(21) is not 42."\n\n\n'
+        'EXERCISES = {"09.double": Exercise(check_double, ("multiply by two.", "x * 2"))}\n'
+    )
+    (new / "solutions" / "09.double.ipy").write_text(
+        'def double(x):\n    return 2 * x\nworkshop.check("09.double", double)\n'
+    )
+    monkeypatch.setattr(lessons_module, "lessons_dir", lambda: lessons)
+    assert workshop.catalog()[-1].file == "09-doubling.ipynb" and "09.double" in exercise_names()
+    from raiden_lab.server.manager import ClusterManager
+
+    assert ClusterManager(tmp_path).lessons()[-1] == {
+        "file": "09-doubling.ipynb",
+        "number": "09",
+        "title": "Doubling",
+        "copy": None,
+    }
+    assert "| 09 | Doubling | twice | 09.double | 5 | 1 s | - |" in guide_table(workshop.catalog())
+    assert (workshop.copy_workshop(tmp_path / "copies") / "09-doubling.ipynb").is_file()
+    wrong = workshop.check("09.double", lambda x: x + 2)
+    assert not wrong and "double(21) is not 42. Hint: multiply by two." in wrong.message
+    assert workshop.check("09.double", lambda x: 2 * x)
+    assert "return 2 * x" in workshop.solution("09.double")

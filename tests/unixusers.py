@@ -112,6 +112,12 @@ def student_copy() -> Iterator[Path]:
         shutil.copytree(
             PACKAGE, folder / "raiden_lab", ignore=shutil.ignore_patterns("__pycache__", "labextension", "corpus")
         )
+        # the lessons' folders, where the wheel puts them: the exercises' checks are declared there
+        shutil.copytree(
+            PACKAGE.parent / "notebooks",
+            folder / "raiden_lab" / "workshop" / "lessons",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
         for path in [folder, *folder.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
         yield folder

@@ -15,7 +15,7 @@ from ..config.inventory import example
 from ..errors import InputError, NotRunning, RaidenError
 from ..operations import doctor
 from ..operations.clusters import Cluster, Clusters, Outcome
-from ..operations.lessons import LESSONS, WORKSHOP_DIR, copy_workshop, exercise_names
+from ..operations.lessons import WORKSHOP_DIR, catalog, copy_workshop, exercise_names
 from ..operations.texts import format_events, format_progress, format_seats, format_status
 
 
@@ -240,7 +240,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
         copy_workshop(WORKSHOP_DIR)
         print(f"the workshop's lessons are in ./{WORKSHOP_DIR}/", flush=True)
         if not any(a.startswith(("--ServerApp.default_url", "--LabApp.default_url")) for a in lab_args):
-            lab_args.append(f"--LabApp.default_url=/lab/tree/{WORKSHOP_DIR}/{LESSONS[0][0]}")
+            lab_args.append(f"--LabApp.default_url=/lab/tree/{WORKSHOP_DIR}/{catalog()[0].file}")
     if os.geteuid() == 0 and "--allow-root" not in lab_args:
         lab_args.append("--allow-root")  # CI machines and fresh Pi images often run as root
     print(

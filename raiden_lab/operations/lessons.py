@@ -1,81 +1,186 @@
-"""The workshop's lessons as files: which there are, where they live, a copy for a learner, a solution.
+"""The workshop's lessons, each its own folder: the catalog, a copy for a learner, a solution.
 
-The CLI (``raiden lab --workshop``), the server's lesson routes and the ``%raiden solution`` magic read
-them here; ``raiden_lab.workshop`` (the checks a lesson calls) re-exports them for notebooks.
+A lesson is ``notebooks/NN-name/`` (inside the wheel, ``raiden_lab/workshop/lessons/NN-name/``):
+the notebook ``NN-name.ipynb``, ``lesson.py`` (its title, what it teaches, its minutes in class, what
+it needs, and ``EXERCISES``: each exercise's check and tiered hints) and ``solutions/ID.ipy``. The
+catalog reads ``lesson.py``'s literals without running it, so the CLI (``raiden lab --workshop``),
+the server's lesson routes and the guide's table (``python -m raiden_lab.operations.lessons
+notebooks/README.md``) find a new folder with no other file changed; ``raiden_lab.workshop`` loads
+the checks themselves when a notebook calls one.
 """
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import shutil
+import sys
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError
 
-WORKSHOP_FILES = Path(__file__).resolve().parent.parent / "workshop"  # solutions/, and lessons/ in a wheel
+WORKSHOP_FILES = Path(__file__).resolve().parent.parent / "workshop"  # lessons/ inside a wheel
 WORKSHOP_DIR = "raiden-workshop"  # where `raiden lab --workshop` and the launcher tiles put copies of lessons
+FOLDER_RE = re.compile(r"^[0-9]{2}-[a-z0-9-]{1,64}$")
+DECLARED = ("TITLE", "TEACHES", "MINUTES", "RUN_TIME", "NEEDS")
 
-# (file, title): the launcher shows one tile per lesson, in this order
-LESSONS: list[tuple[str, str]] = [
-    ("00-tour.ipynb", "A tour of the cluster"),
-    ("01-px.ipynb", "%px and %%px"),
-    ("02-monte-carlo-pi.ipynb", "Scatter, gather, reduce: Monte Carlo pi"),
-    ("03-load-balancing.ipynb", "Load balancing: Mandelbrot rows"),
-    ("04-numba.ipynb", "numba on every engine"),
-    ("05-scaling.ipynb", "Scaling laws: Amdahl and Gustafson"),
-    ("06-heat-equation.ipynb", "Domain decomposition: the heat equation"),
-    ("07-fault-tolerance.ipynb", "Fault tolerance: lose an engine, keep the results"),
-    ("08-map-reduce.ipynb", "Map-reduce over a text corpus"),
-]
+
+@dataclass(frozen=True)
+class Lesson:
+    folder: Path
+    title: str
+    teaches: str
+    minutes: int
+    run_time: str
+    needs: str
+    exercises: tuple[str, ...]  # in the order lesson.py declares them
+
+    @property
+    def number(self) -> str:
+        return self.folder.name[:2]
+
+    @property
+    def file(self) -> str:
+        """The notebook's file name, as a learner's copy is named."""
+        return f"{self.folder.name}.ipynb"
+
+    @property
+    def notebook(self) -> Path:
+        return self.folder / self.file
+
+    @property
+    def declaration(self) -> Path:
+        return self.folder / "lesson.py"
+
+
+def read_lesson(folder: Path) -> Lesson:
+    """A lesson folder's declaration, by its literals (``lesson.py`` is not run): InputError naming what is wrong."""
+    path = folder / "lesson.py"
+    try:
+        tree = ast.parse(path.read_text(), str(path))
+    except (OSError, SyntaxError) as e:
+        raise InputError(f"{path}: cannot read the lesson's declaration ({e})") from None
+    found: dict[str, Any] = {}
+    for node in tree.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        if isinstance(target, ast.Name) and target.id in DECLARED and node.value is not None:
+            found[target.id] = ast.literal_eval(node.value)
+        elif isinstance(target, ast.Name) and target.id == "EXERCISES" and isinstance(node.value, ast.Dict):
+            found["EXERCISES"] = tuple(ast.literal_eval(k) for k in node.value.keys if k is not None)
+    missing = [name for name in (*DECLARED, "EXERCISES") if name not in found]
+    if missing:
+        raise InputError(f"{path}: the lesson declares no {', '.join(missing)}; see another lesson's lesson.py")
+    if not (folder / f"{folder.name}.ipynb").is_file():
+        raise InputError(f"{folder}: no notebook {folder.name}.ipynb in the lesson's folder")
+    return Lesson(
+        folder,
+        found["TITLE"],
+        found["TEACHES"],
+        found["MINUTES"],
+        found["RUN_TIME"],
+        found["NEEDS"],
+        found["EXERCISES"],
+    )
+
+
+def lessons_dir() -> Path:
+    """Where the lesson folders are: inside the installed wheel, or ``notebooks/`` of a source checkout."""
+    for folder in (WORKSHOP_FILES / "lessons", WORKSHOP_FILES.parent.parent / "notebooks"):
+        if (folder / "README.md").is_file():
+            return folder
+    raise InputError(f"the workshop lessons are missing: looked in {WORKSHOP_FILES / 'lessons'} and notebooks/")
+
+
+@cache
+def _catalog(where: Path) -> tuple[Lesson, ...]:
+    return tuple(read_lesson(p) for p in sorted(where.iterdir()) if p.is_dir() and FOLDER_RE.fullmatch(p.name))
+
+
+def catalog() -> tuple[Lesson, ...]:
+    """Every lesson, in order: one per folder ``NN-name`` of the lessons."""
+    return _catalog(lessons_dir())
+
+
+def lesson(file: str) -> Lesson:
+    """The lesson whose notebook is ``file`` (``02-monte-carlo-pi.ipynb``); InputError listing them otherwise."""
+    for found in catalog():
+        if found.file == file:
+            return found
+    raise InputError(f"no lesson named {file!r}; the lessons are {', '.join(x.file for x in catalog())}")
 
 
 def exercise_names() -> list[str]:
-    """Every exercise, in lesson order: each has its solution (``workshop/solutions/ID.ipy``)."""
-    return sorted(p.stem for p in (WORKSHOP_FILES / "solutions").glob("*.ipy"))
+    """Every exercise, in lesson order."""
+    return [name for found in catalog() for name in found.exercises]
 
 
 def solution(exercise: str) -> str:
     """One exercise's solution, as code to read and then run: ``%raiden solution ID`` loads it into its cell.
 
-    The solutions live in the package, not in the lessons, so running every
-    cell of a lesson never runs one.
+    The solutions live beside the lesson, not in it, so running every cell of a lesson never runs one.
     """
-    names = exercise_names()
-    if exercise not in names:
-        raise InputError(f"no exercise named {exercise!r}; the exercises are {', '.join(names)}")
-    code = (WORKSHOP_FILES / "solutions" / f"{exercise}.ipy").read_text()
+    owner = next((found for found in catalog() if exercise in found.exercises), None)
+    if owner is None:
+        raise InputError(f"no exercise named {exercise!r}; the exercises are {', '.join(exercise_names())}")
+    code = (owner.folder / "solutions" / f"{exercise}.ipy").read_text()
     return f"# A solution to {exercise}: read it, then run this cell to check it.\n{code}"
 
 
-def lessons_dir() -> Path:
-    """Where the lessons are: inside the installed wheel, or ``notebooks/`` of a source checkout."""
-    packaged = WORKSHOP_FILES / "lessons"
-    if (packaged / LESSONS[0][0]).is_file():
-        return packaged
-    source = WORKSHOP_FILES.parent.parent / "notebooks"
-    if (source / LESSONS[0][0]).is_file():
-        return source
-    raise InputError(f"the workshop lessons are missing: looked in {packaged} and {source}")
-
-
-def copy_lesson(name: str, folder: str | os.PathLike[str]) -> Path:
-    """Copy one lesson into ``folder`` (made if missing); an existing copy is kept, never overwritten."""
-    names = [file for file, _ in LESSONS]
-    if name not in names:
-        raise InputError(f"no lesson named {name!r}; the lessons are {', '.join(names)}")
+def copy_lesson(file: str, folder: str | os.PathLike[str]) -> Path:
+    """Copy one lesson's notebook into ``folder`` (made if missing); a copy already there is kept."""
+    source = lesson(file).notebook
     target_dir = Path(folder)
     target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / name
+    target = target_dir / file
     if not target.exists():
-        shutil.copyfile(lessons_dir() / name, target)
+        shutil.copyfile(source, target)
     return target
 
 
 def copy_workshop(folder: str | os.PathLike[str]) -> Path:
     """Every lesson and the instructor's guide into ``folder`` (copies already there are kept)."""
-    for name, _ in LESSONS:
-        copy_lesson(name, folder)
+    for found in catalog():
+        copy_lesson(found.file, folder)
     guide = Path(folder) / "README.md"
     if not guide.exists():
         shutil.copyfile(lessons_dir() / "README.md", guide)
     return Path(folder)
+
+
+def guide_table(lessons: tuple[Lesson, ...]) -> str:
+    rows = [
+        "| # | Lesson | Teaches | Exercises | Minutes in class | Run time, laptop* | Needs |",
+        "|---|--------|---------|-----------|------------------|-------------------|-------|",
+    ]
+    rows += [
+        f"| {x.number} | {x.title} | {x.teaches} | {', '.join(x.exercises)} | {x.minutes} | {x.run_time} | {x.needs} |"
+        for x in lessons
+    ]
+    return "\n".join(rows) + "\n"
+
+
+_TABLE = re.compile(r"(<!-- lessons -->\n)(.*?)(<!-- /lessons -->)", re.S)
+
+
+def render_guide(text: str, lessons: tuple[Lesson, ...]) -> str:
+    """The guide with its ``<!-- lessons -->`` block made from the lessons' declarations."""
+    return _TABLE.sub(lambda m: f"{m.group(1)}{guide_table(lessons)}{m.group(3)}", text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    for name in argv if argv is not None else sys.argv[1:]:
+        path = Path(name)
+        text = path.read_text()
+        new = render_guide(text, catalog())
+        if new != text:
+            path.write_text(new)
+            print(f"{path}: the lessons' table written")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

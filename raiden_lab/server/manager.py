@@ -14,7 +14,7 @@ from typing import Any
 from ..config.inventory import Inventory, embedded_default, load
 from ..errors import InputError, NotFound, RaidenError
 from ..operations.clusters import Cluster, Clusters, Outcome
-from ..operations.lessons import LESSONS, WORKSHOP_DIR, copy_lesson
+from ..operations.lessons import WORKSHOP_DIR, catalog, copy_lesson
 from ..operations.models import make_event_model, make_lesson_model, make_view_model
 from .classes import ClassActions, student_view, teacher_view
 
@@ -65,13 +65,13 @@ class ClusterManager(ClassActions):
     def lessons(self) -> list[dict[str, Any]]:
         folder = self.root / WORKSHOP_DIR
         return [
-            make_lesson_model(file, title, f"{WORKSHOP_DIR}/{file}" if (folder / file).exists() else None)
-            for file, title in LESSONS
+            make_lesson_model(x.file, x.title, f"{WORKSHOP_DIR}/{x.file}" if (folder / x.file).exists() else None)
+            for x in catalog()
         ]
 
     async def copy_lesson(self, file: str) -> dict[str, Any]:
         """Copy a lesson into the workshop folder under the server's root (a copy there is kept as it is)."""
-        titles = dict(LESSONS)
+        titles = {x.file: x.title for x in catalog()}
         if file not in titles:
             raise NotFound(f"no lesson named '{file}'; the lessons are {', '.join(titles)}")
         await asyncio.to_thread(copy_lesson, file, self.root / WORKSHOP_DIR)

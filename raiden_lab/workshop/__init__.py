@@ -1,4 +1,4 @@
-"""The workshop: lessons in ``notebooks/`` and the checks their exercises call.
+"""The workshop: lessons in ``notebooks/NN-name/`` and the checks their exercises call.
 
 ``workshop.check("02.estimate", estimate_pi)`` says right or wrong, and when
 wrong gives a hint, never the solution. Checks that need the cluster use the
@@ -17,16 +17,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
-from ..operations.lessons import LESSONS, WORKSHOP_DIR, copy_lesson, lessons_dir, solution
+from ..operations.lessons import WORKSHOP_DIR, catalog, copy_lesson, copy_workshop, lessons_dir, solution
 from .reference import corpus
 
 __all__ = [
-    "LESSONS",
     "WORKSHOP_DIR",
+    "catalog",
     "Result",
     "check",
     "compare",
     "copy_lesson",
+    "copy_workshop",
     "corpus",
     "hint",
     "kill_engine",
@@ -64,11 +65,12 @@ class Result:
 
 def _exercise(exercise: str) -> Any:
     """The exercise of that name; an unknown name is one sentence listing the known ones."""
-    from .exercises import CHECKS
+    from .exercises import every_exercise
 
-    if exercise not in CHECKS:
-        raise InputError(f"no exercise named {exercise!r}; the exercises are {', '.join(sorted(CHECKS))}")
-    return CHECKS[exercise]
+    checks = every_exercise()
+    if exercise not in checks:
+        raise InputError(f"no exercise named {exercise!r}; the exercises are {', '.join(sorted(checks))}")
+    return checks[exercise]
 
 
 def check(exercise: str, answer: Any = None, cluster: Any = None) -> Result:

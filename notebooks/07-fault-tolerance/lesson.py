@@ -1,0 +1,50 @@
+"""Lesson 07: Fault tolerance: lose an engine, keep the results. Its exercises: each one's check, its hints (tiers, never the answer), and
+whether it asks the cluster; the solutions are in ``solutions/``."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from raiden_lab.workshop.checks import Exercise
+
+TITLE = "Fault tolerance: lose an engine, keep the results"
+TEACHES = "engine crashes, retries, a task that is not safe to run twice and its idempotent fix, the supervisor"
+MINUTES = 20  # in class
+RUN_TIME = "57 s"  # executed top to bottom on a laptop's local cluster
+NEEDS = "kills engines (over SSH on Pis)"
+
+
+def check_fault_results(answer: Any, cluster: Any) -> tuple[bool, str]:
+    # the lesson's ITEMS: 100 per engine of the cluster (counting one that is being restarted right now)
+    items = 100 * max(len(cluster.ids), sum(len(n["engines"]) for n in cluster.nodes))
+    want = [x * x for x in range(items)]
+    try:
+        got = list(answer)
+    except TypeError:
+        return False, f"expected the list the map returned, got {type(answer).__name__}."
+    if got == want:
+        died = [e for e in cluster.events(500) if e["kind"] == "engine-died"]
+        if not died or died[-1]["time"] < time.time() - 600:
+            return False, "all the results, but no engine died in the last ten minutes: run the cell that kills one."
+        return True, f"right: all {items} results, each once and in order, although an engine died."
+    if len(got) != len(want):
+        return False, f"{len(got)} results for {items} items."
+    return False, f"the results are not the squares of 0..{items - 1} in order."
+
+
+def check_restart_event(answer: Any, cluster: Any) -> tuple[bool, str]:
+    kinds = {e["kind"] for e in cluster.events(500)}
+    if answer == "engine-restarted" and answer in kinds:
+        return True, "right: the supervisor logged it, with the delay it waited."
+    if answer in kinds:
+        return False, f"'{answer}' is in the log, but it is not the one about the new engine."
+    return False, f"there is no event of kind {answer!r} in this cluster's log."
+
+
+EXERCISES: dict[str, Exercise] = {
+    "07.results": Exercise(
+        check_fault_results, "run the map in the cell that kills the engine, and keep what cluster.map returns.", True
+    ),
+    "07.event": Exercise(check_restart_event, "%raiden events lists what the supervisor did and when.", True),
+}
