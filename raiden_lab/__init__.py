@@ -13,8 +13,10 @@ def code_version() -> str:
 
     The version string changes only at a release; the digest changes with any edit of the
     code, so a node that runs other code than the head is told apart (``raiden doctor``) and
-    given the head's (``raiden provision``), release or not. Only ``.py`` files count: a wheel
-    adds the lessons and a checkout has none of them there, yet both run the same code.
+    given the head's (``raiden provision``), release or not. Only ``.py`` files count, and not
+    the lessons' folders (``workshop/lessons/``, their ``lesson.py`` checks run in a learner's
+    kernel, never on an engine): a wheel carries them there and a checkout has them in
+    ``notebooks/``, yet both run the same code.
     """
     global _code_version
     if _code_version is None:
@@ -25,6 +27,8 @@ def code_version() -> str:
         digest = hashlib.sha256()
         for folder, dirs, names in os.walk(root):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            if os.path.relpath(folder, root) == "workshop":
+                dirs[:] = [d for d in dirs if d != "lessons"]
             for name in sorted(n for n in names if n.endswith(".py")):
                 path = os.path.join(folder, name)
                 digest.update(os.path.relpath(path, root).encode() + b"\0")
