@@ -72,8 +72,8 @@ def write_controller_config(profile_dir: str, inventory: Inventory) -> None:
 
 
 class Hub:
-    def __init__(self, inventory: Inventory, paths: ClusterPaths, store: Store) -> None:
-        self.inventory = inventory
+    def __init__(self, inventory: Callable[[], Inventory], paths: ClusterPaths, store: Store) -> None:
+        self.inventory_of = inventory  # the cluster's inventory as it is now (a reload changes it)
         self.paths = paths
         self.store = store
         self.cluster: ipp.Cluster | None = None
@@ -99,6 +99,10 @@ class Hub:
         return (
             self.cluster is not None and self.cluster.controller is not None and self.cluster.controller.poll() is None
         )
+
+    @property
+    def inventory(self) -> Inventory:
+        return self.inventory_of()
 
     async def start(self) -> None:
         inv = self.inventory

@@ -33,7 +33,6 @@ from .plan import PlannedNode
 
 if TYPE_CHECKING:
     from ..launchers.base import LaunchContext, Launcher
-    from .hub import Hub
 
 log = logging.getLogger("raiden.membership")
 
@@ -56,9 +55,7 @@ class Healer(Protocol):
 class Running(Protocol):
     """What membership needs of the running cluster (the supervisor), and no more."""
 
-    ctx: LaunchContext  # its plan's nodes and skipped are membership's to change
-    inventory: Inventory
-    hub: Hub  # its inventory follows the cluster's
+    ctx: LaunchContext  # its inventory, and its plan's nodes and skipped, are membership's to change
     launcher: Launcher
     health: Healer
 
@@ -80,7 +77,7 @@ class Membership:
         return self.ctx.inventory
 
     def _adopt(self, inventory: Inventory) -> None:
-        self.sup.inventory = self.ctx.inventory = self.sup.hub.inventory = inventory
+        self.ctx.inventory = inventory  # the one holder: the supervisor and the hub read it there
 
     def adopt_file(self) -> None:
         """After ``raiden remove`` took the node out of the file: the file is the inventory again."""

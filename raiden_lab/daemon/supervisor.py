@@ -52,13 +52,12 @@ class RotatingLog(logging.handlers.RotatingFileHandler):
 
 class Supervisor:
     def __init__(self, inventory: Inventory, paths: ClusterPaths, plan: Plan) -> None:
-        self.inventory = inventory
         self.paths = paths
         self.plan = plan
         self.store = Store(paths.store, survive=True)
         self.store.on_recover = self.republish
         self.started = False
-        self.hub = Hub(inventory, paths, self.store)
+        self.hub = Hub(lambda: self.ctx.inventory, paths, self.store)
         self.ctx = LaunchContext(inventory, paths, plan, self.store, self.hub)
         self.launcher = inventory.mode(self.ctx)
         self.health = Health(self.ctx, self.launcher)
@@ -66,6 +65,11 @@ class Supervisor:
         self.membership = Membership(self)
         self.health.membership = self.membership
         self.stop_requested = asyncio.Event()
+
+    @property
+    def inventory(self) -> Inventory:
+        """The cluster's inventory as it is now: the launch context holds it (a reload changes it there)."""
+        return self.ctx.inventory
 
     async def run(self) -> None:
         inv, store = self.inventory, self.store
