@@ -65,6 +65,8 @@ CHECK_TESTS := tests/test_layout.py tests/test_package.py tests/test_inventory.p
 	tests/test_agent.py tests/test_frontend.py tests/test_server_authz.py \
 	"tests/test_docs.py::test_the_docs_tables_of_settings_are_the_declarations" \
 	"tests/test_docs.py::test_the_example_names_only_declared_settings_and_loads" \
+	"tests/test_docs.py::test_the_docs_name_only_what_exists" \
+	"tests/test_docs.py::test_the_command_and_route_references_are_generated" \
 	"tests/test_docs.py::test_the_quick_start_runs_as_written"
 
 check: lint

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from docnames import command_problems, names_a_real_thing, raiden_commands, route_exists, routes_named
 from nbclient import NotebookClient
 
 from raiden_lab.config import inventory
@@ -100,3 +101,49 @@ def test_the_quick_start_runs_as_written(raiden, monkeypatch) -> None:
         assert "<RaidenCluster 'local':" in out and "[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]" in out, out
     finally:
         raiden("down")
+
+
+PAGES = [*sorted(DOCS.glob("*.md")), ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "notebooks" / "README.md"]
+
+
+def test_the_docs_name_only_what_exists() -> None:
+    """Every ``raiden_lab.*`` name, ``raiden`` subcommand and flag, and REST route the pages name exists: a
+    rename in the code that leaves a page behind fails here (the changelog tells history and is left out)."""
+    from raiden_lab.cli import command_parser
+    from raiden_lab.server.handlers import ROUTES
+
+    parser, patterns = command_parser(), [re.sub(r"\(\?P<\w+>", "(", p) for p, _ in ROUTES]
+    problems = []
+    for page in PAGES:
+        if page.name == "changelog.md":
+            continue
+        text, where = page.read_text(), page.relative_to(ROOT)
+        problems += [f"{where}: {n}" for n in re.findall(r"\braiden_lab(?:\.\w+)+", text) if not names_a_real_thing(n)]
+        for words in raiden_commands(text):
+            problems += [f"{where}: {p}" for p in command_problems(words, parser)]
+        problems += [f"{where}: /raiden-lab/{r}" for r in routes_named(text) if not route_exists(r, patterns)]
+    assert problems == []
+
+
+def test_the_checker_of_names_finds_what_does_not_exist() -> None:
+    from raiden_lab.cli import command_parser
+    from raiden_lab.server.handlers import ROUTES
+
+    patterns = [re.sub(r"\(\?P<\w+>", "(", p) for p, _ in ROUTES]
+    assert not names_a_real_thing("raiden_lab.agent") and names_a_real_thing("raiden_lab.node.agent")
+    assert command_problems(["up", "--timeout", "9"], command_parser()) == []
+    assert command_problems(["start"], command_parser()) and command_problems(["up", "--fast"], command_parser())
+    assert route_exists("clusters/NAME/nodes/HOST/power/{on,off}", patterns)
+    assert not route_exists("clusters/NAME/reboot", patterns)
+
+
+def test_the_command_and_route_references_are_generated() -> None:
+    """docs/cli.md is the parser's reference and docs/panel.md's table the server's routes."""
+    from raiden_lab.cli.usage import render
+    from raiden_lab.server.handlers import render_routes
+
+    cli, panel = (DOCS / "cli.md").read_text(), (DOCS / "panel.md").read_text()
+    assert "<!-- cli -->" in cli and render(cli) == cli, "run `python -m raiden_lab.cli.usage docs/cli.md`"
+    assert "<!-- routes -->" in panel and render_routes(panel) == panel, (
+        "run `python -m raiden_lab.server.handlers docs/panel.md`"
+    )

@@ -510,3 +510,26 @@ def test_power_hooks_fill_node_and_slot_and_a_node_may_override_them(tmp_path: P
     assert second.power_command("off") == ["clusterctrl", "off", "prack-2"]
     assert inv.power_settings.cycle_after_s == 120 and inv.power_settings.save_after_s == 90
     assert inv.power_settings.cycle_tries == 3
+
+
+def test_raiden_add_begins_the_inventory_from_nothing(raiden) -> None:
+    """The box-of-Pis journey starts in an empty folder: the first `raiden add` writes raiden.toml (the head's
+    address toward the Pi as controller_ip) before it asks the Pi anything; a Pi that cannot be reached then
+    is one sentence, and the folder's inventory, nodes still to come, says what to do next."""
+    password = raiden.cwd / "password"
+    password.write_text("raspberry\n")
+    password.chmod(0o600)
+    fingerprint = "SHA256:" + "A" * 43
+    ran = raiden("add", "127.0.0.2", "--password-file", str(password), "--fingerprint", fingerprint)
+    assert ran.out.splitlines()[0] == (
+        "[0/4] wrote raiden.toml: cluster 'raiden', controller_ip 127.0.0.1 (this head's address toward 127.0.0.2)"
+    )
+    assert ran.code == 1 and ran.err.strip() == (
+        "raiden: 127.0.0.2: its SSH host key could not be read; is it on, on the network, with SSH enabled?"
+    ), ran
+    inventory = load(raiden.cwd / "raiden.toml", nodes_required=False)
+    assert (inventory.name, inventory.controller_ip, inventory.nodes) == ("raiden", "127.0.0.1", ())
+    status = raiden("status")
+    assert status.code == 2 and status.err.strip() == (
+        "raiden.toml:1: no nodes; add one with `raiden add HOST` (or a [[nodes]] table with a host for each machine)"
+    ), status

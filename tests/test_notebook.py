@@ -144,6 +144,40 @@ def test_magics_in_a_real_kernel(nb, monkeypatch) -> None:
     assert "raiden: unknown command 'frobnicate'" in _text(cells[11])
 
 
+def test_a_kernel_started_by_raiden_lab_dash_i_uses_its_cluster(nb, monkeypatch) -> None:
+    """The teacher ran `raiden lab -i teacher.toml`: a lesson copied into raiden-workshop/ (no raiden.toml there)
+    runs `%raiden up`, which says which cluster it uses and attaches to the running one, and connect() gives
+    that cluster too, although another (the local one) runs as well."""
+    raiden, _ = nb
+    inventory = raiden.cwd / "teacher.toml"
+    inventory.write_text('[cluster]\nname = "teacher"\nengines_per_node = 1\n\n[[nodes]]\nhost = "localhost"\n')
+    assert raiden("up", "-i", str(inventory)).code == 0
+    try:
+        lessons = raiden.cwd / "raiden-workshop"
+        lessons.mkdir(exist_ok=True)
+        monkeypatch.setenv("RAIDEN_INVENTORY", str(inventory))  # what `raiden lab -i` gives JupyterLab's kernels
+        monkeypatch.setenv("RAIDEN_HOME", str(raiden.home))
+        notebook = nbformat.v4.new_notebook(
+            cells=[
+                nbformat.v4.new_code_cell(c)
+                for c in (
+                    "%load_ext raiden_lab",
+                    "%raiden up",
+                    "cluster.name",
+                    "import raiden_lab\nraiden_lab.connect().name",
+                )
+            ]
+        )
+        NotebookClient(
+            notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(lessons)}}
+        ).execute()
+        said = _text(notebook.cells[1])
+        assert said.startswith(f"cluster 'teacher' ({inventory})") and "is already running" in said, said
+        assert _text(notebook.cells[2]) == "'teacher'" and _text(notebook.cells[3]) == "'teacher'"
+    finally:
+        assert raiden("down", "-i", str(inventory)).code == 0
+
+
 def test_timeline_draws_a_bar_per_task_on_its_engine_row() -> None:
     t0 = datetime(2026, 1, 1, 12, 0, 0)
     records = [

@@ -23,7 +23,7 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(f"{self.prog}: {message} (see `{self.prog} --help`)")
 
 
-def _parser() -> argparse.ArgumentParser:
+def command_parser() -> argparse.ArgumentParser:
     from .. import code_version
 
     parser = _Parser(
@@ -144,7 +144,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit code; expected failures print one line, no traceback."""
     try:
-        parser = _parser()
+        parser = command_parser()
         args, extra = parser.parse_known_args(argv)
         if args.command == "lab":
             args.lab_args = extra  # everything raiden does not know goes to jupyter lab

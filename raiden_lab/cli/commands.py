@@ -11,7 +11,9 @@ from pathlib import Path
 
 from ..aio import run_sync
 from ..classroom.seatinventory import seat_problem
-from ..config.inventory import example
+from ..config.inventory import DEFAULT_PATH, INVENTORY_ENV, example
+from ..config.paths import ClusterPaths
+from ..config.syntax import is_host
 from ..errors import InputError, NotRunning, RaidenError
 from ..operations import doctor
 from ..operations.clusters import Cluster, Clusters, Outcome
@@ -114,8 +116,12 @@ def cmd_add(args: argparse.Namespace) -> int:
     from ..operations import adding, wheelhouse
     from ..operations.provision import provision
 
-    cluster = _cluster(args)
-    inventory, paths = cluster.inventory, cluster.paths
+    if not is_host(args.host):
+        raise InputError(f"{args.host!r} is not a hostname or IP address")
+    path = Path(args.inventory or DEFAULT_PATH)
+    inventory = adding.inventory_for(path, args.host, args.port, lambda m: print(m, flush=True))
+    cluster = Cluster(inventory, ClusterPaths(inventory.name).ensure())
+    paths = cluster.paths
     labels = [label.strip() for label in args.labels.split(",") if label.strip()]
     adding.check_request(inventory, args.host, args.user, labels)
 
@@ -250,7 +256,10 @@ def cmd_lab(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        return subprocess.call([sys.executable, "-m", "jupyterlab", *lab_args])
+        env = dict(os.environ)
+        if cluster.inventory.path is not None:  # every kernel JupyterLab starts uses this cluster, whatever its folder
+            env[INVENTORY_ENV] = str(cluster.inventory.path.resolve())
+        return subprocess.call([sys.executable, "-m", "jupyterlab", *lab_args], env=env)
     except KeyboardInterrupt:
         return 0
     finally:

@@ -26,6 +26,8 @@ from .syntax import key_lines, port_range
 from .tables import TABLE, Setting, Table
 
 DEFAULT_PATH = "raiden.toml"
+# set by `raiden lab -i FILE` for JupyterLab and every kernel it starts: their folders' cluster
+INVENTORY_ENV = "RAIDEN_INVENTORY"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -150,16 +152,22 @@ def embedded_default() -> Inventory:
 
 
 def resolve(path: str | os.PathLike[str] | None) -> Inventory:
-    """The inventory a command should use: ``path``, else ``./raiden.toml``, else the default."""
+    """The inventory a command should use: ``path``, else ``./raiden.toml``, else ``$RAIDEN_INVENTORY``
+    (the one ``raiden lab -i FILE`` was started with), else the default."""
     if path is not None:
         return load(path)
     if Path(DEFAULT_PATH).is_file():
         return load(DEFAULT_PATH)
+    if os.environ.get(INVENTORY_ENV):
+        return load(os.environ[INVENTORY_ENV])
     return embedded_default()
 
 
-def load(path: str | os.PathLike[str]) -> Inventory:
-    """Read and validate an inventory file; raise InputError with ``PATH:LINE`` on any mistake."""
+def load(path: str | os.PathLike[str], nodes_required: bool = True) -> Inventory:
+    """Read and validate an inventory file; raise InputError with ``PATH:LINE`` on any mistake.
+
+    ``nodes_required=False`` (``raiden add``): a file with no ``[[nodes]]`` yet is an inventory too.
+    """
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -167,10 +175,10 @@ def load(path: str | os.PathLike[str]) -> Inventory:
         raise InputError(f"{p}: no such inventory file; create one with `raiden init {p}`") from None
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"{p}: cannot read the inventory ({e.__class__.__name__}: {e})") from None
-    return parse(text, p)
+    return parse(text, p, nodes_required)
 
 
-def parse(text: str, path: Path) -> Inventory:
+def parse(text: str, path: Path, nodes_required: bool = True) -> Inventory:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -178,12 +186,13 @@ def parse(text: str, path: Path) -> Inventory:
         line = int(m.group(1)) if m else 1
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e)) or "invalid TOML"
         raise InputError(f"{path}:{line}: not valid TOML: {msg}") from None
-    return Validator(text, path).validate(data)
+    return Validator(text, path, nodes_required).validate(data)
 
 
 class Validator:
-    def __init__(self, text: str, path: Path) -> None:
+    def __init__(self, text: str, path: Path, nodes_required: bool = True) -> None:
         self.path = path
+        self.nodes_required = nodes_required
         self.lines = key_lines(text)
 
     def fail(self, where: tuple[str, int, str | None], what: str) -> None:
@@ -222,8 +231,12 @@ class Validator:
             settings = launcher.validate(self, data, cluster, [])
             return self.inventory(cluster, (), name, settings, cluster["controller_ip"])
         raw_nodes = data.get("nodes")
-        if not raw_nodes:
-            self.fail(("", 0, None), "no nodes; add a [[nodes]] table with a host for each machine")
+        if not raw_nodes and self.nodes_required:
+            self.fail(
+                ("", 0, None),
+                "no nodes; add one with `raiden add HOST` (or a [[nodes]] table with a host for each machine)",
+            )
+        raw_nodes = raw_nodes or []
         nodes: list[Node] = []
         seen: dict[str, int] = {}
         for i, raw in enumerate(raw_nodes):

@@ -66,6 +66,7 @@ class RaidenMagics(Magics):
 
         cluster = Clusters().resolve(args.inventory)
         if args.command == "up":
+            print(f"cluster '{cluster.name}' ({cluster.inventory.source})")
             outcome = run_sync(cluster.up())
         elif args.command == "down":
             outcome = run_sync(cluster.down())

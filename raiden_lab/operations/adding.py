@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..config.clustertables import LABEL_RE, USER_RE
-from ..config.inventory import Inventory, load
+from ..config.inventory import LOCAL_HOSTS, Inventory, load
 from ..config.paths import ClusterPaths
 from ..config.syntax import is_host
 from ..errors import InputError, RaidenError
@@ -220,15 +220,57 @@ def append_node(
         lines.append(f"labels = [{', '.join(json.dumps(label) for label in labels)}]")
     path.write_text(before.rstrip("\n") + "\n" + "\n".join(lines) + "\n")
     try:
-        return load(path)
+        return load(path, nodes_required=False)
     except InputError:
         path.write_text(before)
         raise
 
 
+def address_toward(host: str, port: int = 22) -> str:
+    """This head's address on the network that reaches ``host`` (no packet is sent: the route is asked)."""
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+        with socket.socket(family[0], socket.SOCK_DGRAM) as s:
+            s.connect(family[4])
+            return str(s.getsockname()[0])
+    except OSError as e:
+        raise InputError(f"{host}: no route to it from this head ({e.strerror or e}); check its address") from None
+
+
+def inventory_for(path: Path, host: str, port: int, say: Say) -> Inventory:
+    """The inventory ``raiden add`` extends: ``path`` as it is, begun when missing (a ``[cluster]`` whose
+    ``controller_ip`` is this head's address toward ``host``), with that address added when the file has
+    none and ``host`` is another machine. Nodes are not required: the first ``add`` brings one."""
+    if not path.exists():
+        name = "raiden"
+        address = address_toward(host, port)
+        path.write_text(
+            "# raiden.toml: the nodes of one Raiden Lab cluster (`raiden add HOST` appends each one).\n\n"
+            f'[cluster]\nname = "{name}"\ncontroller_ip = "{address}"   # this head\'s address toward {host}\n'
+        )
+        say(f"[0/4] wrote {path}: cluster '{name}', controller_ip {address} (this head's address toward {host})")
+        return load(path, nodes_required=False)
+    inventory = load(path, nodes_required=False)
+    text = path.read_text()
+    if host not in LOCAL_HOSTS and not inventory.remote_hosts and "controller_ip" not in text:
+        address = address_toward(host, port)
+        lines = text.splitlines(keepends=True)
+        at = next((i for i, line in enumerate(lines) if line.strip() == "[cluster]"), None)
+        if at is None:
+            lines[:0] = ["[cluster]\n", f'controller_ip = "{address}"\n', "\n"]
+        else:
+            lines.insert(at + 1, f'controller_ip = "{address}"   # this head\'s address toward {host}\n')
+        path.write_text("".join(lines))
+        say(f"[0/4] {path}: controller_ip {address} (this head's address toward {host})")
+        inventory = load(path, nodes_required=False)
+    return inventory
+
+
 def check_request(inventory: Inventory, host: str, user: str, labels: list[str]) -> None:
     if inventory.path is None:
-        raise InputError("raiden add needs an inventory file; write one with `raiden init` (then edit its nodes)")
+        raise InputError("raiden add needs an inventory file; give one with -i FILE (it is begun if missing)")
     if not is_host(host):
         raise InputError(f"{host!r} is not a hostname or IP address")
     if any(n.host == host for n in inventory.nodes):

@@ -11,11 +11,12 @@ notebook's output). The coroutines run in the server's loop; ``aio.run_sync`` ru
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config.inventory import DEFAULT_PATH, Inventory, embedded_default, load
+from ..config.inventory import DEFAULT_PATH, INVENTORY_ENV, Inventory, embedded_default, load
 from ..config.paths import ClusterPaths
 from ..daemon import control
 from ..errors import InputError, NotFound, NotRunning
@@ -110,22 +111,27 @@ class Clusters:
         return Cluster(inventory, ClusterPaths(inventory.name))
 
     def resolve(self, inventory: str | Path | None = None) -> Cluster:
-        """The cluster a command means: ``-i FILE``, else the folder's ``raiden.toml``, else the default."""
+        """The cluster a command means: ``-i FILE``, else the folder's ``raiden.toml``, else
+        ``$RAIDEN_INVENTORY`` (``raiden lab -i FILE``'s), else the default."""
         if inventory is not None:
             return self.cluster(load(inventory))
         if self.inventory_path.is_file():
             return self.cluster(load(self.inventory_path))
+        if os.environ.get(INVENTORY_ENV):  # `raiden lab -i FILE` started this process's JupyterLab
+            return self.cluster(load(os.environ[INVENTORY_ENV]))
         return self.cluster(embedded_default())
 
     def known(self) -> dict[str, Inventory]:
-        """By name: the folder's inventory (a broken one left out), else the default; then those running."""
+        """By name: the folder's inventory (a broken one left out), else ``$RAIDEN_INVENTORY``'s, else the default;
+        then those running."""
         found: dict[str, Inventory] = {}
-        if self.inventory_path.is_file():
-            try:
-                inventory = load(self.inventory_path)
-                found[inventory.name] = inventory
-            except InputError:
-                pass
+        for path in (self.inventory_path, os.environ.get(INVENTORY_ENV)):  # the folder's, else `raiden lab -i`'s
+            if not found and path and Path(path).is_file():
+                try:
+                    inventory = load(path)
+                    found[inventory.name] = inventory
+                except InputError:
+                    pass
         if not found:
             found["local"] = embedded_default()
         for name, inventory in running_inventories().items():

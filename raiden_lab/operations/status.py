@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from ..config.inventory import DEFAULT_PATH, Inventory, embedded_default, load
+from ..config.inventory import DEFAULT_PATH, INVENTORY_ENV, Inventory, embedded_default, load
 from ..config.paths import ClusterPaths, raiden_home
 from ..daemon import control
 from ..daemon.store import Store, unreadable
@@ -61,16 +61,18 @@ def cluster_events(paths: ClusterPaths, limit: int = 50, host: str | None = None
 
 
 def find_inventory(name: str | None, inventory: str | os.PathLike[str] | None) -> Inventory:
-    """The cluster a notebook means: ``inventory``, else ``./raiden.toml``, else the one running by ``name``."""
+    """The cluster a notebook means: ``inventory``, else ``./raiden.toml``, else ``$RAIDEN_INVENTORY`` (set by
+    ``raiden lab -i FILE``), else the one running by ``name``."""
     if inventory is not None:
         inv = load(inventory)
         if name is not None and inv.name != name:
             raise RaidenError(f"{inventory} describes cluster '{inv.name}', not '{name}'")
         return inv
-    if Path(DEFAULT_PATH).is_file():
-        inv = load(DEFAULT_PATH)
-        if name is None or inv.name == name:
-            return inv
+    for candidate in (DEFAULT_PATH, os.environ.get(INVENTORY_ENV)):  # the folder's, then `raiden lab -i`'s
+        if candidate and Path(candidate).is_file():
+            inv = load(candidate)
+            if name is None or inv.name == name:
+                return inv
     running = running_inventories()
     if name is not None:
         if name in running:

@@ -7,6 +7,7 @@ Every verb is authenticated and authorized: resource ``raiden``, action ``read``
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import tornado.web
@@ -65,6 +66,8 @@ class BaseHandler(APIHandler):
 
 
 class ClustersHandler(BaseHandler):
+    """Every cluster this server knows, with its status."""
+
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
@@ -72,6 +75,8 @@ class ClustersHandler(BaseHandler):
 
 
 class ClusterHandler(BaseHandler):
+    """One cluster's status: nodes, engines, samples, jobs."""
+
     @tornado.web.authenticated
     @authorized
     async def get(self, name: str) -> None:
@@ -79,6 +84,8 @@ class ClusterHandler(BaseHandler):
 
 
 class StartHandler(BaseHandler):
+    """Start the cluster (`raiden up`)."""
+
     @tornado.web.authenticated
     @authorized
     async def post(self, name: str) -> None:
@@ -86,6 +93,8 @@ class StartHandler(BaseHandler):
 
 
 class StopHandler(BaseHandler):
+    """Stop the cluster (`raiden down`)."""
+
     @tornado.web.authenticated
     @authorized
     async def post(self, name: str) -> None:
@@ -93,6 +102,8 @@ class StopHandler(BaseHandler):
 
 
 class RestartNodeHandler(BaseHandler):
+    """Restart one node's engines (`raiden restart HOST`)."""
+
     @tornado.web.authenticated
     @authorized
     async def post(self, name: str, host: str) -> None:
@@ -100,6 +111,8 @@ class RestartNodeHandler(BaseHandler):
 
 
 class InterruptHandler(BaseHandler):
+    """Stop the tasks running on every engine (the Stop-work button)."""
+
     @tornado.web.authenticated
     @authorized
     async def post(self, name: str) -> None:
@@ -107,6 +120,8 @@ class InterruptHandler(BaseHandler):
 
 
 class PowerHandler(BaseHandler):
+    """Switch a node with its power hooks, or read its power (`raiden power`)."""
+
     @tornado.web.authenticated
     @authorized
     async def post(self, name: str, host: str, action: str) -> None:
@@ -114,6 +129,8 @@ class PowerHandler(BaseHandler):
 
 
 class EventsHandler(BaseHandler):
+    """The cluster's latest events (`?limit=N`)."""
+
     @tornado.web.authenticated
     @authorized
     async def get(self, name: str) -> None:
@@ -125,6 +142,8 @@ class EventsHandler(BaseHandler):
 
 
 class ViewHandler(BaseHandler):
+    """What the sidebar shows in one request: a cluster (`?cluster=NAME`), its events (`?events=N`), the class."""
+
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
@@ -183,6 +202,8 @@ class MySeatHandler(BaseHandler):
 
 
 class InventoryHandler(BaseHandler):
+    """The server folder's `raiden.toml`: its nodes, or the one-line error that stops it loading."""
+
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
@@ -193,6 +214,8 @@ class InventoryHandler(BaseHandler):
 
 
 class LessonsHandler(BaseHandler):
+    """The workshop's lessons, each with its copy in `raiden-workshop/` once made."""
+
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
@@ -203,6 +226,8 @@ class LessonsHandler(BaseHandler):
 
 
 class CopyLessonHandler(BaseHandler):
+    """Copy a lesson into `raiden-workshop/` (a copy already there is kept)."""
+
     @tornado.web.authenticated
     @authorized
     async def post(self, file: str) -> None:
@@ -229,8 +254,41 @@ ROUTES = [
 ]
 
 
+def route_table() -> str:
+    """The routes as the docs list them (``python -m raiden_lab.server.handlers docs/panel.md``)."""
+    rows = ["| method | route | what it does |", "| --- | --- | --- |"]
+    for path, handler in ROUTES:
+        shown = re.sub(r"\(\?P<(\w+)>([^()]*(?:\([^()]*\))?[^()]*)\)", _placeholder, path)
+        methods = ", ".join(m.upper() for m in ("get", "post") if m in handler.__dict__)
+        what = (handler.__doc__ or "").strip().splitlines()[0].replace("|", "\\|")
+        rows.append(f"| {methods} | `/raiden-lab/{shown}` | {what} |")
+    return "\n".join(rows) + "\n"
+
+
+def _placeholder(m: re.Match[str]) -> str:
+    name, pattern = m.group(1), m.group(2)
+    return "{" + pattern.replace("|", ",") + "}" if re.fullmatch(r"[a-z|]+", pattern) else name.upper()
+
+
+_ROUTES_BLOCK = re.compile(r"(<!-- routes -->\n)(.*?)(<!-- /routes -->)", re.S)
+
+
+def render_routes(text: str) -> str:
+    return _ROUTES_BLOCK.sub(lambda m: f"{m.group(1)}{route_table()}{m.group(3)}", text)
+
+
 def setup_handlers(web_app: Any, manager: ClusterManager) -> None:
     base = url_path_join(web_app.settings["base_url"], "raiden-lab")
     web_app.add_handlers(
         ".*$", [(url_path_join(base, path) + "/?$", handler, {"manager": manager}) for path, handler in ROUTES]
     )
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    for page in map(Path, sys.argv[1:]):
+        if (new := render_routes(page.read_text())) != page.read_text():
+            page.write_text(new)
+            print(f"{page}: the routes written")
