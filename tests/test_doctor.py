@@ -35,7 +35,8 @@ def test_python_minor_mismatch() -> None:
     report = _report(python=f"{major}.{int(minor) - 1}.2")
     assert report.problems == [
         f"pi3: Python {major}.{int(minor) - 1} there, {major}.{minor} on the head; give pi3 a Python "
-        f"{major}.{minor} ('python' in the inventory)"
+        f"{major}.{minor} ('python' in the inventory), or make the head's environment with Python "
+        f"{major}.{int(minor) - 1} (`python{major}.{int(minor) - 1} -m venv .venv`)"
     ]
 
 

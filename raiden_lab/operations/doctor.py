@@ -114,9 +114,10 @@ def judge(report: NodeReport, found: dict[str, Any], node: Node) -> None:
     head_minor = ".".join(platform.python_version_tuple()[:2])
     minor = ".".join(str(report.python).split(".")[:2])
     if minor != head_minor:
-        report.problems.append(
+        report.problems.append(  # pickled functions and numba's caches are specific to one Python minor
             f"{host}: Python {minor} there, {head_minor} on the head; give {host} a Python {head_minor} "
-            f"('python' in the inventory)"
+            f"('python' in the inventory), or make the head's environment with Python {minor} "
+            f"(`python{minor} -m venv .venv`)"
         )
     for name, want in head_versions().items():
         have = report.packages.get(name)
