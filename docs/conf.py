@@ -13,7 +13,9 @@ from raiden_lab import __version__  # noqa: E402
 project = "Raiden Lab"
 copyright = "2026, the Raiden Lab developers"
 release = version = __version__
-extensions = ["myst_parser"]
+extensions = ["myst_parser", "sphinx.ext.autodoc"]
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
 myst_enable_extensions = ["colon_fence"]
 myst_heading_anchors = 3
 source_suffix = {".md": "markdown"}
