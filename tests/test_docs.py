@@ -169,3 +169,9 @@ def test_the_troubleshooting_table_quotes_what_the_code_says() -> None:
     messages = [re.match(r"\| `(.*?)` \|", r.replace("\\`", "\x00")).group(1).replace("\x00", "`") for r in rows]
     assert [m for m in messages if not said_by_the_code(m, source)] == []
     assert not said_by_the_code("HOST: the SSH key was rejected; check user", source)
+
+
+def test_every_benchmark_is_described() -> None:
+    text = (DOCS / "benchmarks.md").read_text()
+    scripts = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py"))
+    assert len(scripts) >= 13 and [s for s in scripts if f"`{s}`" not in text] == []
