@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
-from pathlib import Path
 
+from ..generated import fill, rewrite
 from . import command_parser
 
 
@@ -51,22 +50,9 @@ def reference(parser: argparse.ArgumentParser | None = None) -> str:
     return "\n".join(out)
 
 
-_BLOCK = re.compile(r"(<!-- cli -->\n)(.*?)(<!-- /cli -->)", re.S)
-
-
 def render(text: str) -> str:
-    return _BLOCK.sub(lambda m: f"{m.group(1)}{reference()}{m.group(3)}", text)
-
-
-def main(argv: list[str] | None = None) -> int:
-    for name in argv if argv is not None else sys.argv[1:]:
-        path = Path(name)
-        text = path.read_text()
-        if (new := render(text)) != text:
-            path.write_text(new)
-            print(f"{path}: the command's reference written")
-    return 0
+    return fill(text, "cli", lambda _: reference())
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(rewrite(render, "the command's reference"))

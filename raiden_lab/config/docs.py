@@ -6,11 +6,9 @@ as ``config/tables.py`` renders it; ``tests/test_docs.py`` fails when a page's b
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from .. import launchers
 from ..classroom.settings import CLASS
+from ..generated import rewrite
 from .clustertables import CLUSTER, NODES
 from .tables import Table, render_docs
 
@@ -30,14 +28,7 @@ def every_table() -> dict[str, Table]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    for name in argv if argv is not None else sys.argv[1:]:
-        path = Path(name)
-        text = path.read_text()
-        new = render_docs(text, every_table())
-        if new != text:
-            path.write_text(new)
-            print(f"{path}: tables written")
-    return 0
+    return rewrite(lambda text: render_docs(text, every_table()), "the settings' tables", argv)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,11 @@ fails when they drift; ``config/docs.py`` gathers them).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..generated import fill
 from .syntax import toml_type, unknown_key
 
 Check = Callable[[Any], "str | None"]  # the sentence that says what is wrong, or None
@@ -97,18 +97,15 @@ class Table:
         return "\n".join(rows) + "\n"
 
 
-_GENERATED = re.compile(r"(<!-- settings:(\S+) -->\n)(.*?)(<!-- /settings -->)", re.S)
-
-
 def render_docs(text: str, tables: dict[str, Table]) -> str:
     """``text`` with every ``<!-- settings:NAME -->`` ... ``<!-- /settings -->`` block made from its table."""
 
-    def fill(m: re.Match[str]) -> str:
-        if m.group(2) not in tables:
-            raise KeyError(f"no settings table named {m.group(2)!r}; the tables are {', '.join(tables)}")
-        return f"{m.group(1)}{tables[m.group(2)].markdown()}{m.group(4)}"
+    def table(name: str | None) -> str:
+        if name not in tables:
+            raise KeyError(f"no settings table named {name!r}; the tables are {', '.join(tables)}")
+        return tables[name].markdown()
 
-    return _GENERATED.sub(fill, text)
+    return fill(text, "settings", table)
 
 
 class _Said(Exception):

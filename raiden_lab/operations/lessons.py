@@ -15,13 +15,13 @@ import ast
 import os
 import re
 import shutil
-import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..generated import fill, rewrite
 
 WORKSHOP_FILES = Path(__file__).resolve().parent.parent / "workshop"  # lessons/ inside a wheel
 WORKSHOP_DIR = "raiden-workshop"  # where `raiden lab --workshop` and the launcher tiles put copies of lessons
@@ -163,24 +163,10 @@ def guide_table(lessons: tuple[Lesson, ...]) -> str:
     return "\n".join(rows) + "\n"
 
 
-_TABLE = re.compile(r"(<!-- lessons -->\n)(.*?)(<!-- /lessons -->)", re.S)
-
-
 def render_guide(text: str, lessons: tuple[Lesson, ...]) -> str:
     """The guide with its ``<!-- lessons -->`` block made from the lessons' declarations."""
-    return _TABLE.sub(lambda m: f"{m.group(1)}{guide_table(lessons)}{m.group(3)}", text)
-
-
-def main(argv: list[str] | None = None) -> int:
-    for name in argv if argv is not None else sys.argv[1:]:
-        path = Path(name)
-        text = path.read_text()
-        new = render_guide(text, catalog())
-        if new != text:
-            path.write_text(new)
-            print(f"{path}: the lessons' table written")
-    return 0
+    return fill(text, "lessons", lambda _: guide_table(lessons))
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(rewrite(lambda text: render_guide(text, catalog()), "the lessons' table"))

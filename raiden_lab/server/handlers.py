@@ -16,6 +16,7 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 
 from ..errors import InputError, NotFound, RaidenError
+from ..generated import fill, rewrite
 from .classes import Forbidden
 from .manager import ClusterManager
 
@@ -270,11 +271,8 @@ def _placeholder(m: re.Match[str]) -> str:
     return "{" + pattern.replace("|", ",") + "}" if re.fullmatch(r"[a-z|]+", pattern) else name.upper()
 
 
-_ROUTES_BLOCK = re.compile(r"(<!-- routes -->\n)(.*?)(<!-- /routes -->)", re.S)
-
-
 def render_routes(text: str) -> str:
-    return _ROUTES_BLOCK.sub(lambda m: f"{m.group(1)}{route_table()}{m.group(3)}", text)
+    return fill(text, "routes", lambda _: route_table())
 
 
 def setup_handlers(web_app: Any, manager: ClusterManager) -> None:
@@ -285,10 +283,4 @@ def setup_handlers(web_app: Any, manager: ClusterManager) -> None:
 
 
 if __name__ == "__main__":
-    import sys
-    from pathlib import Path
-
-    for page in map(Path, sys.argv[1:]):
-        if (new := render_routes(page.read_text())) != page.read_text():
-            page.write_text(new)
-            print(f"{page}: the routes written")
+    raise SystemExit(rewrite(render_routes, "the routes"))
