@@ -64,6 +64,8 @@ def _down_leaves_nothing(raiden: Raiden, *inventory: str) -> None:
 
 
 MAP = (
+    "import faulthandler\n"
+    "faulthandler.dump_traceback_later({dump}, exit=False)  # a hang shows where every thread waits\n"
     "import sys, time, raiden_lab\n"
     "c = raiden_lab.connect()\n"
     "def work(x):\n"
@@ -82,7 +84,7 @@ MAP = (
 def _kill_mid_map(raiden: Raiden, pid: int, sleep: float, n: int, timeout: float) -> tuple[str, str]:
     """SIGKILL ``pid`` four seconds into a map run by another process; what that process said (an answer, not a hang)."""
     mapper = subprocess.Popen(
-        [sys.executable, "-c", MAP.format(sleep=sleep, n=n)],
+        [sys.executable, "-c", MAP.format(sleep=sleep, n=n, dump=max(5, timeout - 10))],
         cwd=raiden.cwd,
         env=raiden.env,
         stdout=subprocess.PIPE,
@@ -91,7 +93,14 @@ def _kill_mid_map(raiden: Raiden, pid: int, sleep: float, n: int, timeout: float
     )
     time.sleep(4)
     os.kill(pid, signal.SIGKILL)
-    return mapper.communicate(timeout=timeout)
+    try:
+        return mapper.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        mapper.kill()
+        out, err = mapper.communicate()
+        raise AssertionError(
+            f"the map gave no answer within {timeout:g} s; it said {out!r}; its threads:\n{err[-8000:]}"
+        ) from None
 
 
 def test_a_damaged_state_file_is_moved_aside_while_running_and_before_up(raiden: Raiden) -> None:
@@ -152,7 +161,7 @@ def test_a_full_disk_under_raiden_home_loses_no_result(tmp_path: Path) -> None:
                     f.flush()
             except OSError:
                 pass
-        ran = raiden.python(MAP.format(sleep=0.002, n=3000), timeout=180)
+        ran = raiden.python(MAP.format(sleep=0.002, n=3000, dump=170), timeout=180)
         assert ran.code == 0 and ran.out.startswith("OK"), ran
         assert _status(raiden)["engines"]["alive"] == CORES  # still read, if not updated
         filler.unlink()
