@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.raiden-installed
 
-.PHONY: lab test check coverage lint format bench clean extension node-deps class docs
+.PHONY: lab test check coverage lint format bench clean extension node-deps class docs site-from-tests
 
 # The front end's packages live in a cache outside the clone (a later clone reuses them);
 # extension/node_modules is a link to it.
@@ -83,7 +83,7 @@ coverage: $(TEST_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m coverage report --data-file=test-output/coverage/.coverage > test-output/coverage.txt
 	tail -n 1 test-output/coverage.txt
 
-PY_SOURCES := raiden_lab tests benchmarks notebooks/*/lesson.py
+PY_SOURCES := raiden_lab tests benchmarks notebooks/*/lesson.py docs/*.py
 
 lint: $(TEST_STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check $(PY_SOURCES)
@@ -122,6 +122,12 @@ $(DOCS_STAMP): $(STAMP)
 docs: $(DOCS_STAMP)
 	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
 	@echo "docs/_build/html/index.html"
+
+# The site's lessons with the outputs of the lesson tests' last run, and the browser tests' screenshots
+# on the pages that show them (docs/fromtests.py): after `make test`.
+site-from-tests: $(STAMP)
+	$(BIN)/python docs/fromtests.py lessons test-output/lessons docs/lessons
+	$(BIN)/python docs/fromtests.py screens test-output docs
 
 # Rebuild the JupyterLab extension (needs Node.js; its output in raiden_lab/labextension is committed).
 extension: $(STAMP) $(NODE_STAMP)

@@ -20,6 +20,10 @@ def names_a_real_thing(dotted: str) -> bool:
         if source.exists():
             rest = parts[cut:]
             return not rest or re.search(rf"\b{rest[0]}\b", source.read_text()) is not None
+    # the public modules raiden_lab imports on first use (``raiden_lab.scaling`` is ``raiden_lab.notebook.scaling``)
+    lazy = PACKAGE / "notebook" / f"{parts[1]}.py" if len(parts) > 1 else None
+    if lazy is not None and lazy.exists() and f'"{parts[1]}"' in (PACKAGE / "__init__.py").read_text():
+        return names_a_real_thing(".".join(["raiden_lab", "notebook", *parts[1:]]))
     return False
 
 

@@ -7,6 +7,7 @@ in a real kernel against a real local cluster, as a newcomer would paste them.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -14,11 +15,13 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import journeys
 import nbformat
 import pytest
 from docnames import command_problems, names_a_real_thing, raiden_commands, route_exists, routes_named
 from nbclient import NotebookClient
 
+from raiden_lab import workshop
 from raiden_lab.config import inventory
 from raiden_lab.config.docs import every_table
 from raiden_lab.config.tables import Table, render_docs
@@ -42,13 +45,15 @@ def test_the_docs_build_with_no_warning_and_a_broken_link_fails_them(tmp_path) -
     assert built.returncode == 0 and built.stderr == "", built.stderr
     pages = {p.stem for p in (tmp_path / "html").glob("*.html")}
     wanted = {"index", "quickstart", "pis", "inventory", "notebooks", "panel", "launchers", "security", "class"}
-    wanted |= {"cli", "api", "troubleshooting", "glossary"}
+    wanted |= {"cli", "api", "troubleshooting", "glossary", "requirements", "why", "cheatsheet", "guide"}
     assert wanted | {"operations", "architecture", "contributing", "changelog"} <= pages, pages
+    lessons = {p.stem for p in (tmp_path / "html" / "lessons").glob("*.html")}
+    assert lessons == {x.file.removesuffix(".ipynb") for x in workshop.catalog()}, lessons
     # the check can fail: a link to a page that does not exist is a warning, so an error
     repo = tmp_path / "repo"  # the docs and what they include, with one link broken
     broken = repo / "docs"
     shutil.copytree(DOCS, broken, ignore=shutil.ignore_patterns("_build"))
-    for name in ("CONTRIBUTING.md", "CHANGELOG.md", "raiden_lab/config/example.toml"):
+    for name in ("CONTRIBUTING.md", "CHANGELOG.md", "raiden_lab/config/example.toml", "notebooks/README.md"):
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / name, repo / name)
     (broken / "pis.md").write_text((broken / "pis.md").read_text() + "\nSee [the wiring](wiring.md).\n")
@@ -100,6 +105,25 @@ def test_the_quick_start_runs_as_written(raiden, monkeypatch) -> None:
         ).execute()
         out = "".join(o.get("text", "") for c in nb.cells for o in c.outputs)
         assert "<RaidenCluster 'local':" in out and "[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]" in out, out
+    finally:
+        raiden("down")
+
+
+def test_where_next_runs_the_same_darts_with_dask_on_the_same_engines(raiden, monkeypatch) -> None:
+    """The closing page's block, in a real kernel: Raiden's map, then dask through become_dask, one answer."""
+    blocks = _python_blocks(DOCS / "where-next.md")
+    assert len(blocks) == 1, blocks
+    assert raiden("up").code == 0
+    try:
+        monkeypatch.setenv("RAIDEN_HOME", str(raiden.home))
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(blocks[0])])
+        NotebookClient(
+            nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(raiden.cwd)}}
+        ).execute()
+        out = "".join(o.get("text", "") for c in nb.cells for o in c.outputs)
+        engines = len(raiden("status", "--json").json()["nodes"][0]["engines"])
+        assert f"dask workers: {engines}; pi with Raiden's map 3.14" in out, out
+        assert "the same darts, the same answer: True" in out, out
     finally:
         raiden("down")
 
@@ -171,7 +195,60 @@ def test_the_troubleshooting_table_quotes_what_the_code_says() -> None:
     assert not said_by_the_code("HOST: the SSH key was rejected; check user", source)
 
 
+def test_each_lessons_page_is_its_lesson_as_it_ran() -> None:
+    """docs/lessons/NN-name.md holds its lesson's text and code (solutions loaded) in order, with the
+    outputs of a run; a lesson edited without its page made again fails here."""
+    sys.path.insert(0, str(DOCS))
+    from fromtests import code_blocks, lesson_code
+
+    stale = []
+    for lesson in workshop.catalog():
+        notebook = ROOT / "notebooks" / lesson.file.removesuffix(".ipynb") / lesson.file
+        page = DOCS / "lessons" / lesson.file.replace(".ipynb", ".md")
+        if not page.exists() or code_blocks(page) != lesson_code(notebook):
+            stale.append(page.name)
+            continue
+        text = page.read_text()
+        prose = [c.source.strip() for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "markdown"]
+        stale += [f"{page.name}: {p[:40]!r}" for p in prose if p not in text]
+        assert "```text" in text, f"{page.name} shows no output: was it made from a lesson that ran?"
+    assert stale == [], "run the lesson tests, then `make site-from-tests`"
+
+
+def test_the_pages_screenshots_are_the_browser_tests_own() -> None:
+    """Every screenshot a page shows is one a test takes (``_output("NAME.png")``), and is in the site."""
+    sys.path.insert(0, str(DOCS))
+    from fromtests import screens_shown
+
+    shown = screens_shown(DOCS) | screens_shown(ROOT / "notebooks")
+    taken = [
+        n for p in (ROOT / "tests").glob("*.py") for n in re.findall(r"_output\(f?[\"']([\w{}.-]+\.png)", p.read_text())
+    ]
+    patterns = [re.compile(re.sub(r"\\\{\w+\\\}", ".+", re.escape(n))) for n in taken]
+    assert len(shown) >= 6 and not [n for n in shown if not any(p.fullmatch(n) for p in patterns)], (shown, taken)
+    folder = DOCS / "_static" / "screens"
+    assert {p.name for p in folder.glob("*.png")} == shown, "run `make site-from-tests` (after the browser tests)"
+
+
 def test_every_benchmark_is_described() -> None:
     text = (DOCS / "benchmarks.md").read_text()
     scripts = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py"))
     assert len(scripts) >= 13 and [s for s in scripts if f"`{s}`" not in text] == []
+
+
+def test_the_laptop_journey_runs_as_the_quick_start_shows_it(raiden) -> None:
+    """The quick start's commands, at a terminal as a reader types them, show what the page shows;
+    then its notebook cells, as one script. `make lab` itself is test_lab's: here `raiden up` stands in."""
+    steps = journeys.journey(DOCS / "quickstart.md", "laptop")
+    assert [s.text for s in steps if s.kind == "command"] == [
+        "source .venv/bin/activate", "raiden status", "raiden down", "raiden up"
+    ] and steps[-1].kind == "python"  # fmt: skip
+    cores = len(os.sched_getaffinity(0))
+    if cores != 2:  # the page shows a 2-core laptop (CI's machine); elsewhere the counts differ
+        for step in steps:
+            step.expected = [re.sub(r"\b2/2\b|\b2 engines\b|localhost: 2|1:idle", "...", e) for e in step.expected]
+    assert raiden("up").code == 0  # what `make lab` started
+    try:
+        journeys.run(steps, raiden.cwd, raiden.env, replace={".venv/": f"{sys.prefix}/"}, timeout=300)
+    finally:
+        raiden("down")

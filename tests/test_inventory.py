@@ -92,6 +92,13 @@ def test_encryption_is_on_for_remote_nodes_unless_turned_off_with_a_warning(tmp_
     assert not embedded_default().encrypted
 
 
+def test_memory_per_engine_is_for_every_node_or_one(tmp_path: Path) -> None:
+    text = '[cluster]\nname = "l"\nmemory_per_engine = "1G"\n[[nodes]]\nhost = "localhost"\n[[nodes]]\nhost = "::1"\n'
+    inv = parse(text + 'memory_per_engine = "200M"\n', tmp_path / "r.toml")
+    assert [n.memory_per_engine for n in inv.nodes] == [1 << 30, 200 << 20]
+    assert embedded_default().nodes[0].memory_per_engine is None  # no limit unless the inventory sets one
+
+
 def test_local_only_inventory_needs_no_controller_ip(tmp_path: Path) -> None:
     inv = parse('[cluster]\nname = "laptop"\n[[nodes]]\nhost = "localhost"\nengines = 2\n', tmp_path / "r.toml")
     assert inv.controller_ip == "127.0.0.1" and inv.nodes[0].engines == 2
@@ -105,6 +112,12 @@ BAD = [
     ("class: too few seats", CLASS + "seats = 0\n", 7, ["seats must be from 1 to 500, not 0"]),
     ("class: memory not a size", CLASS + 'memory_per_seat = "lots"\n', 7, ["memory_per_seat 'lots'", '"512M"']),
     ("class: too few processes", CLASS + "processes_per_seat = 2\n", 7, ["processes_per_seat must be from 16"]),
+    (
+        "node: memory per engine not a size",
+        '[cluster]\nname = "a"\n[[nodes]]\nhost = "localhost"\nmemory_per_engine = "10M"\n',
+        5,
+        ["memory_per_engine '10M' is not a size of 64M or more", '"512M"'],
+    ),
     (
         "class: ports too few for the seats",
         CLASS + 'seats = 4\nports = "10200-10259"\n',
@@ -533,3 +546,26 @@ def test_raiden_add_begins_the_inventory_from_nothing(raiden) -> None:
     assert status.code == 2 and status.err.strip() == (
         "raiden.toml:1: no nodes; add one with `raiden add HOST` (or a [[nodes]] table with a host for each machine)"
     ), status
+
+
+def test_a_seat_runs_its_owners_python_not_one_in_its_own_home(tmp_path: Path) -> None:
+    """Seats keep the nodes' ``python = "~/raiden/venv/bin/python"``: a seat account must find the owner's."""
+    import subprocess
+
+    from raiden_lab.classroom.seatinventory import seat_inventory
+    from raiden_lab.transport.ssh import remote_command
+
+    path = tmp_path / "raiden.toml"
+    path.write_text(
+        '[cluster]\nname = "room"\ncontroller_ip = "10.0.0.1"\nuser = "pi"\npython = "~/raiden/venv/bin/python"\n\n'
+        '[class]\nseat_user = "raiden-seat{n}"\n\n[[nodes]]\nhost = "10.0.0.11"\n'
+    )
+    seat = seat_inventory(load(path), 1)
+    assert [(n.user, n.python) for n in seat.nodes] == [("raiden-seat1", "~pi/raiden/venv/bin/python")]
+    # as a node's shell reads the command line: the owner's home, expanded there; nothing else expands
+    said = subprocess.run(["sh", "-c", "echo " + remote_command(["~root/raiden/venv/bin/python", "$HOME"])],
+                          capture_output=True, text=True)  # fmt: skip
+    assert said.stdout.split() == ["/root/raiden/venv/bin/python", "$HOME"]
+    hostile = subprocess.run(["sh", "-c", "echo " + remote_command(["~root/$(id)", "~no one/x"])],
+                             capture_output=True, text=True)  # fmt: skip
+    assert hostile.stdout.split() == ["/root/$(id)", "~no", "one/x"]

@@ -132,12 +132,13 @@ def build(
     names: list[str],
     subnet: str,
     bare_python: dict[str, str] | None = None,
-    arm: tuple[str, ...] = (),
+    arm: tuple[str, ...] | dict[str, str] = (),
 ) -> VirtualCluster:
     """Build the namespaces, bridge and sshds; the caller must call ``teardown`` (even on failure).
 
     Nodes named in ``arm`` are emulated Raspberry Pis (``armpi``): an arm64 root under qemu-user
-    with its own sshd, reached as user ``pi``; they are in ``cluster.pis`` as well.
+    with its own sshd, reached as user ``pi``; they are in ``cluster.pis`` as well. A dict names each
+    one's Debian release (``{"pi5": "trixie"}``); a tuple means bookworm.
     """
     tag = f"{os.getpid() % 10000}{chr(ord('a') + next(_BUILT) % 26)}"
     cluster = VirtualCluster(base=base, head=f"{subnet}.1", bridge=f"rbr{tag}")
@@ -179,7 +180,8 @@ def build(
             if name in arm:
                 import armpi
 
-                pi = armpi.start(base, name, node.address, node.namespace)
+                suite = arm.get(name, armpi.SUITE) if isinstance(arm, dict) else armpi.SUITE
+                pi = armpi.start(base, name, node.address, node.namespace, suite)
                 cluster.pis.append(pi)
                 node.python, node.work_dir = pi.python, Path("~/.raiden/node")
             else:

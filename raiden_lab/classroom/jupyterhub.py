@@ -50,8 +50,12 @@ def hub_config(
     port: int,
     proxy: str,
     tls: tuple[Path, Path] | None = None,
+    internal: tuple[int, int] | None = None,
 ) -> str:
-    """The text of ``jupyterhub_config.py`` for a room (every value written as a Python literal)."""
+    """The text of ``jupyterhub_config.py`` for a room (every value written as a Python literal).
+
+    ``internal``: the hub's own API port and its proxy's, on 127.0.0.1 (``internal_ports()``): two
+    classes on one head (two teachers) would otherwise both want JupyterHub's 8081 and 8001."""
     folder = paths.root / "hub"
     singleuser = Path(sys.executable).parent / "jupyterhub-singleuser"
     users = sorted({teacher, *students})
@@ -61,6 +65,14 @@ def hub_config(
         "c = get_config()  # noqa",
         f"c.JupyterHub.bind_url = {bind!r}",
         'c.JupyterHub.hub_ip = "127.0.0.1"',
+        *(
+            [
+                f"c.JupyterHub.hub_port = {internal[0]!r}",
+                f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{internal[1]}'",
+            ]
+            if internal
+            else []
+        ),
         f"c.JupyterHub.db_url = {'sqlite:///' + str(folder / 'jupyterhub.sqlite')!r}",
         f"c.JupyterHub.cookie_secret_file = {str(folder / 'jupyterhub_cookie_secret')!r}",
         f"c.JupyterHub.pid_file = {str(folder / 'jupyterhub.pid')!r}",
@@ -77,6 +89,14 @@ def hub_config(
     if tls:
         lines += [f"c.JupyterHub.ssl_cert = {str(tls[0])!r}", f"c.JupyterHub.ssl_key = {str(tls[1])!r}"]
     return "\n".join(lines) + "\n"
+
+
+def internal_ports() -> tuple[int, int]:
+    """Two ports free on 127.0.0.1 now, for a hub's API and its proxy's."""
+    with socket.socket() as a, socket.socket() as b:
+        a.bind(("127.0.0.1", 0))
+        b.bind(("127.0.0.1", 0))
+        return a.getsockname()[1], b.getsockname()[1]
 
 
 def _loopback(ip: str) -> bool:
@@ -176,7 +196,7 @@ def run_hub(
     config = folder / "jupyterhub_config.py"
     fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(hub_config(paths, teacher, students, where, ip, port, find_proxy(proxy), tls))
+        f.write(hub_config(paths, teacher, students, where, ip, port, find_proxy(proxy), tls, internal_ports()))
     scheme = "https" if tls else "http"
     print(
         f"JupyterHub for class '{paths.name}' on {scheme}://{ip}:{port}: {teacher} teaches; students' RAIDEN_CLASS={where}"

@@ -10,6 +10,7 @@ out: their engines would run as the teacher.
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import replace
 
 from ..config.inventory import Inventory
@@ -36,6 +37,11 @@ def seat_problem(inventory: Inventory) -> str | None:
     return None
 
 
+def owners_python(python: str, owner: str) -> str:
+    """The node's Python as a seat account finds it: ``~/x`` is in the owner's home (``~pi/x``), not the seat's."""
+    return f"~{owner}/{python[2:]}" if python.startswith("~/") else python
+
+
 def seat_inventory(inventory: Inventory, number: int) -> Inventory:
     """The cluster of seat ``number``: its own name, ports and node accounts; every link encrypted."""
     settings = inventory.classroom
@@ -45,6 +51,7 @@ def seat_inventory(inventory: Inventory, number: int) -> Inventory:
             node,
             user=user,
             engines=settings.engines_per_seat,
+            python=owners_python(node.python, node.user or getpass.getuser()),
             # in the seat account's home; one folder per node, as nodes may share a file system
             work_dir=f"~/.raiden/{seat_name(inventory, number)}/{node.host}",
         )

@@ -188,6 +188,50 @@ def install_key(host: str, user: str, port: int, password: str, paths: ClusterPa
         raise RaidenError(f"{host}: could not log in over SSH ({said}); is it on, on the network, with SSH enabled?")
 
 
+def python_problem(host: str, user: str, port: int, paths: ClusterPaths, key: Path, python: str | None) -> str | None:
+    """Why the node's Python cannot run the head's code (another minor version), or None.
+
+    Pickled functions and numba's caches are specific to one Python minor version, so the node's
+    environment must be made with the head's: ``python`` when given, else the ``pythonX.Y`` that
+    provisioning would pick (the head's minor, else the node's ``python3``).
+    """
+    import platform
+    import shlex
+
+    head = ".".join(platform.python_version_tuple()[:2])
+    ask = "import sys; print('%d.%d' % sys.version_info[:2])"
+    if python and not python.startswith("~"):
+        probe = f"{shlex.quote(python)} -I -c {shlex.quote(ask)}"
+    else:  # what provisioning makes the environment with (or the environment made already)
+        probe = (
+            f'if [ -x "$HOME"/{shlex.quote((python or DEFAULT_PYTHON)[2:])} ]; then '
+            f'"$HOME"/{shlex.quote((python or DEFAULT_PYTHON)[2:])} -I -c {shlex.quote(ask)}; '
+            f"elif command -v python{head} >/dev/null; then echo {head}; else python3 -I -c {shlex.quote(ask)}; fi"
+        )
+    argv = [
+        "ssh",
+        "-o", "StrictHostKeyChecking=yes",
+        "-o", f"UserKnownHostsFile={paths.known_hosts}",
+        "-o", "IdentitiesOnly=yes", "-i", str(key),
+        "-o", "BatchMode=yes",
+        "-o", "ConnectTimeout=10",
+        "-o", "LogLevel=ERROR",
+        "-p", str(port), "-l", user, host, "--", probe,
+    ]  # fmt: skip
+    said = subprocess.run(argv, capture_output=True, text=True, timeout=60, start_new_session=True)
+    minor = said.stdout.strip()
+    if said.returncode != 0 or not minor:
+        why = (said.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"{host}: no Python 3 answered there ({why}); install python3 and python3-venv on {host}"
+    if minor == head:
+        return None
+    return (
+        f"{host}: Python {minor} there, {head} on the head, and pickled code runs only on the same minor version: "
+        f"make the head's environment with Python {minor} (`python{minor} -m venv .venv`, or a Pi as the head), "
+        f"or install Python {head} on {host} and give its path with --python; see Requirements"
+    )
+
+
 def fingerprint(host: str, paths: ClusterPaths) -> str:
     found = subprocess.run(
         ["ssh-keygen", "-l", "-F", host, "-f", str(paths.known_hosts)], capture_output=True, text=True
@@ -327,7 +371,7 @@ async def fix_clock(inventory: Inventory, host: str, paths: ClusterPaths) -> str
             if again is not None and abs(again) <= CLOCK_OFF_S:
                 return f"{host}: its clock was {off}; turned on NTP there, and it now agrees"
     aim = lag[0]  # the head's time when the command runs there, not when it leaves
-    for _ in range(3):  # again while it lands over a second off, less what the last try missed by
+    for _ in range(5):  # again while it lands over a second off, less what the last try missed by
         stamp = f"@{time.time() + aim:.3f}"  # to the millisecond: a whole second would miss by up to half of one
         fixed = await ssh.run(target, ["sudo", "-n", "timedatectl", "set-time", stamp], timeout=30)
         if not fixed.ok:

@@ -80,6 +80,9 @@ async def provision_node(
     if problem := await _ensure_environment(node, target, say):
         failed.problems.append(problem)
         return failed
+    if problem := await _open_to_seats(inventory, node, target, say):
+        failed.problems.append(problem)
+        return failed
     pip_source: list[str] = []
     if wheelhouse is not None:
         remote = posixpath.join(work_dir_for(inventory, node, paths), "wheelhouse")
@@ -106,6 +109,19 @@ async def provision_node(
         return failed
     say(f"{host}: checking it again")
     return await check_node(inventory, node, paths)
+
+
+async def _open_to_seats(inventory: Inventory, node: Node, target: ssh.Target, say: Say) -> str | None:
+    """A class's seat accounts run the owner's environment (``~pi/raiden/venv``): let them pass the owner's
+    home (``o+x``: they can open what they know the name of, and list nothing)."""
+    if inventory.classroom.seat_user is None or not node.python.startswith("~/"):
+        return None
+    opened = await ssh.run(target, ["chmod", "o+x", "~"], timeout=30)
+    if not opened.ok:
+        err = opened.stderr.decode(errors="replace").strip().splitlines()
+        return f"{node.host}: could not let the seat accounts reach {node.python}: {err[-1] if err else 'chmod failed'}"
+    say(f"{node.host}: seat accounts may run {node.python} (the home can be passed, not listed)")
+    return None
 
 
 async def _ensure_environment(node: Node, target: ssh.Target, say: Say) -> str | None:

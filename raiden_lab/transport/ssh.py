@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shlex
 import subprocess
 import tempfile
@@ -142,13 +143,19 @@ def config_block(target: Target) -> str:
     return "\n".join(lines) + "\n"
 
 
+_OTHER_HOME = re.compile(r"~([a-z_][a-z0-9_-]{0,31})/(.+)")
+
+
 def remote_command(argv: Sequence[str]) -> str:
-    """Quote ``argv`` for the remote shell; ``~/`` stays expandable and nothing else is."""
+    """Quote ``argv`` for the remote shell; ``~/`` and ``~user/`` stay expandable and nothing else is."""
     parts = []
     for arg in argv:
+        owner = _OTHER_HOME.match(arg)
         if arg == "~" or arg.startswith("~/"):
             rest = arg[2:]
             parts.append('"$HOME"' + ("/" + shlex.quote(rest) if rest else ""))
+        elif owner:  # another account's home (a seat runs its owner's Python): a user name, checked, unquoted
+            parts.append(f"~{owner.group(1)}/" + shlex.quote(owner.group(2)))
         else:
             parts.append(shlex.quote(arg))
     return " ".join(parts)
