@@ -51,27 +51,34 @@ __all__ = [
     "jit",
     "load_ipython_extension",
     "plots",
+    "report",
     "scaling",
+    "messages",
 ]
 
 if TYPE_CHECKING:
     from .errors import RaidenError
-    from .notebook.client import RaidenCluster, connect
+    from .notebook.attach import connect
+    from .notebook.client import RaidenCluster
 
 
 def __getattr__(name: str) -> Any:
     # ipyparallel is heavy to import; `raiden --help` and the node probes should not pay for it.
     import importlib
 
-    if name in ("connect", "RaidenCluster"):
-        return getattr(importlib.import_module(".notebook.client", __name__), name)
+    if name == "connect":
+        return importlib.import_module(".notebook.attach", __name__).connect
+    if name == "RaidenCluster":
+        return importlib.import_module(".notebook.client", __name__).RaidenCluster
     if name == "dashboard":
         return importlib.import_module(".notebook.dashboard", __name__).dashboard
     if name == "class_view":
         return importlib.import_module(".notebook.classview", __name__).class_view
-    if name in ("jit", "plots", "scaling"):
+    if name in ("jit", "plots", "scaling", "messages"):
         # jit is a callable module: `@raiden_lab.jit` and `raiden_lab.jit.warmup` both work
         return importlib.import_module(f".notebook.{name}", __name__)
+    if name == "report":
+        return importlib.import_module(".notebook.runreport", __name__).report
     if name in ("MapInterrupted", "MapTimeout"):
         return getattr(importlib.import_module(".notebook.stopping", __name__), name)
     if name == "RaidenError":

@@ -311,6 +311,17 @@ def test_the_teacher_sees_the_class_grid_in_the_sidebar(lab, chromium) -> None:
         raiden("class", "stop")
 
 
+STREAM_MAP = """
+import raiden_lab
+c = raiden_lab.connect()
+def spin(x):
+    import time
+    time.sleep(0.25)
+    return x
+assert c.map(spin, range(48 * 12), chunksize=1) == list(range(48 * 12))
+"""
+
+
 def test_the_sidebar_and_the_dashboard_show_48_nodes_as_a_grid(lab, tmp_path, chromium) -> None:
     """Past a handful of nodes, one cell per node, the nodes that need a look first (a real 48-node cluster)."""
 
@@ -333,6 +344,25 @@ def test_the_sidebar_and_the_dashboard_show_48_nodes_as_a_grid(lab, tmp_path, ch
                 "document.querySelectorAll('.raiden-Dot.raiden-Engine-idle').length === 48", timeout=60000
             )
             assert page.locator(".raiden-NodeSummary").inner_text() == "48 nodes: 48 up"
+
+            # the task stream: a map on every engine shows live, a lane per engine, each node's heat below
+            mapping = subprocess.Popen(
+                [sys.executable, "-c", STREAM_MAP], cwd=raiden.cwd, env=raiden.env,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            try:
+                page.wait_for_function("document.querySelectorAll('.raiden-Stream-task').length >= 48", timeout=60000)
+                lanes = page.evaluate(
+                    "new Set([...document.querySelectorAll('.raiden-Stream-task')].map(r => r.getAttribute('y'))).size"
+                )
+                assert lanes == 48, lanes  # one engine a node: every lane has work
+                assert page.locator(".raiden-Stream-heat").count() >= 48
+                assert "spin" in page.locator(".raiden-StreamLegend").inner_text()
+                page.locator(".raiden-Stream").scroll_into_view_if_needed()
+                page.screenshot(path=str(_output("sidebar-48-nodes-stream.png")))
+            finally:
+                out, err = mapping.communicate(timeout=300)
+            assert mapping.returncode == 0, err[-2000:]
 
             cut = farm.nodes[30]  # pulled cable: the node is down, and its cell comes first
             farm.set_link(cut, up=False)

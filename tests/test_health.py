@@ -6,17 +6,20 @@ cannot exist here, so each node's agent reads a file the test writes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import _make_raiden
+from conftest import _make_raiden, dashboard_html
 
 pytestmark = pytest.mark.vcluster
 
@@ -45,6 +48,7 @@ def heal(vpi, tmp_path_factory):
         _set_sensor(sensors, node.address, temp_c=45.0, throttled=0)
     raiden.env["RAIDEN_THERMAL_PATH"] = str(sensors / "{host}" / "temp")
     raiden.env["RAIDEN_THROTTLED_PATH"] = str(sensors / "{host}" / "throttled")
+    raiden.env["RAIDEN_POWER_PATH"] = str(sensors / "{host}" / "power")  # a PoE HAT's reading, in microwatts
     inventory = vpi.inventory("heal", [vpi.node("pi1"), vpi.node("pi2"), vpi.node("pi3")])
     ran = raiden("up", "-i", str(inventory))
     assert ran.code == 0, ran
@@ -56,9 +60,10 @@ def heal(vpi, tmp_path_factory):
             vpi.set_link(node, up=True)
 
 
-def _set_sensor(sensors: Path, host: str, temp_c: float, throttled: int) -> None:
+def _set_sensor(sensors: Path, host: str, temp_c: float, throttled: int, watts: float = 3.0) -> None:
     folder = sensors / host
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / "power").write_text(f"{int(watts * 1e6)}\n")
     (folder / "temp").write_text(f"{int(temp_c * 1000)}\n")
     (folder / "throttled").write_text(f"{throttled:#x}\n")
 
@@ -236,3 +241,101 @@ def test_each_node_compiles_into_its_own_cache(vpi, heal) -> None:
     ran = raiden.python(script)
     rows = json.loads(ran.out)["rows"]
     assert all(r["cache_hit"] for r in rows if r["node"] == vpi.node("pi2").address), rows
+
+
+STRAGGLER_SCRIPT = """
+import json, raiden_lab
+c = raiden_lab.connect(inventory={inventory!r})
+def spin(x):
+    import time
+    end = time.process_time() + 0.15  # CPU work: a node whose CPU runs slower takes longer
+    while time.process_time() < end:
+        pass
+    return x
+with raiden_lab.report({report!r}, title="one hot node"):
+    results = c.map(spin, range(24), chunksize=1)
+print(json.dumps(list(results)))
+"""
+
+
+def _duty_cycle(pids: list[int], stop_s: float, run_s: float, until: threading.Event) -> None:
+    """A CPU that runs a tenth of the time: what a Pi's throttled clock does to its engines."""
+    while not until.is_set():
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+        time.sleep(stop_s)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        time.sleep(run_s)
+
+
+def test_a_throttled_node_is_the_straggler_the_stream_and_the_report_show(vpi, heal, tmp_path) -> None:
+    from raiden_lab.config.paths import ClusterPaths
+    from raiden_lab.operations.taskfile import stream_model
+
+    raiden, inventory, sensors = heal
+    pi2 = vpi.node("pi2").address
+    status = _status(raiden, inventory)
+    slow = [e["pid"] for e in _node(status, pi2)["engines"] if e.get("pid")]
+    assert len(slow) == 2, _node(status, pi2)
+    _set_sensor(sensors, pi2, temp_c=84.0, throttled=0x50004, watts=6.0)  # throttled now (and since boot), hot
+    _wait_for(
+        "the throttled sample", lambda: _node(_status(raiden, inventory), pi2)["sample"]["temperature"] == 84.0, 10
+    )
+    report = tmp_path / "hot.html"
+    until = threading.Event()
+    cycling = threading.Thread(target=_duty_cycle, args=(slow, 0.045, 0.005, until), daemon=True)
+    cycling.start()
+    try:
+        ran = subprocess.run(
+            [sys.executable, "-c", STRAGGLER_SCRIPT.format(inventory=str(inventory), report=str(report))],
+            cwd=raiden.cwd, env=raiden.env, capture_output=True, text=True, timeout=240,
+        )  # fmt: skip
+    finally:
+        until.set()
+        cycling.join()
+        for pid in slow:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        _set_sensor(sensors, pi2, temp_c=50.0, throttled=0x50000)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert json.loads(ran.stdout.strip().splitlines()[-1]) == list(range(24))
+
+    # the report: pi2's tasks are the stragglers, and it says why
+    data = json.loads(report.with_suffix(".json").read_text())
+    stragglers = data["stragglers"]
+    assert stragglers and {s["node"] for s in stragglers} == {pi2}, stragglers
+    assert all(any(w.startswith("throttled at 84 °C") for w in s["why"]) for s in stragglers), stragglers
+    hot = next(n for n in data["nodes"] if n["host"] == pi2)
+    assert hot["throttled_samples"] > 0 and hot["max_temperature"] == 84.0
+
+    # energy: each node's power readings over the run (pi2 draws 6 W, the others 3 W), shared among the tasks
+    energy = data["energy"]
+    span = data["wall_s"]
+    by_node = {n["host"]: n for n in energy["nodes"]}
+    assert set(by_node) == {vpi.node(p).address for p in ("pi1", "pi2", "pi3")}
+    assert by_node[pi2]["mean_watts"] == pytest.approx(6.0, rel=0.2) and by_node[pi2]["joules"] == pytest.approx(
+        6.0 * span, rel=0.25
+    )
+    assert by_node[vpi.node("pi1").address]["mean_watts"] == pytest.approx(3.0, rel=0.01)
+    (spin,) = energy["functions"]
+    assert spin["items"] == 24 and spin["joules"] == pytest.approx(energy["total_j"], rel=1e-6)
+    assert energy["per_result_j"] == pytest.approx(energy["total_j"] / 24)
+
+    # the stream (what the sidebar and dashboards draw): pi2's lanes hold the long tasks, its heat is throttled
+    paths = ClusterPaths("heal", Path(raiden.env["RAIDEN_HOME"]))
+    stream = stream_model(paths.root, paths.store, seconds=300)
+    spins = [t for t in stream["tasks"] if t["function"] == "spin"]
+    assert len(spins) == 24, stream["tasks"]
+    on_pi2 = sorted(t["end"] - t["start"] for t in spins if t["node"] == pi2)
+    elsewhere = sorted(t["end"] - t["start"] for t in spins if t["node"] != pi2)
+    assert on_pi2 and elsewhere and on_pi2[-1] > elsewhere[-1], (on_pi2, elsewhere)  # the longest lane box is pi2's
+    board = dashboard_html(raiden, inventory)  # the notebook's dashboard draws the same stream
+    assert len(re.findall(r"class='raiden-stream-task raiden-stream-ok'[^>]*><title>spin ", board)) == 24, board
+    assert re.search(rf"{re.escape(pi2)}: 84.0 °C, (\d+ MHz, )?throttled</title>", board), board
+    heat = next(n for n in stream["nodes"] if n["host"] == pi2)
+    assert any(s["throttled"] for s in heat["samples"]) and sorted(heat["engines"]) == sorted(
+        e["id"] for e in _node(status, pi2)["engines"]
+    )

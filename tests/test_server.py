@@ -52,11 +52,13 @@ async def test_every_route_refuses_an_unauthenticated_request(
         "clusters/local/nodes/localhost/power/off": "POST",
         "clusters/local/interrupt": "POST",
         "clusters/local/events": "GET",
+        "clusters/local/tasks": "GET",
         "view": "GET",
         "clusters/local/class.csv": "GET",
         "clusters/local/class/start": "POST",
         "clusters/local/class/seats/alice/end": "POST",
         "seat/take": "POST",
+        "seat/tasks": "GET",
         "inventory": "GET",
         "lessons": "GET",
         "lessons/00-tour.ipynb/copy": "POST",
@@ -202,6 +204,25 @@ async def test_start_status_restart_stop_through_rest(jp_fetch) -> None:
         view = await _json(jp_fetch, "view", params={"cluster": "local", "events": "3"})
         assert_mirrors("IView", view)
         assert view["cluster"]["name"] == "local" and len(view["events"]) == 3 and "local" in view["clusters"]
+        # the task stream: a map run from a script shows there, a lane per engine, within the flush's second
+        mapped = subprocess.run(
+            [sys.executable, "-c", "import raiden_lab\nc = raiden_lab.connect()\n"
+             "def f(x):\n    import time; time.sleep(0.01); print('did', x); return x\n"
+             "assert c.map(f, range(40)) == list(range(40))"],
+            env=os.environ, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert mapped.returncode == 0, mapped.stderr
+        stream = await _json(jp_fetch, "clusters", "local", "tasks", params={"seconds": "120"})
+        assert_mirrors("IStream", stream)
+        assert_mirrors("IStreamTask", stream["tasks"][0])
+        assert_mirrors("IStreamNode", stream["nodes"][0])
+        assert sum(t["items"] for t in stream["tasks"] if t["function"] == "f") == 40
+        assert sorted(t["said"] for t in stream["tasks"] if t["function"] == "f") == sorted(
+            f"did {x}\n" for x in range(40)
+        )
+        assert {t["engine"] for t in stream["tasks"]} <= set(stream["nodes"][0]["engines"])
+        assert (await jp_fetch("raiden-lab", "clusters", "local", "tasks", params={"seconds": "x"},
+                               raise_error=False)).code == 400  # fmt: skip
         restarted = await _json(
             jp_fetch, "clusters", "local", "nodes", "localhost", "restart", method="POST", request_timeout=300
         )

@@ -85,6 +85,10 @@ export interface ISample {
   memory: { total: number; available: number; percent: number } | null;
   temperature: number | null;
   throttled: IThrottled | null;
+  /** the node's power draw, where its inventory names a power_sensor */
+  watts: number | null;
+  /** the CPU's clock now, in MHz, where the kernel tells it (a throttled Pi's drops) */
+  mhz: number | null;
   disk_free: number | null;
   net: { bytes_sent: number; bytes_recv: number } | null;
   /** per engine id: its process as the node's agent sees it */
@@ -227,4 +231,36 @@ export interface ILesson {
   number: string;
   title: string;
   copy: string | null;
+}
+
+/** One task (an item of a map, or a chunk whose items were too short to time one by one). */
+export interface IStreamTask {
+  kind: 'task' | 'chunk';
+  map: number;
+  function: string;
+  engine: number | null;
+  node: string | null;
+  chunk: number;
+  start: number;
+  end: number;
+  outcome: string;
+  items: number | null;
+  first: number | null;
+  /** what the task printed (its first 200 characters), where it printed something */
+  said: string | null;
+}
+
+export interface IStreamNode {
+  host: string;
+  state: string;
+  engines: number[];
+  samples: { time: number; temperature: number | null; throttled: boolean; mhz: number | null }[];
+}
+
+/** What GET /raiden-lab/clusters/NAME/tasks answers. */
+export interface IStream {
+  now: number;
+  since: number;
+  tasks: IStreamTask[];
+  nodes: IStreamNode[];
 }

@@ -3,6 +3,8 @@ import { Widget } from '@lumino/widgets';
 import { byAttention, cellTitle, COMPACT_AFTER, nodeSummary, shortNames } from './logic';
 import { RaidenModel } from './model';
 import { ICluster, IEngine, IEvent, IMySeat, INode, IProgress, ISeat } from './models';
+import { apiPath } from './request';
+import { TaskStream } from './stream';
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', text = ''): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -42,6 +44,8 @@ export class RaidenPanel extends Widget {
 
   dispose(): void {
     this._model.changed.disconnect(this._update, this);
+    this._stream.dispose();
+    this._seatStream.dispose();
     super.dispose();
   }
 
@@ -75,10 +79,21 @@ export class RaidenPanel extends Widget {
     this._stopClass.onclick = () => void this._model.classCommand('stop');
     classButtons.append(this._startClass, this._stopClass);
     this._cluster = el('div', 'raiden-ClusterView');
+    this._stream = new TaskStream({
+      path: () => {
+        const name = this._model.cluster?.name;
+        return name ? apiPath('clusters', name, 'tasks') : null;
+      }
+    });
+    this._seatStream = new TaskStream({ path: () => (this._model.view?.seat?.seat ? apiPath('seat', 'tasks') : null) });
+    const tasks = el('h3', '', 'Tasks');
+    tasks.title = "The last minute of work: a lane per engine, grouped by node, each node's heat under its lanes";
     this._cluster.append(
       this._header,
       buttons,
       this._nodes,
+      tasks,
+      this._stream.node,
       el('h3', '', 'Events'),
       this._events,
       classButtons,
@@ -192,6 +207,7 @@ export class RaidenPanel extends Widget {
       card.append(engineSquares(node.engines));
       this._mine.append(card);
     }
+    this._mine.append(el('h3', '', 'My tasks'), this._seatStream.node);
   }
 
   private _render(cluster: ICluster, events: IEvent[]): void {
@@ -362,4 +378,6 @@ export class RaidenPanel extends Widget {
   private _stopClass!: HTMLButtonElement;
   private _cluster!: HTMLElement;
   private _mine!: HTMLElement;
+  private _stream!: TaskStream;
+  private _seatStream!: TaskStream;
 }

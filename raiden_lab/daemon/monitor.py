@@ -62,6 +62,8 @@ class NodeMonitor:
         for flag, env in (("--thermal", "RAIDEN_THERMAL_PATH"), ("--throttled", "RAIDEN_THROTTLED_PATH")):
             if path := sensor_path(os.environ.get(env), self.host):
                 args += [flag, path]
+        if power := self.node.power_sensor or sensor_path(os.environ.get("RAIDEN_POWER_PATH"), self.host):
+            args += ["--power", power]
         self.last_sample_at = time.monotonic()  # grace: the first sample takes a moment
         self.latest = None
         self.proc = await launch(self.target, self.node.python, "agent", args)
@@ -219,6 +221,8 @@ _SHAPE = {
     "load": lambda v: _numbers(v, list),
     "memory": lambda v: _numbers(v, dict),
     "temperature": _number,
+    "watts": _number,
+    "mhz": _number,
     "throttled": lambda v: (
         v is None
         or (isinstance(v, dict) and all(isinstance(b, bool) or (k == "raw" and _number(b)) for k, b in v.items()))

@@ -10,6 +10,8 @@ The sensors are read from paths that a test (or an unusual board) can point
 elsewhere: ``--thermal`` (millidegrees, as ``/sys/class/thermal``) and
 ``--throttled`` (hex, as the Pi firmware's ``get_throttled``); without a sysfs
 file, ``vcgencmd get_throttled`` is asked every few seconds where it exists.
+``--power`` names a file that reads the node's power draw in microwatts (hwmon's
+``power1_input``: an INA219, a PoE HAT), given by the inventory's ``power_sensor``.
 """
 
 from __future__ import annotations
@@ -53,8 +55,9 @@ def _read(path: str) -> str | None:
 class Sensors:
     """Temperature and throttling, or None where the board has no such sensor."""
 
-    def __init__(self, thermal: str, throttled: str) -> None:
+    def __init__(self, thermal: str, throttled: str, power: str | None = None) -> None:
         self.thermal = thermal
+        self.power_path = power
         self.throttled_path = throttled
         self.vcgencmd = shutil.which("vcgencmd") if not os.path.exists(throttled) else None
         self._vc_value: int | None = None
@@ -64,6 +67,13 @@ class Sensors:
         text = _read(self.thermal)
         try:
             return int(text) / 1000.0 if text is not None else None
+        except ValueError:
+            return None
+
+    def watts(self) -> float | None:
+        text = _read(self.power_path) if self.power_path else None
+        try:
+            return int(text) / 1e6 if text is not None else None
         except ValueError:
             return None
 
@@ -131,10 +141,21 @@ class Agent:
             "memory": {"total": memory.total, "available": memory.available, "percent": memory.percent},
             "temperature": self.sensors.temperature(),
             "throttled": self.sensors.throttled(),
+            "watts": self.sensors.watts(),
+            "mhz": _mhz(),
             "disk_free": disk_free,
             "net": {"bytes_sent": net.bytes_sent, "bytes_recv": net.bytes_recv} if net else None,
             "engines": engines,
         }
+
+
+def _mhz() -> float | None:
+    """The CPU's clock now, in MHz (a throttled Pi 4's drops from 1800 to 600), where the kernel tells it."""
+    try:
+        freq = psutil.cpu_freq()
+    except (OSError, NotImplementedError, AttributeError):
+        return None
+    return round(freq.current, 1) if freq and freq.current else None
 
 
 def run(agent: Agent, interval: float, count: int | None = None) -> None:
@@ -173,13 +194,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work-dir", default=".", help="folder whose free disk is reported")
     parser.add_argument("--thermal", default=THERMAL_PATH, help="temperature file in millidegrees Celsius")
     parser.add_argument("--throttled", default=THROTTLED_PATH, help="file with the firmware's throttled word (hex)")
+    parser.add_argument("--power", default=None, help="file with the node's power draw in microwatts")
     parser.add_argument("--count", type=int, default=None, help="stop after this many samples")
     args = parser.parse_args(argv)
     work_dir = os.path.abspath(os.path.expanduser(args.work_dir))
     os.umask(0o077)
     os.makedirs(work_dir, exist_ok=True)
     try:
-        run(Agent(work_dir, Sensors(args.thermal, args.throttled)), args.interval, args.count)
+        run(Agent(work_dir, Sensors(args.thermal, args.throttled, args.power)), args.interval, args.count)
     except (BrokenPipeError, KeyboardInterrupt):
         pass
 

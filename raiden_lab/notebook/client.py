@@ -9,26 +9,23 @@ still return AsyncResults).
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import ipyparallel as ipp
 
-from .. import classroom
 from ..config.inventory import Inventory, Node
 from ..config.paths import ClusterPaths
 from ..config.syntax import is_host
 from ..daemon import control
 from ..errors import RaidenError
-from ..operations.status import cluster_events, cluster_status, engine_ids_on, find_inventory
+from ..operations.status import cluster_events, cluster_status, engine_ids_on
 from ..vocabulary import NodeState
 from . import sharing, stopping
 from .jit import JitFunction, WarmupTable, warmup
 from .mapping import ChunkedMap
+from .tasklog import MapResult, TaskLog, remember
 
 RECONNECT_S = 120.0  # how long a map waits for a restarted controller's engines
 
@@ -46,6 +43,10 @@ class RaidenCluster:
         self.balanced = client.load_balanced_view()
         self.balanced.block = True
         self.last_map: ChunkedMap | None = None  # the latest map, for plots.timeline
+        # every task this client ran through raiden: reports read it, the task stream reads its file
+        self.tasks = TaskLog.in_folder(paths.root)
+        self._engine_nodes: dict[int, str] = {}
+        remember(self)
         self._shared: dict[str, dict[str, str]] = {}  # broadcast name -> node -> path of its copy
         self._scattered: dict[str, dict[int, tuple[int, int]]] = {}  # scatter name -> engine -> its rows
         self._controller_pid = self._read_controller_pid()
@@ -160,6 +161,15 @@ class RaidenCluster:
         """Every node with its state and engines, as the supervisor last saw them."""
         return cluster_status(self.inventory, self.paths)["nodes"]
 
+    def node_of(self, engine: int | None) -> str | None:
+        """The host of the node that runs ``engine`` (looked up again when an engine is new)."""
+        if engine is None:
+            return None
+        if engine not in self._engine_nodes:
+            with contextlib.suppress(Exception):  # the state file is away for a moment: unknown, not an error
+                self._engine_nodes = {e["id"]: n["host"] for n in self.nodes for e in n["engines"]}
+        return self._engine_nodes.get(engine)
+
     def engines_on(self, host: str) -> ipp.DirectView:
         """A view of the engines of one node."""
         for node in self.nodes:
@@ -197,9 +207,10 @@ class RaidenCluster:
         limits it to some engine ids. Interrupting the kernel (or passing ``timeout``
         seconds) stops the map on every engine within a second and raises
         ``MapInterrupted`` (``MapTimeout``) whose ``results`` hold what finished;
-        the engines stay usable.
+        the engines stay usable. The list it returns also has ``output(i)``: what item ``i``
+        printed (stdout, stderr, log records), and ``records``: each chunk's and task's record.
         """
-        return list(
+        results = list(
             self.imap(
                 fn,
                 *iterables,
@@ -211,6 +222,8 @@ class RaidenCluster:
                 timeout=timeout,
             )
         )
+        done = self.last_map
+        return MapResult(results, done.said if done else {}, done.tasks if done else [])
 
     def imap(
         self,
@@ -237,7 +250,10 @@ class RaidenCluster:
             reattach=self.reattach if targets is None else None,
             avoid=self.parked_ids,
             timeout=timeout,
+            log=self.tasks,
+            node_of=self.node_of,
         )
+        self.tasks.keep_said(self.last_map.map_id, self.last_map.said)
         return iter(self.last_map)
 
     def warmup(self, fn: JitFunction, *signatures: str) -> WarmupTable:
@@ -257,6 +273,7 @@ class RaidenCluster:
         self.client.wait_for_engines(wanted, timeout=timeout)
 
     def close(self) -> None:
+        self.tasks.close()
         self.client.close()
 
     def __enter__(self) -> RaidenCluster:
@@ -297,10 +314,24 @@ class SeatCluster(RaidenCluster):
         reply = self._ask({"op": "myseat"})
         return ((reply.get("seat") or {}).get("nodes")) or []
 
+    def model(self) -> dict[str, Any]:
+        """The seat's whole state, as the class sees it (nodes, engines, health, events); what the seat's
+        dashboard, ``%raiden status`` and ``%raiden events`` show."""
+        model = self._ask({"op": "myseat", "detail": True}).get("model")
+        if not model:
+            raise RaidenError("your seat was ended; run %raiden up to take one again")
+        return model
+
     def events(self, limit: int = 10) -> list[dict[str, Any]]:
-        """What happened to this seat, newest first (an engine restarted, and why): the class tells."""
-        reply = self._ask({"op": "myseat"})
-        return list(((reply.get("seat") or {}).get("events")) or [])[:limit]
+        """What happened to this seat, newest first (an engine died, restarted, and why): the class tells."""
+        return list(self.model().get("events") or [])[:limit]
+
+    def restart(self, host: str) -> list[str]:
+        """Restart this seat's engines on one node (same ids), through the class; what it said."""
+        reply = self._ask({"op": "restart", "host": host})
+        if not reply.get("ok"):
+            raise RaidenError(reply.get("error") or f"the class could not restart your engines on {host}")
+        return list(reply.get("said") or [])
 
     def _read_controller_pid(self) -> int | None:
         return None  # the seat's state file is the teacher's
@@ -317,72 +348,9 @@ class SeatCluster(RaidenCluster):
 
     def end(self) -> None:
         """Give the seat back: its engines stop (the teacher sees the seat free)."""
+        self.tasks.close()
         self.client.close()
         self._ask({"op": "end"})
 
     def __repr__(self) -> str:
         return f"<RaidenCluster {self.name!r} (your seat {self.seat}): {len(self.client.ids)} engines>"
-
-
-def take_seat(socket_path: str | None = None, timeout: float = 10, code: str | None = None) -> SeatCluster:
-    """This user's seat (started on first use), attached: from the class on ``socket_path`` (on the head),
-    or with a seat ``code`` the teacher handed out (anywhere on the class's network)."""
-    if code is not None:
-        from ..classroom.seatcodes import ask_desk, parse_code
-
-        ip, port = parse_code(code)[:2]
-        where = f"the class at {ip}:{port}"
-
-        def ask(message: dict[str, Any]) -> dict[str, Any]:
-            return ask_desk(code, message)
-    else:
-        assert socket_path is not None
-        where = f"{classroom.CLASS_ENV}={socket_path}"
-
-        def ask(message: dict[str, Any]) -> dict[str, Any]:
-            return classroom.ask(socket_path, message)
-
-    try:
-        reply = ask({"op": "seat"})
-    except OSError as e:
-        raise RaidenError(
-            f"{where}: no class answers there ({e.strerror or e}); ask the teacher whether the class runs"
-        ) from None
-    if not reply.get("ok"):
-        raise RaidenError(f"{where}: {reply.get('error', 'no seat was given')}")
-    # the seat's keys, for this user only (mkstemp: 0600), read by the Client and removed at once
-    fd, path = tempfile.mkstemp(prefix="raiden-seat-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(reply["connection"], f)
-        client = ipp.Client(path, timeout=timeout)
-    finally:
-        os.unlink(path)
-    return SeatCluster(ask, reply, client)
-
-
-def connect(
-    name: str | None = None,
-    inventory: str | os.PathLike[str] | None = None,
-    timeout: float = 10,
-    seat: str | None = None,
-) -> RaidenCluster:
-    """Attach to a running cluster by name.
-
-    With no name: the cluster of ``./raiden.toml``, else the only running
-    cluster, else the embedded default (``local``). A student of a class
-    (``RAIDEN_CLASS`` set, as a class's JupyterHub does) gets their seat;
-    elsewhere ``seat="raiden-seat:…"``, the code the teacher handed out, does.
-    """
-    if seat is not None:
-        return take_seat(timeout=timeout, code=seat)
-    if name is None and inventory is None and os.environ.get(classroom.CLASS_ENV):
-        return take_seat(os.environ[classroom.CLASS_ENV], timeout)
-    inv = find_inventory(name, inventory)
-    paths = ClusterPaths(inv.name)
-    if not control.is_running(paths) or not paths.client_file.exists():
-        raise RaidenError(
-            f"cluster '{inv.name}' is not running; start it with `raiden up`" + (f" -i {inv.path}" if inv.path else "")
-        )
-    client = ipp.Client(str(paths.client_file), timeout=timeout)
-    return RaidenCluster(inv, paths, client)

@@ -7,6 +7,7 @@ own, so it keeps moving while a long map keeps the kernel and the engines busy.
 from __future__ import annotations
 
 import html
+import os
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ import ipywidgets as widgets
 from ..config.inventory import Inventory, resolve
 from ..config.paths import ClusterPaths
 from ..operations.status import cluster_events, cluster_status, find_inventory
+from ..operations.taskfile import stream_model
 from ..vocabulary import ClusterState, EngineState, NodeState, temperature_band
 from .polling import PollingView
 
@@ -52,6 +54,7 @@ class Dashboard(PollingView):
         self.header = widgets.HTML()
         self.cards = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
         self.events = widgets.HTML()
+        self.stream = widgets.HTML()  # the task stream: the last minute of work, a lane per engine
         # Stops work sent from other kernels and scripts: a click reaches this kernel only between its cells
         # (interrupt the kernel to stop its own map; the sidebar's Stop work stops everything at once)
         self.stop_work = widgets.Button(description="Stop work", tooltip="interrupt the tasks running on every engine")
@@ -59,7 +62,7 @@ class Dashboard(PollingView):
         self.said = widgets.HTML()
         self.model: dict[str, Any] = {}
         self.compact = False
-        children = [self.header, widgets.HBox([self.stop_work, self.said]), self.cards, self.events]
+        children = [self.header, widgets.HBox([self.stop_work, self.said]), self.cards, self.stream, self.events]
         super().__init__(children, interval, start)
 
     def failed(self, error: Exception) -> None:
@@ -78,10 +81,18 @@ class Dashboard(PollingView):
             said = str(e)
         self.said.value = html.escape(said)
 
-    def refresh(self) -> None:
-        """Read the store once and redraw."""
+    def read(self) -> dict[str, Any]:
+        """The cluster's state, from its store."""
         model = cluster_status(self.inventory, self.paths)
         model["events"] = cluster_events(self.paths, limit=self.event_count)
+        return model
+
+    def stream_model(self) -> dict[str, Any]:
+        return stream_model(self.paths.root, self.paths.store)
+
+    def refresh(self) -> None:
+        """Read the state once and redraw."""
+        model = self.read()
         self.model = model
         self.header.value = _header(model)
         nodes = model["nodes"]
@@ -97,11 +108,49 @@ class Dashboard(PollingView):
             if child.value != value:
                 child.value = value
         self.events.value = _events(model["events"])
+        stream = stream_svg(self.stream_model())
+        if stream != self.stream.value:
+            self.stream.value = stream
         self.refreshes += 1
 
 
+class SeatDashboard(Dashboard):
+    """A student's seat in a class: the class tells its state (the seat's store is the teacher's)."""
+
+    def __init__(self, socket: str, interval: float = 1.0) -> None:
+        self.socket = socket
+        super().__init__(Inventory(name="your seat", controller_ip="", nodes=()), interval=interval)
+        self.stop_work.tooltip = "interrupt the kernel (■) to stop your own map"
+
+    def read(self) -> dict[str, Any]:
+        from .. import classroom
+        from ..errors import RaidenError
+
+        model = classroom.ask(self.socket, {"op": "myseat", "detail": True}).get("model")
+        if not model:
+            raise RaidenError("no seat yet: run %raiden up to take one")
+        model["events"] = model.get("events", [])[: self.event_count]
+        self.paths = ClusterPaths(model["name"])  # the student's own folder: their task record
+        return model
+
+    def stream_model(self) -> dict[str, Any]:
+        lanes = [
+            {"host": n["host"], "state": n["state"], "engines": sorted(e["id"] for e in n["engines"]), "samples": []}
+            for n in self.model.get("nodes") or []
+        ]
+        return stream_model(self.paths.root, None, nodes=lanes)
+
+    def _interrupt(self) -> None:
+        self.said.value = "in a seat, interrupt the kernel (■) to stop your map: it stops on every engine"
+
+
 def dashboard(name: str | None = None, inventory: str | None = None, interval: float = 1.0) -> Dashboard:
-    """A live dashboard of the cluster ``name`` (default: this folder's inventory, else ``local``)."""
+    """A live dashboard of the cluster ``name`` (default: this folder's inventory, else ``local``; a
+    student of a class sees their seat)."""
+    from .. import classroom
+
+    if name is None and inventory is None and os.environ.get(classroom.CLASS_ENV):
+        return SeatDashboard(os.environ[classroom.CLASS_ENV], interval=interval)
     inv = resolve(inventory) if inventory else find_inventory(name, None)
     return Dashboard(inv, interval=interval)
 
@@ -239,6 +288,79 @@ def _compact(nodes: list[dict[str, Any]]) -> list[str]:
     needy = [n for n in ranked if n["state"] not in (NodeState.UP, NodeState.OFF) or n["throttling"]
              or n["temperature_band"] == "hot"][:4]  # fmt: skip
     return [grid, *(_card(n) for n in needy)]
+
+
+STREAM_COLOURS = ("#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#ad1457", "#5d4037", "#455a64")
+MIN_WINDOW_S = 10.0  # as the sidebar: short work is not stretched across the picture
+
+
+def stream_svg(stream: dict[str, Any], width: int = 900) -> str:
+    """The task stream as the sidebar draws it: a lane per engine grouped by node (its name on the left),
+    tasks coloured by function, each node's temperature and throttling (red) under its lanes."""
+    tasks, nodes = stream["tasks"], stream["nodes"]
+    if not nodes:
+        return ""
+    engines = sum(max(1, len(n["engines"])) for n in nodes)
+    lane = 2 if engines > 96 else 4 if engines > 32 else 7 if engines > 12 else 12
+    heat = max(2, lane // 2)
+    gap = 1 if engines > 32 else 3
+    left = 110
+    first = min([t["start"] for t in tasks] + [stream["now"]])
+    span = max(MIN_WINDOW_S, min(stream["now"] - stream["since"], stream["now"] - first + 0.5))
+    origin = stream["now"] - span
+
+    def x(t: float) -> float:
+        return left + max(0.0, min(1.0, (t - origin) / span)) * (width - left)
+
+    functions = list(dict.fromkeys(t["function"] for t in tasks))
+    parts, lanes, y = [], {}, 0
+    for node in nodes:
+        top = y
+        for engine in node["engines"]:
+            lanes[engine] = y
+            y += lane
+        y += 0 if node["engines"] else lane
+        if lane >= 7 or len(nodes) <= 16:
+            parts.append(f"<text x='2' y='{top + min(10, y - top)}' font-size='10'>{html.escape(node['host'])}</text>")
+        for i, s in enumerate(node["samples"]):
+            end = node["samples"][i + 1]["time"] if i + 1 < len(node["samples"]) else s["time"] + 1
+            fill = "#d50000" if s["throttled"] else "#e0e0e0" if s["temperature"] is None else (
+                f"hsl({max(20, min(210, 210 - (s['temperature'] - 35) * 190 / 45)):.0f},70%,55%)"
+            )  # fmt: skip
+            tip = "no sensor" if s["temperature"] is None else f"{s['temperature']:.1f} °C"
+            tip += f", {s['mhz']:.0f} MHz" if s.get("mhz") else ""
+            parts.append(
+                f"<rect class='raiden-stream-heat' x='{x(s['time']):.1f}' y='{y}' width='{max(1.0, x(end) - x(s['time'])):.1f}' "
+                f"height='{heat}' fill='{fill}'><title>{html.escape(node['host'])}: {tip}"
+                f"{', throttled' if s['throttled'] else ''}</title></rect>"
+            )
+        y += heat + gap
+    for t in tasks:
+        if t["engine"] not in lanes:
+            continue
+        colour = STREAM_COLOURS[functions.index(t["function"]) % len(STREAM_COLOURS)]
+        faded = "" if t["outcome"] in ("ok", "error") else " opacity='0.45'"
+        edge = " stroke='#b71c1c' stroke-width='1.5'" if t["outcome"] == "error" else ""
+        which = (
+            f"item {t['first']}" if t["kind"] == "task" else f"items {t['first']}-{t['first'] + (t['items'] or 1) - 1}"
+        )
+        parts.append(
+            f"<rect class='raiden-stream-task raiden-stream-{t['outcome'].replace(' ', '-')}' x='{x(t['start']):.1f}' "
+            f"y='{lanes[t['engine']]}' width='{max(1.0, x(t['end']) - x(t['start'])):.1f}' height='{max(1, lane - 1)}' "
+            f"fill='{colour}'{faded}{edge}><title>{html.escape(t['function'])} · {which} · engine {t['engine']} "
+            f"on {html.escape(str(t['node']))} · {t['outcome']} · {1000 * (t['end'] - t['start']):.1f} ms"
+            + (f"&#10;it printed: {html.escape(t['said'])}" if t.get("said") else "")
+            + "</title></rect>"
+        )
+    legend = " ".join(
+        f"<span style='color:{STREAM_COLOURS[i % len(STREAM_COLOURS)]}'>&#9632; {html.escape(f)}</span>"
+        for i, f in enumerate(functions)
+    )
+    said = f"last minute: {len(tasks)} tasks {legend}" if tasks else "last minute: no tasks"
+    return (
+        f"<div class='raiden-stream' style='font:11px sans-serif'>{said}<br>"
+        f"<svg width='{width}' height='{max(y, 8)}' style='background:#f5f5f5'>{''.join(parts)}</svg></div>"
+    )
 
 
 def _events(events: list[dict[str, Any]]) -> str:

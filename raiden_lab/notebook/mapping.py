@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import sys
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent import futures
@@ -26,23 +26,21 @@ from typing import Any, NoReturn
 import ipyparallel as ipp
 
 from ..errors import RaidenError
+from .progressbar import Progress
 from .stopping import MapInterrupted, MapTimeout, interrupt, settle
+from .tasklog import TaskLog, chunk_records, function_name, pack, run_chunk, unpack
 
+__all__ = ["ChunkedMap", "run_chunk"]
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # the colours of a traceback formatted on the engine
+SAID_SHOWN = 200  # characters of what a task printed that its record carries to the stream
 TARGET_CHUNK_S = 0.5  # joblib aims its batches at 0.2-2 s
-PROGRESS_AFTER_S = 2.0
 BALANCE_ABOVE_S = 0.05
-PROBE_ITEMS = 8  # chunks shorter than this are not split further for balance      # maps shorter than this never show a progress bar
+PROBE_ITEMS = 8  # chunks shorter than this are not split further for balance
 
 
 WATCH_AFTER_S = 3.0  # no result for this long: ask whether results can still come
 LOOK_EVERY_S = 1.0  # how often a map looks for engines that joined, or that are draining
-
-
-def run_chunk(fn: Callable, items: Iterable, star: bool) -> tuple[list, float]:
-    """On the engine: the results of one chunk and the seconds its items took."""
-    start = time.perf_counter()
-    results = list(itertools.starmap(fn, items)) if star else list(map(fn, items))
-    return results, time.perf_counter() - start
 
 
 class ChunkedMap:
@@ -61,6 +59,8 @@ class ChunkedMap:
         reattach: Callable[[], ipp.Client | None] | None = None,
         avoid: Callable[[], set[int]] | None = None,
         timeout: float | None = None,
+        log: TaskLog | None = None,
+        node_of: Callable[[int | None], str | None] | None = None,
     ) -> None:
         if chunksize is not None and chunksize < 1:
             raise ValueError(f"chunksize must be at least 1, not {chunksize}")
@@ -72,6 +72,7 @@ class ChunkedMap:
         self.collected: dict[int, list] = {}  # chunk index -> its results, for a map that is stopped
         self._sent = 0  # items sent so far
         self.client = client
+        self.uuids: dict[str, int] = {}  # each engine's uuid, seen while the map ran: who died, when one did
         self.fn = fn
         self.engines = max(1, len(targets) if targets is not None else len(client.ids))
         self.total = _common_length(iterables)
@@ -107,6 +108,41 @@ class ChunkedMap:
         self._targets_now: list[int] | None = None
         self._tries: dict[int, int] = {}  # chunk index -> times sent again after its engine was lost
         self._looked = time.monotonic()
+        # the record of every task (tasklog): this map's number in the cluster's log, what each item printed
+        self.log = log if log is not None else TaskLog()
+        self.map_id = self.log.new_map()
+        self.function = function_name(fn)
+        self.node_of = node_of or (lambda engine: None)
+        self.said: dict[int, list[tuple[str, str]]] = {}
+        self.tasks: list[dict[str, Any]] = []  # this map's records in the log
+
+    def _send(self, index: int, chunk: Any) -> ipp.AsyncResult:
+        if len(self.uuids) < len(self.client._engines):
+            self.uuids.update(
+                {(u.decode() if isinstance(u, bytes) else str(u)): e for e, u in self.client._engines.items()}
+            )
+        return self.view.apply_async(run_chunk, self.fn, pack(chunk), self.star, self.starts[index])
+
+    def _record(
+        self, index: int, count: int, outcome: str, ar: ipp.AsyncResult | None = None, got: Any = None,
+        engine: int | None = None,
+    ) -> None:  # fmt: skip
+        """Put a chunk (and its items, where timed) in the task log."""
+        md = ar.metadata if ar is not None else {}
+        engine = md.get("engine_id") if engine is None else engine
+        started, completed = md.get("started"), md.get("completed")
+        info, seconds = (got[2], got[1]) if got is not None else (None, None)
+        records = chunk_records(
+            map_id=self.map_id, function=self.function, chunk=index, first=self.starts[index], items=count,
+            engine=engine, node=self.node_of(engine), info=info, seconds=seconds, outcome=outcome,
+            started=started.timestamp() if started else None, ended=completed.timestamp() if completed else None,
+            msg_id=ar.msg_ids[0] if ar is not None else None,
+        )  # fmt: skip
+        for record in records:
+            if record["kind"] == "task" and record["item"] in self.said:  # what it printed, for the stream's tooltip
+                record["said"] = "".join(text for _, text in self.said[record["item"]])[:SAID_SHOWN]
+            self.log.add(record)
+        self.tasks.extend(records)
 
     def _next_size(self) -> int:
         if self.fixed:
@@ -135,7 +171,7 @@ class ChunkedMap:
         self.size = size
         self.starts[self.submitted] = self._sent
         self._sent += len(chunk)
-        ar = self.view.apply_async(run_chunk, self.fn, chunk, self.star)
+        ar = self._send(self.submitted, chunk)
         inflight[ar] = (self.submitted, chunk)
         self.submitted += 1
         return True
@@ -178,30 +214,55 @@ class ChunkedMap:
             of = f" of {self.total}" if self.total is not None else ""
             raise RaidenError(f"{problem}; {self.done}{of} items had finished, run the map again")
         self.client, self.view = client, self._view(client)
-        pending = [(index, chunk) for index, chunk in inflight.values() if index not in finished]
+        pending = [(ar, index, chunk) for ar, (index, chunk) in inflight.items() if index not in finished]
         inflight.clear()
-        for index, chunk in pending:
-            inflight[self.view.apply_async(run_chunk, self.fn, chunk, self.star)] = (index, chunk)
+        for ar, index, chunk in pending:
+            self._record(index, len(chunk), "retried", ar)
+            inflight[self._send(index, chunk)] = (index, chunk)
             self.resent += 1
 
-    def _retry(self, error: ipp.RemoteError, index: int, chunk: Any, inflight: dict) -> None:
+    def _retry(
+        self, error: ipp.RemoteError, index: int, chunk: Any, inflight: dict, ar: ipp.AsyncResult | None = None
+    ) -> None:
         """Send a chunk again when its engine was lost; raise the function's own error (and a chunk lost too often)."""
         allowed = max(3, self.engines) if self.retries is None else self.retries
         if error.ename != "EngineError" or self._tries.get(index, 0) >= allowed:
+            self._record(index, len(chunk), "error", ar)
+            named = re.search(r"raised by the map's item \d+: .*", error.traceback or "")
+            if named:  # the engine's note, where a plain traceback on the head shows it too
+                error.add_note(ANSI.sub("", named.group(0)))
             raise error
+        self._record(index, len(chunk), "retried", ar, engine=self._dead_engine(error))
         self._tries[index] = self._tries.get(index, 0) + 1
-        inflight[self.view.apply_async(run_chunk, self.fn, chunk, self.star)] = (index, chunk)
+        inflight[self._send(index, chunk)] = (index, chunk)
         self.resent += 1
+
+    def _dead_engine(self, error: ipp.RemoteError) -> int | None:
+        """The engine an EngineError says died: ipyparallel names it by id or by its uuid."""
+        said = re.search(r"Engine (?:(\d+)|b?'([^']+)') died", str(error.evalue))
+        if said is None:
+            return None
+        if said.group(1):
+            return int(said.group(1))
+        return self.uuids.get(said.group(2))
 
     def _stop(self, inflight: dict, why: str) -> NoReturn:
         """Abort what has not started, interrupt what runs, and raise with the results that finished."""
         pending = list(inflight)
         engines = interrupt(self.client, [m for ar in pending for m in ar.msg_ids])
         settle(pending)
+        outcome = "interrupted" if why == "was interrupted" else "timed out"
         for ar in pending:
-            with contextlib.suppress(Exception):
+            index, chunk = inflight[ar]
+            try:
                 if ar.done() and ar.successful():  # finished before the signal came
-                    self.collected[inflight[ar][0]] = ar.get()[0]
+                    got = ar.get()
+                    self.collected[index] = unpack(got[0])
+                    self._record(index, len(chunk), "ok", ar, got)
+                    continue
+            except Exception:
+                pass
+            self._record(index, len(chunk), outcome, ar)
         results = {
             self.starts[index] + k: value for index, chunk in self.collected.items() for k, value in enumerate(chunk)
         }
@@ -220,7 +281,7 @@ class ChunkedMap:
         finished: dict[int, list] = {}
         next_index = 0
         exhausted = False
-        bar = _Progress(self.total, self.progress)
+        bar = Progress(self.total, self.progress)
         quiet_since = time.monotonic()
         try:
             while True:
@@ -244,10 +305,16 @@ class ChunkedMap:
                     index, chunk = inflight.pop(ar)
                     count = len(chunk)
                     try:
-                        results, seconds = ar.get()
+                        got = ar.get()
                     except ipp.RemoteError as e:
-                        self._retry(e, index, chunk, inflight)
+                        self._retry(e, index, chunk, inflight, ar)
                         continue
+                    payload, seconds, info = got
+                    results = unpack(payload)
+                    first = self.starts[index]
+                    for k, kind, text in info.get("said") or ():
+                        self.said.setdefault(first + k, []).append((kind, text))
+                    self._record(index, count, "ok", ar, got)
                     md = ar.metadata
                     self.records.append(
                         {
@@ -277,8 +344,10 @@ class ChunkedMap:
         finally:
             for ar in inflight:
                 if not ar.done():
+                    # sent, not waited for: AsyncResult.abort() waits for the reply without end, and with
+                    # the controller gone (its supervisor killed) no reply comes; the map must still answer
                     with contextlib.suppress(Exception):  # its client may be gone with its controller
-                        ar.abort()
+                        ar._client.abort(jobs=ar.msg_ids, targets=ar._targets, block=False)
             bar.close(self.done)
 
 
@@ -287,61 +356,3 @@ def _common_length(iterables: tuple[Iterable, ...]) -> int | None:
         return min(len(it) for it in iterables)  # type: ignore[arg-type]
     except TypeError:
         return None
-
-
-class _Progress:
-    """A progress bar that appears only for long maps: a widget in notebooks, a line in terminals."""
-
-    def __init__(self, total: int | None, enabled: bool | None) -> None:
-        self.total = total
-        self.enabled = enabled
-        self.start = time.monotonic()
-        self.widget: Any = None
-        self.shown = False
-
-    def update(self, done: int) -> None:
-        if self.enabled is False:
-            return
-        if not self.shown and (self.enabled or time.monotonic() - self.start > PROGRESS_AFTER_S):
-            self._show()
-        if self.shown:
-            self._draw(done)
-
-    def _show(self) -> None:
-        self.shown = True
-        if _in_notebook():
-            import ipywidgets
-            from IPython.display import display
-
-            self.widget = ipywidgets.IntProgress(min=0, max=self.total or 1, description="map")
-            display(self.widget)
-
-    def _draw(self, done: int) -> None:
-        elapsed = time.monotonic() - self.start
-        if self.widget is not None:
-            self.widget.value = done
-            self.widget.description = f"{done}/{self.total}" if self.total else str(done)
-        elif self.total:
-            sys.stderr.write(f"\rmap: {100 * done / self.total:5.1f}% ({done}/{self.total}) {elapsed:.1f} s")
-            sys.stderr.flush()
-        else:
-            sys.stderr.write(f"\rmap: {done} done {elapsed:.1f} s")
-            sys.stderr.flush()
-
-    def close(self, done: int) -> None:
-        if self.shown:
-            self._draw(done)
-            if self.widget is not None:
-                self.widget.bar_style = "success" if done == self.total else ""
-            else:
-                sys.stderr.write("\n")
-
-
-def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-    except ImportError:
-        return False
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"

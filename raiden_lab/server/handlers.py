@@ -59,6 +59,15 @@ class BaseHandler(APIHandler):
             self.refuse(409, str(e))
         return REFUSED
 
+    def stream_seconds(self) -> float | None:
+        """The task stream's ``?seconds=N`` (default 60, kept within 1 s and an hour); None once refused."""
+        try:
+            seconds = float(self.get_query_argument("seconds", "60"))
+        except ValueError:
+            self.refuse(400, "seconds must be a number")
+            return None
+        return max(1.0, min(seconds, 3600.0))
+
     def refuse(self, status: int, sentence: str) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
@@ -140,6 +149,26 @@ class EventsHandler(BaseHandler):
         except ValueError:
             return self.refuse(400, "limit must be a whole number")
         await self.answer(self.manager.events(name, max(1, min(limit, 1000))))
+
+
+class TasksHandler(BaseHandler):
+    """The task stream: the tasks of the last `?seconds=N` (default 60), a lane per engine, and the nodes' heat."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        if (seconds := self.stream_seconds()) is not None:
+            await self.answer(self.manager.tasks(name, seconds))
+
+
+class SeatTasksHandler(BaseHandler):
+    """A student's task stream: their own tasks on their seat's engines (`?seconds=N`, default 60)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        if (seconds := self.stream_seconds()) is not None:
+            await self.answer(self.manager.seat_tasks(seconds))
 
 
 class ViewHandler(BaseHandler):
@@ -244,11 +273,13 @@ ROUTES = [
     (rf"clusters/{NAME}/nodes/{HOST}/restart", RestartNodeHandler),
     (rf"clusters/{NAME}/nodes/{HOST}/power/(?P<action>on|off|cycle|status)", PowerHandler),
     (rf"clusters/{NAME}/events", EventsHandler),
+    (rf"clusters/{NAME}/tasks", TasksHandler),
     (r"view", ViewHandler),
     (rf"clusters/{NAME}/class.csv", ClassCSVHandler),
     (rf"clusters/{NAME}/class/(?P<verb>start|stop)", ClassHandler),
     (rf"clusters/{NAME}/class/seats/{USER}/end", EndSeatHandler),
     (r"seat/(?P<verb>take|end)", MySeatHandler),
+    (r"seat/tasks", SeatTasksHandler),
     (r"inventory", InventoryHandler),
     (r"lessons", LessonsHandler),
     (rf"lessons/{LESSON}/copy", CopyLessonHandler),

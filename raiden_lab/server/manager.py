@@ -87,6 +87,26 @@ class ClusterManager(ClassActions):
         events = await asyncio.to_thread(self.front.named(name).events, limit)
         return [make_event_model(e) for e in events]
 
+    async def tasks(self, name: str, seconds: float) -> dict[str, Any]:
+        """The cluster's task stream: its owner's tasks of the last ``seconds`` and its nodes' heat."""
+        from ..operations.taskfile import stream_model
+
+        paths = self.front.named(name).paths
+        return await asyncio.to_thread(stream_model, paths.root, paths.store, seconds)
+
+    async def seat_tasks(self, seconds: float) -> dict[str, Any]:
+        """A student's task stream: their own tasks on their seat (from their own folder), its nodes' lanes."""
+        from ..config.paths import ClusterPaths
+        from ..operations.taskfile import stream_model
+
+        mine = await asyncio.to_thread(student_view)
+        seat = (mine or {}).get("seat")
+        if not seat:
+            raise NotFound("no seat of yours is running: take one first (raiden_lab.connect() or Take my seat)")
+        nodes = [{"host": n["host"], "state": n["state"], "engines": sorted(e["id"] for e in n["engines"]),
+                  "samples": []} for n in seat["nodes"]]  # fmt: skip
+        return await asyncio.to_thread(stream_model, ClusterPaths(seat["name"]).root, None, seconds, None, nodes)
+
     async def view(self, name: str | None, events: int) -> dict[str, Any]:
         """One cluster (``name``, else the first known) with its latest events: one request per poll."""
         seat = await asyncio.to_thread(student_view)
