@@ -51,6 +51,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 _LONGEST_FIRST = [
     "test_pi",
+    "test_journey_pis",
     "test_workshop_vpi",
     "test_workshop",
     "test_browser",
@@ -104,13 +105,14 @@ class Raiden:
 
 
 def dashboard_html(raiden: Raiden, inventory: Path) -> str:
-    """What the dashboard widget shows (header and node cards) after its first refresh, in a fresh process."""
+    """What the dashboard widget shows (header, node cards, task stream) after its first refresh, in a fresh process."""
     ran = raiden.python(
         "import time, raiden_lab\n"
         f"board = raiden_lab.dashboard(inventory={str(inventory)!r})\n"
         "while board.refreshes < 1: time.sleep(0.1)\n"
         "print(board.header.value)\n"
         "for card in board.cards.children: print(card.value)\n"
+        "print(board.stream.value)\n"
         "board.close()\n"
     )
     assert ran.code == 0, ran.err
@@ -127,6 +129,18 @@ def _make_raiden(tmp: Path) -> Raiden:
 @pytest.fixture
 def raiden(tmp_path: Path) -> Raiden:
     return _make_raiden(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    """The embedded default cluster, up once for a module's tests (each module its own RAIDEN_HOME)."""
+    raiden = _make_raiden(tmp_path_factory.mktemp("local"))
+    ran = raiden("up")
+    assert ran.code == 0, ran
+    try:
+        yield raiden
+    finally:
+        raiden("down")
 
 
 def need(why: str | None) -> None:

@@ -59,6 +59,11 @@ def test_students_checks_fill_the_teachers_grid(room) -> None:
     assert list(grid) == list(STUDENTS)
     assert grid[STUDENTS[0]]["02.estimate"] == "passed" and grid[STUDENTS[1]]["02.estimate"] == "failed"
     assert grid[STUDENTS[0]]["02.pi"] is None  # not tried
+    # a function that raises inside the check is a failed try on the grid, not "not yet"
+    crash = "from raiden_lab import workshop\nprint(bool(workshop.check('06.split', lambda cells, parts: cells / 0)))"
+    crashed = _as(STUDENTS[0], crash, socket, package)
+    assert crashed.returncode == 0 and crashed.stdout.strip() == "False", crashed.stderr
+    assert raiden("class", "status", "--json").json()["students"][0]["results"]["06.split"] == "failed"
     # the teacher's notebook widget shows the same grid, live
     shown = raiden.python(
         "import raiden_lab\nview = raiden_lab.class_view(interval=0.2)\n"
@@ -79,7 +84,7 @@ def test_students_checks_fill_the_teachers_grid(room) -> None:
     text = raiden("class", "status").out.splitlines()
     rows = {line.split()[0]: line.split()[1:3] for line in text[2:4]}
     assert rows == {STUDENTS[0]: ["1/20", "·"], STUDENTS[1]: ["1/20", "·"]}, text
-    assert sum(line.count("✔") for line in text) == 2
+    assert sum(line.count("✔") for line in text) == 2 and sum(line.count("✘") for line in text) == 1
 
 
 def test_a_student_reports_only_as_themselves_and_cannot_run_the_class(room) -> None:
@@ -212,6 +217,47 @@ def test_a_student_who_makes_the_class_folder_first_hears_nothing(room) -> None:
                 impostor.kill()
                 impostor.wait()
                 subprocess.run(["rm", "-rf", str(folder)])
+
+
+def test_two_hubs_on_one_head_take_internal_ports_of_their_own(tmp_path: Path) -> None:
+    """Two teachers' classes on one head: each hub's own API and its proxy's are on ports of its own (both
+    JupyterHub's defaults, 8081 and 8001, would clash and the second hub would never serve its students)."""
+    import socket
+
+    from raiden_lab.classroom.jupyterhub import hub_config, internal_ports
+    from raiden_lab.config.paths import ClusterPaths
+
+    configs = []
+    for teacher in ("alice", "carol"):
+        paths = ClusterPaths(f"room-{teacher}", tmp_path)
+        text = hub_config(
+            paths, teacher, ["bob"], "/run/raiden/x", "0.0.0.0", 8000, "/bin/true", None, internal_ports()
+        )
+        values: dict = {}
+        exec(text, {"get_config": lambda values=values: _Config(values)})  # the file as JupyterHub reads it
+        configs.append(values)
+    hub_ports = {c["JupyterHub.hub_port"] for c in configs}
+    api_urls = {c["ConfigurableHTTPProxy.api_url"] for c in configs}
+    assert len(hub_ports) == 2 and 8081 not in hub_ports and len(api_urls) == 2
+    for port in hub_ports:
+        with socket.socket() as s:  # free to bind: the hub will
+            s.bind(("127.0.0.1", port))
+
+
+class _Config:
+    """What ``c`` is in a JupyterHub config file: ``c.Section.key = value``, recorded."""
+
+    def __init__(self, values: dict) -> None:
+        object.__setattr__(self, "values", values)
+
+    def __getattr__(self, section: str):
+        values = self.values
+
+        class _Section:
+            def __setattr__(self, key, value):
+                values[f"{section}.{key}"] = value
+
+        return _Section()
 
 
 def test_a_hub_on_the_rooms_network_without_tls_is_refused(raiden: Raiden) -> None:

@@ -142,6 +142,9 @@ out["seats"] = ask(sock, {{"op": "seats"}})
 out["end"] = ask(sock, {{"op": "end", "user": {STUDENTS[0]!r}}})
 out["stop"] = ask(sock, {{"op": "stop"}})
 out["progress"] = ask(sock, {{"op": "progress"}})
+# restart and the seat's detail act on the asker's own seat only: there is no way to name another's
+out["restart"] = ask(sock, {{"op": "restart", "host": "10.255.0.1", "user": {STUDENTS[0]!r}}})
+out["detail"] = ask(sock, {{"op": "myseat", "detail": True, "user": {STUDENTS[0]!r}}})["model"]["name"]
 try:
     os.listdir({str(raiden.home)!r})
     out["home"] = "listed"
@@ -169,6 +172,8 @@ print(json.dumps(out))
     for op in ("seats", "end", "stop", "progress"):
         assert out[op]["ok"] is False and "only the teacher" in out[op]["error"], (op, out[op])
     assert out["home"] == "refused"
+    assert out["restart"]["ok"] is False and "is not a node of your seat" in out["restart"]["error"], out
+    assert out["detail"] == "klass-seat2", out  # their own seat's state, whatever user they name
     assert out["other_controller"] in ("TimeoutError", "NoEnginesRegistered"), out
 
     # code on the second seat's engines (on the nodes) cannot read or signal the first seat's engines

@@ -14,14 +14,9 @@ pytestmark = pytest.mark.vcluster
 
 @pytest.mark.parametrize(
     "name",
-    [
-        "00-tour.ipynb",
-        "03-load-balancing.ipynb",
-        "04-numba.ipynb",
-        "05-scaling.ipynb",
-        "06-heat-equation.ipynb",
-        "07-fault-tolerance.ipynb",
-    ],
+    # the teacher's own cluster: attached by the lessons' %raiden up, and two engines a node; every lesson
+    # also runs in a student's seat on these nodes (test_workshop_seats: 03's balancing, 04's restart, 06, 07's kill)
+    ["00-tour.ipynb", "05-scaling.ipynb"],
 )
 def test_lesson_runs_on_the_virtual_pi_cluster(vpi, pis, name: str, monkeypatch) -> None:
     monkeypatch.setenv("RAIDEN_HOME", str(pis.home))
@@ -35,18 +30,10 @@ def test_lesson_runs_on_the_virtual_pi_cluster(vpi, pis, name: str, monkeypatch)
         assert "✔ 00.per_node: right: 3 node(s), 6 engines in all." in text
         for address in addresses:
             assert f"{address}  pid" in text  # each engine reported its own node
-    if name == "04-numba.ipynb":
-        assert "✔ 04.warmup: right: compiled on 6 engines" in text
     if name == "05-scaling.ipynb":  # every engine count, filling one node before the next
         assert "engine counts to measure: [1, 2, 3, 4, 5, 6]" in text, text
         assert "engines per node, in the order they join: [2, 2, 2]" in text, text
         assert re.search(r"◆ speedup on 6 engines: measured [\d.]+; no prediction was written", text), text
-    if name == "03-load-balancing.ipynb":
-        assert re.search(r"first row after [\d.]+ s; all 160 rows after [\d.]+ s", text), text
-    if name == "07-fault-tolerance.ipynb":
-        # the kills went over SSH to the engines' own nodes
-        killed = re.findall(r"'node': '([\d.]+)'", text)
-        assert killed and set(killed) <= set(addresses)
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +68,8 @@ def test_heat_lesson_on_an_mpi_cluster(vpi, tmp_path_factory, monkeypatch) -> No
         text = "".join(cell_text(c) for c in nb.cells)
         assert "this cluster's engines are MPI ranks already" in text
         assert "6 MPI ranks: " in text
+        assert re.search(r"rank to rank \(MPI\): latency [\d.]+ ms \+ bytes / [\d,]+ MB/s", text), text  # pi1 to pi3
+        assert "8 MiB from rank 0 to 5 ranks: one by one" in text and "a tree 3 rounds: the model says 1.7x" in text
         assert text.count("bit for bit the serial answer: True") == 2
         assert not (raiden.cwd / "heat-mpi.toml").exists()
     finally:

@@ -9,9 +9,10 @@ from typing import Any
 from raiden_lab.workshop.checks import Exercise
 
 TITLE = "%px and %%px"
-TEACHES = "SPMD, push/pull (a pushed value is a copy), `--targets`, remote errors"
-MINUTES = 20  # in class
-RUN_TIME = "2 s"  # executed top to bottom on a laptop's local cluster
+TEACHES = "SPMD, push/pull (a pushed value is a copy), `--targets`, remote errors, what a message costs (latency and bandwidth, measured and fitted)"
+MINUTES = 30  # in class
+RUN_TIME = "3 s"  # executed top to bottom on a laptop's local cluster
+RUN_TIME_SEAT = "4 s"  # ... in a student's seat on the virtual Pi cluster (tests/test_workshop_seats.py)
 NEEDS = "-"
 
 

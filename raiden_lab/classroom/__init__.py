@@ -34,7 +34,7 @@ def ask(path: str, message: dict[str, Any], timeout: float | None = None) -> dic
     stopping seats starts or stops clusters: those wait longer.
     """
     owner = rendezvous_owner(path)
-    slow = message.get("op") in ("seat", "end", "stop")
+    slow = message.get("op") in ("seat", "end", "stop", "restart")
     try:
         return wire.ask(path, message, timeout or (SLOW_TIMEOUT_S if slow else TIMEOUT_S), peers={owner, 0})
     except wire.WrongPeer as e:

@@ -125,7 +125,14 @@ class Classroom:
         if op == "seat":
             return await self.seats.take(user)
         if op == "myseat":
-            return {"ok": True, "seat": next(iter(self.seats.status(user)), None)}
+            seat = next(iter(self.seats.status(user)), None)
+            if request.get("detail") is True:  # the student's dashboard, %raiden status and events: their seat only
+                return {"ok": True, "seat": seat, "model": self.seats.detail(user)}
+            return {"ok": True, "seat": seat}
+        if op == "restart":  # a student restarts their own seat's engines on a node; no one else's
+            if not self._student(uid, user):
+                return {"ok": False, "error": f"{user} is not a student of class '{self.name}'"}
+            return await self.seats.restart(user, request.get("host"))
         # a student may end their own seat; any other seat is the teacher's to end
         if op == "end" and request.get("user") in (None, user):
             self._revoke(user)

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS seats (
 """
 SEAT_UP_TIMEOUT_S = 120.0
 EVENTS_SHOWN = 10
+EVENTS_KEPT = 200  # what a student's own %raiden events and checks read of their seat
 
 
 class Seats:
@@ -124,6 +125,35 @@ class Seats:
             await self._down(number)
             self.db.execute("DELETE FROM seats WHERE user = ? AND number = ?", (user, number))
         return True
+
+    async def restart(self, user: str, host: Any) -> dict[str, Any]:
+        """Restart the engines of the user's own seat on one of its nodes (``%raiden restart NODE`` in a seat)."""
+        number = self.number_of(user)
+        if number is None:
+            return {"ok": False, "error": "you have no seat; run %raiden up to take one"}
+        inventory = seat_inventory(self.inventory, number)
+        hosts = [n.host for n in inventory.nodes]
+        if host not in hosts:
+            return {
+                "ok": False,
+                "error": f"{str(host)[:80]!r} is not a node of your seat; its nodes: {', '.join(hosts)}",
+            }
+        async with self.starting.setdefault(number, asyncio.Lock()):
+            try:
+                outcome = await lifecycle.restart_node(inventory, self.paths(number), host, SEAT_UP_TIMEOUT_S)
+            except RaidenError as e:
+                return {"ok": False, "error": str(e)}
+        return {"ok": outcome.ok, "said": outcome.said + outcome.messages()}
+
+    def detail(self, user: str) -> dict[str, Any] | None:
+        """The whole state of the user's own seat, as a dashboard draws a cluster: its nodes' health and
+        engines, and its events; None without a seat."""
+        number = self.number_of(user)
+        if number is None:
+            return None
+        model = cluster_status(seat_inventory(self.inventory, number), self.paths(number))
+        model["events"] = cluster_events(self.paths(number), limit=EVENTS_KEPT)
+        return model
 
     async def end_all(self) -> None:
         await asyncio.gather(*(self.end(user) for user, _ in self.taken()))

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..config.syntax import port_range
+from ..config.syntax import port_range, size
 from ..config.tables import INTEGER, Kind, Setting, Table
 
 # Measured (benchmarks/bench_engine_memory.py): an idle engine costs a node about 80 MiB of its own
@@ -19,14 +19,6 @@ DEFAULT_SEATS = 20
 DEFAULT_ENGINES_PER_SEAT = 1
 PORTS_PER_SEAT = 20  # what one controller listens on (MIN_CONTROLLER_PORTS)
 _SEAT_USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,24}\{n\}[A-Za-z0-9_.-]{0,6}$")
-
-_SIZE_RE = re.compile(r"^\s*(\d+)\s*([MG])i?B?\s*$", re.IGNORECASE)
-
-
-def _size(value: str) -> int | None:
-    """``"512M"`` -> bytes; None when it is not a size."""
-    size = _SIZE_RE.match(value)
-    return int(size.group(1)) << (20 if size.group(2).upper() == "M" else 30) if size else None
 
 
 CLASS = Table(
@@ -77,7 +69,7 @@ CLASS = Table(
             "no limit",
             lambda v: (
                 None
-                if (_size(v) or 0) >= 64 << 20
+                if (size(v) or 0) >= 64 << 20
                 else f'memory_per_seat {v!r} is not a size of 64M or more, like "512M"'
             ),
         ),
@@ -103,7 +95,7 @@ class ClassSettings:
     processes_per_seat: int | None = None  # processes a seat's account may run on one node
 
     def limits(self) -> dict[str, int]:
-        """What each node's runner of a seat enforces (node/seatguard.py)."""
+        """What each node's runner of a seat enforces (``node/runner.py``'s MemoryGuard)."""
         limits = {"memory": self.memory_per_seat, "processes": self.processes_per_seat}
         return {k: v for k, v in limits.items() if v is not None}
 
@@ -133,6 +125,6 @@ def validate(table: dict[str, Any], fail: Any) -> ClassSettings:
         engines_per_seat=table.get("engines_per_seat", DEFAULT_ENGINES_PER_SEAT),
         seat_user=table.get("seat_user"),
         ports=ports,
-        memory_per_seat=_size(table["memory_per_seat"]) if "memory_per_seat" in table else None,
+        memory_per_seat=size(table["memory_per_seat"]) if "memory_per_seat" in table else None,
         processes_per_seat=table.get("processes_per_seat"),
     )

@@ -141,6 +141,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     print(f"[1/4] the cluster's key: {key}", flush=True)
     adding.install_key(args.host, args.user, args.port, password, paths, key)
     print(f"[2/4] {args.host}: key installed for {args.user}; its host key {adding.fingerprint(args.host, paths)}")
+    if problem := adding.python_problem(args.host, args.user, args.port, paths, key, args.python):
+        raise RaidenError(problem)  # nothing written: the inventory stays as it was
     inventory = adding.append_node(
         inventory, args.host, args.user, args.port, key, args.engines, labels, args.python or adding.DEFAULT_PYTHON
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import launchers
 from .power import CLUSTER_POWER, NODE_POWER
-from .syntax import is_host, is_ip, port_range
+from .syntax import is_host, is_ip, port_range, size
 from .tables import BOOLEAN, INTEGER, STRING, STRINGS, TABLE, TABLES, Check, Kind, Setting, Table
 
 # the controller listens on this many ports (registration, heartbeats, queues, schedulers), measured
@@ -104,6 +104,25 @@ NODE_DEFAULTS = (
     ),
     Setting("python", STRING, "its interpreter: same minor version as the head's", "`python3`", a_path("python")),
     Setting("work_dir", STRING, "its folder for caches and logs", "`~/.raiden/CLUSTER/node`", a_path("work_dir")),
+    Setting(
+        "memory_per_engine",
+        Kind((str,), 'a size like "512M" or "1G"'),
+        'what one engine may hold in memory, with what it started, e.g. `"200M"` (a 1 GB Pi with 4 engines); '
+        "past it the engine is killed and restarted, and the events say why "
+        '("engine 3 on pi2 used 612 MB of its 200 MB (memory_per_engine) and was restarted")',
+        "no limit (Linux's out-of-memory killer picks a process)",
+        lambda v: (
+            None if (size(v) or 0) >= 64 << 20 else f'memory_per_engine {v!r} is not a size of 64M or more, like "512M"'
+        ),
+    ),
+    Setting(
+        "power_sensor",
+        STRING,
+        "a file on it that reads its power draw in microwatts (an INA219's or a PoE HAT's "
+        "`/sys/class/hwmon/hwmonN/power1_input`): reports then give energy",
+        "none",
+        a_path("power_sensor"),
+    ),
     Setting(
         "labels",
         STRINGS,

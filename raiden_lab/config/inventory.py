@@ -22,7 +22,7 @@ from ..classroom.settings import validate as validate_class
 from ..errors import InputError
 from . import power
 from .clustertables import CLUSTER, NODE_DEFAULTS, NODES, TOP
-from .syntax import key_lines, port_range
+from .syntax import key_lines, port_range, size
 from .tables import TABLE, Setting, Table
 
 DEFAULT_PATH = "raiden.toml"
@@ -42,6 +42,8 @@ class Node:
     python: str = "python3"
     engines: int | None = None
     work_dir: str | None = None
+    power_sensor: str | None = None  # a file on the node: its power draw in microwatts
+    memory_per_engine: int | None = None  # bytes one engine (with what it started) may hold; the runner enforces it
     labels: tuple[str, ...] = ()
     slot: str | None = None  # where it sits in its case or PDU: {slot} in a power hook
     power_hooks: tuple[tuple[str, tuple[str, ...]], ...] = ()  # its power hooks ([cluster]'s, or its own)
@@ -263,6 +265,8 @@ class Validator:
                     python=merged.get("python", sys.executable if local else "python3"),
                     engines=raw.get("engines"),
                     work_dir=merged.get("work_dir"),
+                    power_sensor=merged.get("power_sensor"),
+                    memory_per_engine=size(merged["memory_per_engine"]) if "memory_per_engine" in merged else None,
                     labels=tuple(merged.get("labels", ())),
                     slot=str(raw["slot"]) if "slot" in raw else None,
                     power_hooks=hooks,

@@ -82,3 +82,12 @@ def is_host(value: str) -> bool:
         return False
     labels = value.rstrip(".").split(".")
     return all(_HOST_LABEL_RE.fullmatch(label) for label in labels) and not value.replace(".", "").isdigit()
+
+
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*([MG])i?B?\s*$", re.IGNORECASE)
+
+
+def size(value: str) -> int | None:
+    """``"512M"`` -> bytes; None when it is not a size."""
+    found = _SIZE_RE.match(value)
+    return int(found.group(1)) << (20 if found.group(2).upper() == "M" else 30) if found else None

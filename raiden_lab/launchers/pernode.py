@@ -48,8 +48,11 @@ class EngineSet(NodeEngines):
             "marker": self.marker,
             "engine_args": [WARM_ENGINE],
         }
-        if self.ctx.inventory.seat is not None:  # a class's seat: what its account may hold on this node
-            config["limits"] = self.ctx.inventory.classroom.limits()
+        limits = self.ctx.inventory.classroom.limits() if self.ctx.inventory.seat is not None else {}
+        if self.node.memory_per_engine is not None:  # what each engine may hold on this node
+            limits["engine_memory"] = self.node.memory_per_engine
+        if limits:  # a class's seat: what its account may hold on this node
+            config["limits"] = limits
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps(config).encode() + b"\n")
         with contextlib.suppress(ConnectionError):

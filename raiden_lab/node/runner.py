@@ -67,6 +67,8 @@ class EngineSet:
         self.procs: dict[int, subprocess.Popen] = {}
         self.why: dict[int, str] = {}  # why an engine was killed here, told with its exit
         self.limits = {k: int(v) for k, v in (config.get("limits") or {}).items()}
+        if "engine_memory" in self.limits:  # what a task may read, to size its work (lesson 07)
+            self.env["RAIDEN_ENGINE_MEMORY"] = str(self.limits["engine_memory"])
         # private from creation: logs, caches and profiles are this node account's only (a seat's, in a class)
         os.umask(0o077)
         for sub in ("logs", "profile", "ipython"):
@@ -146,18 +148,20 @@ def _mib(n: int) -> str:
     return f"{n / (1 << 20):.0f} MB"
 
 
-class SeatGuard(threading.Thread):
-    """A class's seat on this node: what its account holds, kept within ``[class] memory_per_seat``.
+class MemoryGuard(threading.Thread):
+    """What engines hold on this node, kept within ``memory_per_engine`` and, for a class's seat,
+    ``[class] memory_per_seat``.
 
-    Every process of the seat's account counts (its engines, whatever they started, the files it
-    left in /dev/shm): past the limit, the engine that holds the most (with what it started) is
-    killed, and the head, which restarts it, tells the seat why. One student's big array then
-    costs that student an engine, not the room its Pi.
+    An engine counts with what it started. For a seat, every process of the seat's account counts too
+    (and the files it left in /dev/shm): past the seat's limit, the engine that holds the most is
+    killed. Either way the head, which restarts the engine, tells why. One task's big array then costs
+    an engine, not the node (nor, in a class, the room its Pi).
     """
 
-    def __init__(self, engines: EngineSet, limit: int) -> None:
+    def __init__(self, engines: EngineSet, seat_limit: int | None, engine_limit: int | None) -> None:
         super().__init__(daemon=True)
-        self.engines, self.limit, self.uid = engines, limit, os.getuid()
+        self.engines, self.uid = engines, os.getuid()
+        self.seat_limit, self.engine_limit = seat_limit, engine_limit
 
     def run(self) -> None:
         while True:
@@ -183,6 +187,18 @@ class SeatGuard(threading.Thread):
                 parents[int(name)] = int(fields["PPid"])
             except (OSError, KeyError, ValueError):
                 continue
+        holds = {}  # each engine's resident memory with that of what it started
+        for engine_id, proc in list(self.engines.procs.items()):
+            holds[engine_id] = sum(rss for pid, rss in resident.items() if _descends(pid, proc.pid, parents))
+        if self.engine_limit is not None:
+            over = {e: n for e, n in holds.items() if n > self.engine_limit}
+            for engine_id, held in over.items():
+                self.engines.kill(engine_id, f"used {_mib(held)} of its {_mib(self.engine_limit)} (memory_per_engine)")
+            if over:
+                time.sleep(1.0)  # its memory goes back before the next reading
+                return
+        if self.seat_limit is None:
+            return
         shared = 0
         for entry in os.scandir("/dev/shm") if os.path.isdir("/dev/shm") else ():
             try:
@@ -191,15 +207,10 @@ class SeatGuard(threading.Thread):
             except OSError:
                 continue
         used = sum(resident.values()) + shared
-        if used <= self.limit:
-            return
-        holds = {}  # each engine's resident memory with that of what it started
-        for engine_id, proc in list(self.engines.procs.items()):
-            holds[engine_id] = sum(rss for pid, rss in resident.items() if _descends(pid, proc.pid, parents))
-        if holds:
+        if used > self.seat_limit and holds:
             largest = max(holds, key=holds.__getitem__)
-            self.engines.kill(largest, f"used {_mib(used)} of this seat's {_mib(self.limit)}")
-            time.sleep(1.0)  # its memory goes back before the next reading
+            self.engines.kill(largest, f"used {_mib(used)} of this seat's {_mib(self.seat_limit)}")
+            time.sleep(1.0)
 
 
 def _descends(pid: int, ancestor: int, parents: dict[int, int]) -> bool:
@@ -265,8 +276,8 @@ def main() -> None:
         config = next(stream)
     engines = EngineSet(config)
     _replace_previous(engines.work_dir)
-    if "memory" in engines.limits:
-        SeatGuard(engines, engines.limits["memory"]).start()
+    if "memory" in engines.limits or "engine_memory" in engines.limits:
+        MemoryGuard(engines, engines.limits.get("memory"), engines.limits.get("engine_memory")).start()
     _emit(event="ready", pid=os.getpid(), work_dir=engines.work_dir, python=sys.executable)
     try:
         for engine_id in config["engines"]:

@@ -6,8 +6,10 @@ makes the client that ipyparallel's ``%px`` and ``%%px`` run through.
 
 from __future__ import annotations
 
+import os
 import shlex
 import types
+from pathlib import Path
 from typing import Any
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -24,11 +26,14 @@ class RaidenMagics(Magics):
     cluster: Any = None
 
     @magic_arguments()
-    @argument("command", help="up, down, status, doctor, events, restart, connect, dashboard, scaling or solution")
+    @argument(
+        "command", help="up, down, status, doctor, events, restart, connect, dashboard, scaling, report or solution"
+    )
     @argument(
         "args",
         nargs="*",
-        help="a node for restart; a name for connect; FUNC ARGS... for scaling; an exercise for solution",
+        help="a node for restart; a name for connect; FUNC ARGS... for scaling; FILE.html for report; "
+        "an exercise for solution",
     )
     @argument("-i", "--inventory", help="inventory file (default ./raiden.toml, else the local default)")
     @argument("--engines", default="1,2,4", help="scaling: engine counts to measure, e.g. 1,2,4,8")
@@ -51,19 +56,59 @@ class RaidenMagics(Magics):
                 return self._scaling(args)
             if args.command == "solution":
                 return self._solution(args.args)
+            if args.command == "report":
+                return self._report(args.args)
         except RaidenError as e:
             print(f"raiden: {e}")
             return None
         print(
-            f"raiden: unknown command {args.command!r}; use one of {', '.join(LIFECYCLE_COMMANDS + LOOK_COMMANDS)}, connect, dashboard, scaling, solution"
+            f"raiden: unknown command {args.command!r}; use one of {', '.join(LIFECYCLE_COMMANDS + LOOK_COMMANDS)}, connect, dashboard, scaling, report, solution"
         )
         return None
+
+    def _in_class(self, args: Any) -> bool:
+        """A student of a class (``RAIDEN_CLASS``, as the class's JupyterHub sets it) works in their seat,
+        unless the magic names an inventory."""
+        from .. import classroom
+
+        return not args.inventory and bool(os.environ.get(classroom.CLASS_ENV))
+
+    def _seat(self) -> Any:
+        from .client import SeatCluster
+
+        if isinstance(self.cluster, SeatCluster) and self.cluster.lost_problem() is None:
+            return self.cluster
+        return self._connect(None, None)
+
+    def _seat_lifecycle(self, args: Any) -> Any:
+        """In a class: ``up`` takes (or finds) this student's seat, ``restart NODE`` restarts its engines
+        there through the class, ``down`` gives the seat back."""
+        if args.command == "down":
+            if self.cluster is not None:
+                seat = self.cluster.seat
+                self.cluster.end()
+                self.cluster = None
+                print(f"gave seat {seat} back to the class")
+            else:
+                print("no seat taken in this notebook")
+            return None
+        seat = self._seat()
+        if args.command == "restart":
+            if len(args.args) != 1:
+                raise RaidenError("usage: %raiden restart NODE")
+            print("\n".join(seat.restart(args.args[0])))
+            return None
+        hosts = ", ".join(n.host for n in seat.inventory.nodes)
+        print(f"your seat {seat.seat} in the class ({seat.name}): {len(seat.ids)} engines of your own on {hosts}")
+        return seat
 
     def _lifecycle(self, args: Any) -> Any:
         """``up``, ``down`` and ``restart NODE`` through the same front door as the CLI and the sidebar."""
         from ..aio import run_sync
         from ..operations.clusters import Clusters
 
+        if self._in_class(args):
+            return self._seat_lifecycle(args)
         cluster = Clusters().resolve(args.inventory)
         if args.command == "up":
             print(f"cluster '{cluster.name}' ({cluster.inventory.source})")
@@ -89,6 +134,8 @@ class RaidenMagics(Magics):
         from ..operations.doctor import format_table
         from ..operations.texts import format_events, format_status
 
+        if self._in_class(args):
+            return self._seat_look(args)
         cluster = Clusters().resolve(args.inventory)
         cluster.paths.ensure()
         if args.command == "status":
@@ -99,8 +146,43 @@ class RaidenMagics(Magics):
             events = cluster.events(limit=50, host=args.args[0] if args.args else None)
             print("\n".join(format_events(events)) or f"no events for cluster '{cluster.name}' yet")
 
+    def _seat_look(self, args: Any) -> None:
+        """In a class: this student's seat, as the class sees it (the nodes' doctor is the teacher's)."""
+        from ..operations.texts import format_events, format_status
+
+        if args.command == "doctor":
+            print(
+                "raiden: in a class the teacher runs the doctor for the class's nodes; %raiden status shows your seat"
+            )
+            return
+        model = self._seat().model()
+        if args.command == "status":
+            print(format_status(model))
+            return
+        host = args.args[0] if args.args else None
+        events = [e for e in model.get("events") or [] if host is None or e.get("host") == host][:50]
+        print("\n".join(format_events(events)) or f"no events for your seat {self.cluster.seat} yet")
+
+    def _report(self, words: list[str]) -> Any:
+        """``%raiden report FILE.html``: what this notebook's cluster ran since it connected, as a report."""
+        from .runreport import Report
+
+        if self.cluster is None:
+            raise RaidenError("no cluster yet; run %raiden up or %raiden connect first")
+        if len(words) > 1 or (words and not words[0].endswith((".html", ".htm"))):
+            raise RaidenError(f"usage: %raiden report [FILE.html] (not {' '.join(words)!r})")
+        made = Report(Path(words[0] if words else "raiden-report.html"), self.cluster, None)
+        made.began = self.cluster.tasks.began
+        data = made.write()
+        eff = data["efficiency"]["value"]
+        print(
+            f"wrote {made.path} (and its .json, .trace.json): {len(data['tasks'])} tasks, efficiency "
+            f"{'-' if eff is None else f'{100 * eff:.0f}%'}, {len(data['stragglers'])} straggler(s)"
+        )
+        return None
+
     def _connect(self, name: str | None, inventory: str | None) -> Any:
-        from .client import connect
+        from .attach import connect
 
         self.cluster = connect(name, inventory=inventory)
         self.cluster.wait_for_engines(timeout=60)

@@ -38,6 +38,7 @@ class Lesson:
     run_time: str
     needs: str
     exercises: tuple[str, ...]  # in the order lesson.py declares them
+    seat_time: str = "-"  # RUN_TIME_SEAT: executed top to bottom in a student's seat on the virtual Pi cluster
 
     @property
     def number(self) -> str:
@@ -69,6 +70,8 @@ def read_lesson(folder: Path) -> Lesson:
         target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
         if isinstance(target, ast.Name) and target.id in DECLARED and node.value is not None:
             found[target.id] = ast.literal_eval(node.value)
+        elif isinstance(target, ast.Name) and target.id == "RUN_TIME_SEAT" and node.value is not None:
+            found["RUN_TIME_SEAT"] = ast.literal_eval(node.value)
         elif isinstance(target, ast.Name) and target.id == "EXERCISES" and isinstance(node.value, ast.Dict):
             found["EXERCISES"] = tuple(ast.literal_eval(k) for k in node.value.keys if k is not None)
     missing = [name for name in (*DECLARED, "EXERCISES") if name not in found]
@@ -84,6 +87,7 @@ def read_lesson(folder: Path) -> Lesson:
         found["RUN_TIME"],
         found["NEEDS"],
         found["EXERCISES"],
+        found.get("RUN_TIME_SEAT", "-"),
     )
 
 
@@ -153,11 +157,12 @@ def copy_workshop(folder: str | os.PathLike[str]) -> Path:
 
 def guide_table(lessons: tuple[Lesson, ...]) -> str:
     rows = [
-        "| # | Lesson | Teaches | Exercises | Minutes in class | Run time, laptop* | Needs |",
-        "|---|--------|---------|-----------|------------------|-------------------|-------|",
+        "| # | Lesson | Teaches | Exercises | Minutes in class | Run time, laptop* | Run time, a seat on Pis* | Needs |",
+        "|---|--------|---------|-----------|------------------|-------------------|--------------------------|-------|",
     ]
     rows += [
-        f"| {x.number} | {x.title} | {x.teaches} | {', '.join(x.exercises)} | {x.minutes} | {x.run_time} | {x.needs} |"
+        f"| {x.number} | {x.title} | {x.teaches} | {', '.join(x.exercises)} | {x.minutes} | {x.run_time} "
+        f"| {x.seat_time} | {x.needs} |"
         for x in lessons
     ]
     return "\n".join(rows) + "\n"

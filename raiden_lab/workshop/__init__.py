@@ -9,10 +9,7 @@ connect to the running one.
 from __future__ import annotations
 
 import html
-import os
-import signal
-import subprocess
-import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,20 +76,29 @@ def check(exercise: str, answer: Any = None, cluster: Any = None) -> Result:
     first = f"Hint: {ex.hints[0]}"
     if len(ex.hints) > 1:
         first += f" (another: workshop.hint({exercise!r}))"
-    if answer is None or answer is Ellipsis:
-        return Result(exercise, False, f"no answer yet. {first}")
+    if answer is None or answer is Ellipsis or _empty(answer):  # hints come after a first try
+        return Result(exercise, False, "no answer yet: write yours in place of the ... and run the cell again")
     from .checks import StudentError
+    from .report import report
 
     try:
         ok, message = ex.check(answer, _cluster(cluster) if ex.needs_cluster else None)
-    except StudentError as e:  # the student's own function raised inside the check
+    except StudentError as e:  # the student's own function raised inside the check: a try that failed
+        report(exercise, False)
         return Result(exercise, False, f"{e}. {first}")
     if not ok:
         message = f"{message} {first}" if message else f"not yet. {first}"
-    from .report import report
-
     report(exercise, ok)  # the teacher's progress grid, when this user is in a class
     return Result(exercise, ok, message)
+
+
+def _empty(answer: Any) -> bool:
+    """A function whose body is still the lesson's ``...`` (or ``pass``): nothing tried yet."""
+    code = getattr(answer, "__code__", None)
+    return code is not None and code.co_code == _EMPTY.co_code and code.co_consts[:1] == (None,)
+
+
+_EMPTY = (lambda: None).__code__
 
 
 def compare(what: str, predicted: Any, measured: float) -> Result:
@@ -154,31 +160,31 @@ def _cluster(cluster: Any) -> Any:
     return connect()
 
 
-def kill_engine(cluster: Any, engine_id: int, after: float = 0.0) -> dict[str, Any]:
-    """SIGKILL one engine, wherever it runs (over the node's SSH link when it is not this machine).
+def _die_in(seconds: float) -> int:
+    """On an engine: SIGKILL this very process ``seconds`` from now, from a thread of its own; its pid."""
+    import os
+    import signal
+    import threading
 
-    With ``after``, the kill happens that many seconds later from a background
-    thread, so a map can be running when it lands. This is a real crash: no
-    goodbye to the controller; the supervisor notices and starts a new engine.
+    pid = os.getpid()
+    timer = threading.Timer(seconds, os.kill, (pid, signal.SIGKILL))
+    timer.daemon = True
+    timer.start()
+    return pid
+
+
+def kill_engine(cluster: Any, engine_id: int, after: float = 0.0) -> dict[str, Any]:
+    """SIGKILL one engine, wherever it runs: the engine is told to kill itself ``after`` seconds from now.
+
+    The kill comes from a thread inside the engine, so it lands while a map keeps the engine busy, on a
+    laptop, on a Pi, or in a student's seat (where nobody but the seat's own account may signal it).
+    This is a real crash: no goodbye to the controller; the supervisor notices and starts a new engine.
     Returns the engine's node and pid.
     """
-    from ..transport.nodes import target_for
-
     if engine_id not in cluster.ids:
         raise InputError(f"engine {engine_id} is not registered; the engines are {cluster.ids}")
-    pid = cluster.client[engine_id].apply_sync(os.getpid)
     host = next((n["host"] for n in cluster.nodes if any(e["id"] == engine_id for e in n["engines"])), None)
-    node = next((n for n in cluster.inventory.nodes if n.host == host), None)
-    argv = None if node is None or node.is_local else target_for(node, cluster.paths).command(["kill", "-9", str(pid)])
-
-    def kill() -> None:
-        if argv is None:
-            os.kill(pid, signal.SIGKILL)
-        else:
-            subprocess.run(argv, capture_output=True, timeout=30)
-
-    if after > 0:
-        threading.Timer(after, kill).start()
-    else:
-        kill()
+    pid = cluster.client[engine_id].apply_sync(_die_in, max(after, 0.05))  # its reply leaves before the kill
+    if after <= 0:
+        time.sleep(0.2)
     return {"engine": engine_id, "node": host, "pid": pid}
