@@ -38,7 +38,8 @@ PASSWORD = secrets.token_urlsafe(12)
 def _notebook(formula: str) -> str:
     cells = [
         "import raiden_lab\ncluster = raiden_lab.connect()\n"
-        "print('seat', cluster.seat, 'engines', len(cluster.ids), sorted(set(cluster.direct.apply(__import__('getpass').getuser))))",
+        "print('seat', cluster.seat, 'engines', len(cluster.ids), sorted(set(cluster.direct.apply(__import__('getpass').getuser))))\n"
+        "squares = cluster.map(lambda x: x * x, range(8), chunksize=1)",
         f"from raiden_lab import workshop\nprint('check', bool(workshop.check('02.estimate', lambda hits, n: {formula})))",
     ]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
@@ -49,6 +50,24 @@ def _notebook(formula: str) -> str:
 def _own(path: Path, user: str, mode: int) -> None:
     shutil.chown(path, user, user)
     path.chmod(mode)
+
+
+def _wait_for_kernel(page, student: str, console: list[str], log: Path) -> None:
+    """The notebook's kernel idle. Once (CI's full run, a loaded 2-core machine) it never answered within
+    two minutes: what the page showed is kept, and the student does what a person would, reloads once."""
+    idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first
+    try:
+        idle.wait_for(timeout=120000)
+        return
+    except Exception:
+        page.screenshot(path=str(_output(f"hub-{student}-no-kernel.png")))
+        dialogs = page.locator(".jp-Dialog").all_inner_texts()
+        status = page.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status")
+        print(f"{student}: no idle kernel after 120 s (indicator {status!r}, dialogs {dialogs!r})")
+        print("\n".join(console[-20:]), log.read_text()[-3000:], sep="\n")
+        assert not any("Select Kernel" in d for d in dialogs), dialogs  # the notebook's kernel is missing: a bug
+    page.reload()
+    idle.wait_for(timeout=120000)
 
 
 def _free_port() -> int:
@@ -177,8 +196,37 @@ def _login(browser, base: str, user: str):
     page.fill("#username_input", user)
     page.fill("#password_input", PASSWORD)
     page.click("#login_submit")
-    page.wait_for_url(f"**/user/{user}/lab**", timeout=180000)
+    for tries_left in (2, 1, 0):
+        try:
+            page.wait_for_url(f"**/user/{user}/lab**", timeout=180000)
+            return page
+        except Exception as error:
+            if tries_left == 0 or not _network_changed(error):
+                raise
+        # the hub's cookie is set, or its login page asks again (it sends the browser on to the lab after)
+        _goto(page, f"{base}/user/{user}/lab")
+        if page.locator("#username_input").count():
+            page.fill("#username_input", user)
+            page.fill("#password_input", PASSWORD)
+            page.click("#login_submit")
     return page
+
+
+def _network_changed(error: Exception) -> bool:
+    """Chromium drops what it is loading when the machine's interfaces change: another test's virtual
+    network coming or going (seen once in CI: ``net::ERR_NETWORK_CHANGED`` on the way in after the login).
+    A person would load the page again; so does the test, and only for this error."""
+    return "ERR_NETWORK_CHANGED" in str(error)
+
+
+def _goto(page, url: str) -> None:
+    for tries_left in (2, 1, 0):
+        try:
+            page.goto(url, timeout=120000)
+            return
+        except Exception as error:
+            if tries_left == 0 or not _network_changed(error):
+                raise
 
 
 def _sidebar(page) -> None:
@@ -219,11 +267,11 @@ def test_a_class_on_a_real_jupyterhub(room) -> None:
             page = _login(browser, base, student)
             console: list[str] = []
             page.on("console", lambda m, into=console: into.append(f"{m.type}: {m.text}"))
-            page.goto(f"{base}/user/{student}/lab/tree/check.ipynb")
+            _goto(page, f"{base}/user/{student}/lab/tree/check.ipynb")
             page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=120000)
             page.locator(".jp-Notebook .jp-Cell").nth(1).wait_for(timeout=60000)
             # run only once the kernel answered: keys pressed before that are lost
-            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120000)
+            _wait_for_kernel(page, student, console, log)
             page.wait_for_timeout(3000)
             page.locator(".jp-Notebook .jp-Cell .jp-InputPrompt").first.click()
             page.keyboard.press("Shift+Enter")  # runs the first cell, selects the second
@@ -252,6 +300,10 @@ def test_a_class_on_a_real_jupyterhub(room) -> None:
                 )
             finally:
                 assert summary.inner_text().startswith(expected), summary.inner_text()
+            # their own tasks, on their seat's lanes: the map of the first cell, from their own folder
+            page.wait_for_function(
+                "document.querySelectorAll('.raiden-MySeat .raiden-Stream-task').length >= 8", timeout=60000
+            )
             assert page.locator(".raiden-Grid").count() == 0 and page.locator(".raiden-Seat").count() == 0
             assert not page.locator(".raiden-ClusterView").is_visible()
             page.screenshot(path=str(_output(f"hub-{student}.png")))
