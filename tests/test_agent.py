@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from raiden_lab.daemon.store import Store
-from raiden_lab.node.agent import decode_throttled
+from raiden_lab.node import agent as node_agent
+from raiden_lab.node.agent import Sensors, decode_throttled
 
 
 def test_throttled_word_decodes_now_and_since_boot() -> None:
@@ -18,6 +19,25 @@ def test_throttled_word_decodes_now_and_since_boot() -> None:
     assert flags["under_voltage"] and flags["throttled"] and not flags["freq_capped"] and not flags["soft_temp_limit"]
     assert flags["under_voltage_occurred"] and flags["throttled_occurred"] and not flags["freq_capped_occurred"]
     assert not any(v for k, v in decode_throttled(0).items() if k != "raw")
+
+
+def test_a_vcgencmd_that_misses_its_time_leaves_the_last_throttling_standing(tmp_path: Path, monkeypatch) -> None:
+    # a loaded Pi (in CI: the emulated one under qemu) answers get_throttled late now and then: its card must not
+    # flicker to "not throttled" for a reading that never came
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    hang = tmp_path / "hang"
+    vcgencmd = bin_dir / "vcgencmd"
+    vcgencmd.write_text(f"#!/bin/sh\n[ -e {hang} ] && sleep 5\necho throttled=0x50005\n")
+    vcgencmd.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setattr(node_agent, "VCGENCMD_EVERY_S", 0.0)
+    sensors = Sensors(str(tmp_path / "no-thermal"), str(tmp_path / "no-throttled-file"))
+    assert sensors.throttled()["throttled"]
+    hang.touch()
+    assert sensors.throttled()["throttled"]  # the ask timed out after 2 s; the last answer stands
+    monkeypatch.setattr(node_agent, "VCGENCMD_KEPT_S", 0.0)
+    assert sensors.throttled() is None  # and not for ever: past its time, throttling is unknown again
 
 
 def test_agent_run_by_hand_prints_samples_from_the_given_sensors(tmp_path: Path) -> None:

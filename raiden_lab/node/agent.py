@@ -30,6 +30,8 @@ import psutil
 THERMAL_PATH = "/sys/class/thermal/thermal_zone0/temp"
 THROTTLED_PATH = "/sys/devices/platform/soc/soc:firmware/get_throttled"
 VCGENCMD_EVERY_S = 5.0
+# A busy Pi's vcgencmd can miss its 2 s: its last answer stands this long (a missed reading is not news)
+VCGENCMD_KEPT_S = 30.0
 
 # Bits of the Pi firmware's get_throttled word: (bit, name); the same name + "_occurred" at bit + 16.
 THROTTLE_BITS = ((0, "under_voltage"), (1, "freq_capped"), (2, "throttled"), (3, "soft_temp_limit"))
@@ -62,6 +64,7 @@ class Sensors:
         self.vcgencmd = shutil.which("vcgencmd") if not os.path.exists(throttled) else None
         self._vc_value: int | None = None
         self._vc_time = 0.0
+        self._vc_answered = 0.0
 
     def temperature(self) -> float | None:
         text = _read(self.thermal)
@@ -83,7 +86,11 @@ class Sensors:
             now = time.monotonic()
             if now - self._vc_time >= VCGENCMD_EVERY_S:
                 self._vc_time = now
-                self._vc_value = self._ask_vcgencmd()
+                answer = self._ask_vcgencmd()
+                if answer is not None:
+                    self._vc_value, self._vc_answered = answer, now
+                elif now - self._vc_answered > VCGENCMD_KEPT_S:
+                    self._vc_value = None
             return decode_throttled(self._vc_value) if self._vc_value is not None else None
         try:
             return decode_throttled(int(text, 16)) if text is not None else None
