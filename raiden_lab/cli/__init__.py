@@ -55,7 +55,9 @@ def command_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     command("doctor", "check every node before engines fail on it", json_flag=True)
     p = command("up", "start the cluster (preflight, controller, engines on every node)")
-    p.add_argument("--timeout", type=float, default=UP_TIMEOUT_S, help="seconds to wait for engines (default 60)")
+    p.add_argument(
+        "--timeout", type=float, default=UP_TIMEOUT_S, help=f"seconds to wait for engines (default {UP_TIMEOUT_S:g})"
+    )
     p.add_argument(
         "--service", action="store_true", help="also start it at every boot (a user systemd unit, where systemd runs)"
     )
@@ -84,7 +86,12 @@ def command_parser() -> argparse.ArgumentParser:
     p.add_argument("--wheelhouse", metavar="DIR", help="download its wheels on the head into DIR and install from them")
     p.add_argument("--timeout", type=float, default=UP_TIMEOUT_S, help="a running cluster: seconds to wait for it")
     p = command("reload", "apply raiden.toml's [[nodes]] to the running cluster: new nodes join, removed ones leave")
-    p.add_argument("--timeout", type=float, default=UP_TIMEOUT_S, help="seconds to wait for new engines (default 60)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=UP_TIMEOUT_S,
+        help=f"seconds to wait for new engines (default {UP_TIMEOUT_S:g})",
+    )
     p = command("remove", "take a node out of the cluster and of raiden.toml (live when the cluster runs)")
     p.add_argument("host", help="host of the node, as in the inventory")
     p.add_argument("--drain", action="store_true", help="let the tasks on its engines finish first, send it none")

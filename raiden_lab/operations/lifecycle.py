@@ -33,7 +33,8 @@ from ..vocabulary import GONE, ClusterState, EngineState, Event, NodeState
 from . import doctor
 from .status import cluster_events, cluster_status
 
-UP_TIMEOUT_S = 60.0
+# engines import ipyparallel and numba at their first start: a loaded Pi 3 (or an emulated one) can take a minute
+UP_TIMEOUT_S = 120.0
 DOWN_TIMEOUT_S = 60.0
 
 
