@@ -16,6 +16,7 @@ from pathlib import Path
 
 import power_switch
 import pytest
+import quietnet
 
 from conftest import STRICT, dashboard_html, need, wait_for
 
@@ -37,14 +38,22 @@ def _need_chromium() -> None:
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    """One Chromium for the module; each test has a context of its own in it (``_lab_page``)."""
+def apart(tmp_path_factory):
+    """Chromium's network namespace: the other modules' virtual networks come and go, and Chromium drops
+    what it is loading when the machine's interfaces change (quietnet); each server's port is forwarded."""
     _need_chromium()
+    with quietnet.chromium_apart(f"rdnchrome{os.getpid()}", tmp_path_factory.mktemp("chromium")) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def chromium(apart):
+    """One Chromium for the module; each test has a context of its own in it (``_lab_page``)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=CHROMIUM,
+            executable_path=apart.executable,
             args=[
                 "--no-sandbox",
                 "--disable-gpu",
@@ -60,10 +69,11 @@ def chromium():
             browser.close()
 
 
-def _serve(raiden, app: str):
+def _serve(raiden, app: str, apart):
     """Run ``python -m APP`` (jupyterlab or notebook) for the test's user folder; yield its base URL."""
     _need_chromium()
     port = _free_port()
+    apart.forward(port)
     env = dict(
         raiden.env,
         JUPYTER_CONFIG_DIR=str(raiden.cwd / "cfg"),
@@ -88,14 +98,14 @@ def _serve(raiden, app: str):
 
 
 @pytest.fixture
-def lab(raiden):
-    for user, base in _serve(raiden, "jupyterlab"):
+def lab(raiden, apart):
+    for user, base in _serve(raiden, "jupyterlab", apart):
         yield user, f"{base}/lab?token=t0k"
 
 
 @pytest.fixture
-def notebook7(raiden):
-    for user, base in _serve(raiden, "notebook"):
+def notebook7(raiden, apart):
+    for user, base in _serve(raiden, "notebook", apart):
         yield user, f"{base}/tree?token=t0k"
 
 

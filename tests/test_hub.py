@@ -23,6 +23,7 @@ from typing import Any
 
 import nbformat
 import pytest
+import quietnet
 import sharedenv
 
 import unixusers
@@ -278,8 +279,9 @@ def test_a_class_on_a_real_jupyterhub(room) -> None:
         except ConnectionResetError:
             answer = b""
         assert b"password" not in answer.lower(), answer[:300]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+    # Chromium apart from the networks the other modules make and remove (quietnet), the hub's port forwarded
+    with sync_playwright() as p, quietnet.chromium_apart(f"rdnchrome{os.getpid()}", log.parent, [port]) as apart:
+        browser = p.chromium.launch(executable_path=apart.executable, args=["--no-sandbox", "--disable-gpu"])
         teacher, teacher_dropped = _login(browser, base, TEACHER)
         _sidebar(teacher, teacher_dropped)
         teacher.locator(".raiden-StartClass").click(timeout=60000)
