@@ -394,6 +394,14 @@ def test_cli_bad_arguments_are_one_line(raiden) -> None:
     assert "soon" in ran.err
 
 
+def test_a_bad_up_timeout_in_the_environment_is_one_line_and_starts_nothing(raiden) -> None:
+    raiden.env["RAIDEN_UP_TIMEOUT"] = "soon"
+    ran = raiden("up")
+    assert ran.code == 2 and "Traceback" not in ran.err, ran
+    assert ran.err == "RAIDEN_UP_TIMEOUT='soon': give the seconds `raiden up` waits for engines, a number above 0\n"
+    assert not raiden.home.exists() or not list(raiden.home.rglob("supervisor.*")), "nothing may start"
+
+
 def test_init_writes_an_example_and_never_overwrites(raiden) -> None:
     ran = raiden("init")
     assert ran.code == 0

@@ -60,7 +60,10 @@ def test_a_box_of_pis_as_the_page_walks_it(box, tmp_path) -> None:
     steps = journeys.journey(PAGE, "box-of-pis")
     assert [s.text for s in steps if s.kind == "command"] == ["raiden add 10.0.0.11 --wheelhouse wheels", "raiden up"]
     raiden = _make_raiden(tmp_path)
-    env = dict(raiden.env, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    # an emulated Pi starts its engines many times slower than a Pi 4 (qemu-user; in a full run beside test_pi's
+    # emulated Pi, on two cores): the page's `raiden up` as written, given the wait a slow board is given
+    slow_board = {"RAIDEN_UP_TIMEOUT": "600"}
+    env = dict(raiden.env, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}", **slow_board)
     cores = len(os.sched_getaffinity(0))  # an emulated Pi has the head's cores, a Pi 4 has 4
     glibc = {"bookworm": "2.36", "trixie": "2.41"}[box.suite]
     replace = {
@@ -91,7 +94,7 @@ def test_a_box_of_pis_as_the_page_walks_it(box, tmp_path) -> None:
         head, mounts = headroot.start(tmp_path, box.suite)
         try:
             (head.root / "work").mkdir()
-            env = head.env("/work/raiden-home")
+            env = dict(head.env("/work/raiden-home"), **slow_board)
 
             def shell(line: str) -> list[str]:
                 return head.argv(line, "/work")

@@ -56,7 +56,9 @@ def command_parser() -> argparse.ArgumentParser:
     command("doctor", "check every node before engines fail on it", json_flag=True)
     p = command("up", "start the cluster (preflight, controller, engines on every node)")
     p.add_argument(
-        "--timeout", type=float, default=UP_TIMEOUT_S, help=f"seconds to wait for engines (default {UP_TIMEOUT_S:g})"
+        "--timeout",
+        type=float,
+        help=f"seconds to wait for engines (default {UP_TIMEOUT_S:g}, or $RAIDEN_UP_TIMEOUT)",
     )
     p.add_argument(
         "--service", action="store_true", help="also start it at every boot (a user systemd unit, where systemd runs)"

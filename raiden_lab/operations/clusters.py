@@ -49,8 +49,10 @@ class Cluster:
     async def preflight(self) -> list[NodeReport]:
         return await lifecycle.preflight(self.inventory, self.paths)
 
-    async def up(self, timeout: float = UP_TIMEOUT_S) -> Outcome:
-        return await lifecycle.up(self.inventory, self.paths.ensure(), timeout)
+    async def up(self, timeout: float | None = None) -> Outcome:
+        """Start the cluster; wait TIMEOUT seconds for its engines (None: ``lifecycle.up_timeout()``)."""
+        wait = timeout if timeout is not None else lifecycle.up_timeout()  # a bad setting changes nothing
+        return await lifecycle.up(self.inventory, self.paths.ensure(), wait)
 
     async def down(self, timeout: float = DOWN_TIMEOUT_S) -> Outcome:
         return await lifecycle.down(self.inventory, self.paths.ensure(), timeout)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -35,6 +36,25 @@ from .status import cluster_events, cluster_status
 
 # engines import ipyparallel and numba at their first start: a loaded Pi 3 (or an emulated one) can take a minute
 UP_TIMEOUT_S = 120.0
+
+
+def up_timeout() -> float:
+    """The seconds ``raiden up`` waits for engines when ``--timeout`` is not given: ``RAIDEN_UP_TIMEOUT``
+    where the nodes are slow to start (Pi Zeros, Pis emulated under qemu), else ``UP_TIMEOUT_S``."""
+    text = os.environ.get("RAIDEN_UP_TIMEOUT")
+    if text is None:
+        return UP_TIMEOUT_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (0 < seconds < math.inf):
+        raise InputError(
+            f"RAIDEN_UP_TIMEOUT={text!r}: give the seconds `raiden up` waits for engines, a number above 0"
+        )
+    return seconds
+
+
 DOWN_TIMEOUT_S = 60.0
 
 
