@@ -46,6 +46,21 @@ def _has_mpi4py() -> bool:
     return True
 
 
+def _evidence(raiden, inventory: Path) -> str:
+    """What a user would read when a job does not come up: the status, the last events, the job's output."""
+    logs = sorted((raiden.home / "mpi-vpi" / "jobs").glob("mpiexec-*.log"))
+    tail = logs[-1].read_text()[-3000:] if logs else "(no mpiexec log)"
+    supervisor = raiden.home / "mpi-vpi" / "supervisor.log"
+    return "\n".join(
+        [
+            raiden("status", "-i", str(inventory)).out,
+            raiden("events", "-i", str(inventory), "-n", "15").out,
+            f"{logs[-1] if logs else ''}:\n{tail}",
+            "supervisor.log: " + (supervisor.read_text()[-3000:] if supervisor.exists() else "(none)"),
+        ]
+    )
+
+
 def _allreduce(raiden, inventory: Path) -> dict:
     ran = raiden.python("import json\n" + ALLREDUCE.format(inventory=str(inventory)), timeout=120)
     assert ran.code == 0, ran.err
@@ -200,7 +215,9 @@ def test_mpi_across_the_virtual_cluster(vpi, tmp_path_factory):
                 else None
             )
 
-        assert wait_for(on_three, 120) is not None, raiden("status", "-i", str(inventory)).out
+        # a new job over three nodes: every rank starts again (generous: on a loaded machine six engines
+        # importing numba and Open MPI's wire-up through three daemons take minutes)
+        assert wait_for(on_three, 300) is not None, _evidence(raiden, inventory)
         assert {r[2] for r in _allreduce(raiden, inventory)["ranks"]} == {21}
         assert len([p for p in vpi.processes(nodes[2]) if "ipyparallel.engine" in p and "nanny" not in p]) == 2
     finally:
