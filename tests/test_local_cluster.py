@@ -266,3 +266,56 @@ def test_down_cleans_up_after_a_supervisor_that_was_killed(raiden) -> None:
     assert "is not running" in ran.out
     assert "killed the controller left behind by a supervisor that died" in ran.out
     assert not [p for p in [controller, *engines] if running(p)]
+
+
+def test_an_engine_slower_to_start_than_the_hubs_30_s_still_joins(raiden, tmp_path) -> None:
+    """A Pi Zero, or a Pi under load, takes longer than ipyparallel's 30 s between its engine's registration
+    and its first heartbeat (IPython's startup, then the warm-up's numba import): the engine must still join,
+    not run forever registered in its own eyes only."""
+    work = tmp_path / "slow-board"
+    startup = work / "profile" / "startup"  # the engine's IPython runs these before its heart starts
+    startup.mkdir(parents=True)
+    (startup / "00-slow-board.py").write_text("import time\n\ntime.sleep(40)\n")
+    (raiden.cwd / "raiden.toml").write_text(
+        f'[cluster]\nname = "slowboard"\n\n[[nodes]]\nhost = "localhost"\nengines = 1\nwork_dir = "{work}"\n'
+    )
+    started = time.monotonic()
+    ran = raiden("up", "--timeout", "150", timeout=240)
+    try:
+        assert ran.code == 0, ran
+        assert time.monotonic() - started > 40  # the slow startup ran before the engine joined
+        assert _status(raiden)["engines"]["alive"] == 1
+        used = raiden.python("import raiden_lab\nprint(raiden_lab.connect().map(abs, [-2, -3], progress=False))")
+        assert used.code == 0 and used.out.strip() == "[2, 3]", used
+    finally:
+        raiden("down")
+
+
+def test_an_engine_that_dies_while_starting_is_replaced_under_its_own_id(raiden, tmp_path) -> None:
+    """An engine that exits between its registration and its first heartbeat leaves the hub holding its id; the
+    engine started in its place must get that id back, or its node would wait for it forever."""
+    work = tmp_path / "flaky-board"
+    startup = work / "profile" / "startup"
+    startup.mkdir(parents=True)
+    once = tmp_path / "died-once"
+    # engine 1, the first time only, with its nanny (which would tell the hub): killed, as a board that ran
+    # out of memory kills both
+    (startup / "00-dies-once.py").write_text(
+        f"import os, pathlib, psutil\n\nif os.environ['RAIDEN_ENGINE_ID'] == '1' and not pathlib.Path({str(once)!r}).exists():\n"
+        f"    pathlib.Path({str(once)!r}).touch()\n    for nanny in psutil.Process().children():\n        nanny.kill()\n"
+        "    os._exit(3)\n"
+    )
+    (raiden.cwd / "raiden.toml").write_text(
+        f'[cluster]\nname = "flakyboard"\n\n[[nodes]]\nhost = "localhost"\nengines = 2\nwork_dir = "{work}"\n'
+    )
+    ran = raiden("up", "--timeout", "90", timeout=180)
+    try:
+        assert ran.code == 0, ran
+        assert once.exists()  # the first engine did die while starting
+        kinds = [e["kind"] for e in raiden("events", "--json").json()["events"]]
+        assert "engine-died" in kinds and "engine-restarted" in kinds, kinds
+        assert [e["id"] for n in _status(raiden)["nodes"] for e in n["engines"]] == [0, 1]
+        used = raiden.python("import raiden_lab\nprint(raiden_lab.connect().ids)")
+        assert used.code == 0 and used.out.strip() == "[0, 1]", used
+    finally:
+        raiden("down")

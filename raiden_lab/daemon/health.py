@@ -170,6 +170,7 @@ class Health:
         await asyncio.sleep(delay)
         if node.state not in LIVE:
             return
+        await self.ctx.hub.cancel_pending([engine_id])
         await self.ctx.hub.wait_unregistered([engine_id])
         if await self.launcher.restart_engine(node.host, engine_id):
             self.restarted_at[engine_id] = time.monotonic()

@@ -183,6 +183,15 @@ class Hub:
         while set(ids) & await self.registered() and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
 
+    async def cancel_pending(self, engine_ids: list[int]) -> None:
+        """Cancel the registrations of these engines that exited while starting: the hub keeps a starting
+        engine's id for it (``ipcontroller.STARTING_ENGINE_S``), and would give the engine started in its
+        place another id."""
+        pending = sorted(set(engine_ids) - await self.registered())
+        if pending:
+            with contextlib.suppress(Exception):
+                await self.unregister(pending)
+
     async def unregister(self, engine_ids: list[int]) -> None:
         """Ask the hub to drop engines now, so their tasks go elsewhere."""
         await self.call(lambda _: self._unregister(engine_ids))

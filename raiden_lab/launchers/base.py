@@ -214,6 +214,7 @@ class Launcher(LaunchMode):
         node = self.ctx.nodes[host]
         self.ctx.event(Event.NODE_RESTARTING, f"restarting {len(node.engine_ids)} engines", host)
         await self.stop_node(host)
+        await self.ctx.hub.cancel_pending(node.engine_ids)
         await self.ctx.hub.wait_unregistered(node.engine_ids)
         await self.start_node(host)
 
