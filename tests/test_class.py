@@ -196,7 +196,7 @@ def test_a_student_who_makes_the_class_folder_first_hears_nothing(room) -> None:
                 folder.parent.chmod(0o1777)  # as /tmp is: anyone may make a folder there
             impostor = subprocess.Popen(
                 [unixusers.SYSTEM_PYTHON, "-c", IMPOSTOR],
-                user=attacker,
+                **unixusers.identity(attacker),
                 env={"PATH": "/usr/bin:/bin", "FOLDER": str(folder)},
                 stdout=subprocess.PIPE,
                 text=True,
@@ -334,7 +334,7 @@ def test_bad_requests_and_a_flood_from_one_student_hurt_nobody_else(room) -> Non
     assert "send one JSON object on one line" in answers["deep"], answers
     flood = subprocess.Popen(
         [unixusers.SYSTEM_PYTHON, "-c", FLOOD],
-        user=STUDENTS[0],
+        **unixusers.identity(STUDENTS[0]),
         env={"PATH": "/usr/bin:/bin", **env},
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

@@ -22,7 +22,7 @@ import pytest
 from conftest import Raiden, _make_raiden, need, wait_for
 from raiden_lab.config.inventory import Node
 from raiden_lab.transport.ssh import Target
-from unixusers import missing_requirements, unix_users
+from unixusers import identity, missing_requirements, unix_users
 
 REAL = sys.executable
 
@@ -237,7 +237,7 @@ def test_the_users_known_hosts_is_checked_and_their_ssh_settings_do_not_reach_no
         subprocess.run(["chown", "-R", f"{user}:{user}", str(ssh_dir)], check=True)
 
         def shown(*options: str) -> str:
-            ran = subprocess.run(["ssh", "-G", *options, pi1.address], user=user, capture_output=True, text=True)
+            ran = subprocess.run(["ssh", "-G", *options, pi1.address], **identity(user), capture_output=True, text=True)
             assert ran.returncode == 0, ran
             return ran.stdout
 

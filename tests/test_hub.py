@@ -129,7 +129,7 @@ def room(vpi, tmp_path: Path):
         # before class, as the guide has it: the teacher's doctor records the nodes' host keys, which seats trust
         subprocess.run(
             [python, "-m", "raiden_lab", "doctor", "-i", str(inventory)],
-            user=TEACHER,
+            **unixusers.identity(TEACHER),
             env={"PATH": "/usr/bin:/bin", "HOME": str(home)},
             cwd=home,
             capture_output=True,
@@ -158,7 +158,7 @@ def room(vpi, tmp_path: Path):
         finally:
             subprocess.run(
                 [python, "-m", "raiden_lab", "class", "stop", "-i", str(inventory)],
-                user=TEACHER,
+                **unixusers.identity(TEACHER),
                 env={"PATH": "/usr/bin:/bin", "HOME": str(home)},
                 cwd=home,
                 capture_output=True,

@@ -11,6 +11,7 @@ import time
 import psutil
 import pytest
 
+import unixusers
 from conftest import _make_raiden, need
 
 
@@ -178,7 +179,7 @@ def test_another_user_of_the_machine_cannot_reach_a_local_cluster(local) -> None
     client_file = local.home / "local" / "profile" / "security" / "ipcontroller-client.json"
     ran = subprocess.run(
         ["/usr/bin/python3", "-c", probe.replace("sys.argv[0]", repr(str(client_file))), *_controller_sockets(local)],
-        user="nobody",
+        **unixusers.identity("nobody"),
         capture_output=True,
         text=True,
         timeout=60,

@@ -125,6 +125,13 @@ def student_copy() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def identity(user: str) -> dict:
+    """``subprocess`` arguments that run as ``user`` as a login would: their uid, their group and their groups only.
+    (``user=`` alone keeps root's group 0 and root's groups: an attacker with more rights than a real student.)"""
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": os.getgrouplist(user, entry.pw_gid)}
+
+
 def run_as(
     user: str,
     code: str,
@@ -134,13 +141,12 @@ def run_as(
     python: str = SYSTEM_PYTHON,
 ):
     """Run ``code`` as ``user`` with ``python`` (the system's), importing raiden_lab from ``path``."""
-    assert pwd.getpwnam(user)
     environment = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", **(env or {})}
     if path is not None:
         environment["PYTHONPATH"] = str(path)
     return subprocess.run(
         [python, "-c", code],
-        user=user,
+        **identity(user),
         env=environment,
         cwd="/",
         capture_output=True,
