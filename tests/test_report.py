@@ -137,6 +137,28 @@ with raiden_lab.report({str(report)!r}, title="one slow task"):
         assert local("up").code == 0
 
 
+def test_a_report_written_while_a_task_still_waits_leaves_it_out(local, tmp_path: Path) -> None:
+    """A report closed while work is queued behind a long task (the report cell run before the work ends):
+    what ran is in it, what has not started or ended is not (it once failed to write at all)."""
+    report = tmp_path / "busy.html"
+    ran = local.python(
+        f"""
+import time, raiden_lab
+c = raiden_lab.connect()
+with raiden_lab.report({str(report)!r}):
+    c.direct.apply_sync(print, "before")
+    first = c.client[c.ids[0]].apply_async(time.sleep, 3)  # running when the report is written
+    second = c.client[c.ids[0]].apply_async(time.sleep, 0)  # waiting behind it in the engine's queue
+    time.sleep(1)
+first.get(timeout=60), second.get(timeout=60)
+"""
+    )
+    assert ran.code == 0, ran.err
+    data = json.loads(report.with_suffix(".json").read_text())
+    applied = [t for t in data["tasks"] if t["function"] == "apply"]
+    assert len(applied) == len(data["engines"]) and all(t["output"] == "before\n" for t in applied), applied
+
+
 def test_raiden_report_in_a_notebook_writes_what_ran_since_it_connected(local) -> None:
     nb = nbformat.v4.new_notebook(
         cells=[
@@ -155,6 +177,53 @@ def test_raiden_report_in_a_notebook_writes_what_ran_since_it_connected(local) -
     assert sum(t["items"] for t in data["tasks"] if t["kind"] == "chunk" or t["kind"] == "task") >= 100
     wrong = "".join(o.get("text", "") for o in nb.cells[3].outputs)
     assert wrong.strip() == "raiden: usage: %raiden report [FILE.html] (not 'squares.txt')", wrong
+
+
+def test_another_account_on_the_head_cannot_read_the_task_stream(local) -> None:
+    """The stream keeps what each task printed: another local account (a student on a shared head) reads none of it,
+    even with every folder above the cluster's opened to it: the cluster's folder and the file are the owner's alone."""
+    import unixusers
+
+    need(unixusers.missing_requirements())
+    ran = local.python(
+        """
+import raiden_lab
+c = raiden_lab.connect()
+def secret(x):
+    print("the teacher's answer is", x)
+    return x
+c.map(secret, range(8), chunksize=1)
+"""
+    )
+    assert ran.code == 0, ran.err
+    root = local.home / "local"
+    stream = root / "tasks.sqlite"
+    files = sorted(root.glob("tasks.sqlite*"))  # the database and its write-ahead log
+    assert any(b"the teacher's answer is" in f.read_bytes() for f in files), files  # what there is to steal
+    assert files and all(f.stat().st_mode & 0o777 == 0o600 for f in files), [(f, oct(f.stat().st_mode)) for f in files]
+    assert root.stat().st_mode & 0o777 == 0o700
+    above = [f for f in local.home.parents if str(f).startswith("/tmp/")]  # not Raiden's own folders
+    modes = {f: f.stat().st_mode for f in above}
+    try:
+        for folder in above:  # only the test's own temporary folders, put back after
+            folder.chmod(modes[folder] | 0o005)
+        tried = unixusers.run_as(
+            "nobody",
+            "import os\n"
+            f"for path in {[str(local.home.parent), str(local.home), str(root), str(stream)]!r}:\n"
+            "    try:\n"
+            "        print(sorted(os.listdir(path)) if os.path.isdir(path) else open(path, 'rb').read(16))\n"
+            "    except PermissionError:\n"
+            "        print('refused', path)\n",
+            None,
+        )
+    finally:
+        for folder, mode in modes.items():
+            folder.chmod(mode)
+    assert tried.returncode == 0, tried.stderr
+    said = tried.stdout.splitlines()
+    assert local.home.name in said[0], said  # the test's folders above are open to the other account
+    assert said[1:] == [f"refused {local.home}", f"refused {root}", f"refused {stream}"], said
 
 
 def _output(name: str) -> Path:

@@ -124,9 +124,10 @@ def _other_tasks(cluster: Any, began: float, ended: float, known: set) -> list[d
     except Exception:  # a controller without a task database: those tasks are not in the report
         return []
     found: list[dict[str, Any]] = []
-    for row in sorted(rows, key=lambda r: r.get("started") or 0):
-        started, completed = row.get("started"), row.get("completed")
-        if not started or not completed or completed.timestamp() < began or started.timestamp() > ended:
+    ran = [r for r in rows if r.get("started") and r.get("completed")]  # not one still queued or running
+    for row in sorted(ran, key=lambda r: r["started"].timestamp()):
+        started, completed = row["started"], row["completed"]
+        if completed.timestamp() < began or started.timestamp() > ended:
             continue
         code = str((row.get("content") or {}).get("code") or "").strip()  # an execute request: %%px
         engine = ids.get(str(row.get("engine_uuid")))
