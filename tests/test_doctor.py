@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import sys
 
 from raiden_lab.config.inventory import Node
 from raiden_lab.operations import doctor
@@ -62,3 +63,20 @@ def test_remote_commands_are_quoted_for_the_shell() -> None:
     )
     assert remote_command(["~/venv/bin/python", "-"]) == '"$HOME"/venv/bin/python -'
     assert remote_command(["~/x;rm -rf /"]) == "\"$HOME\"/'x;rm -rf /'"
+
+
+def test_a_node_whose_python_is_slow_to_end_is_not_said_to_be_off_the_heads_clock(raiden) -> None:
+    """The head's own clock, read through a Python that takes 2 s to end (a loaded Pi: the interpreter's exit,
+    SSH closing): the preflight once put those seconds down to the node's clock and told the user to enable NTP."""
+    slow = raiden.cwd / "slow-python"
+    slow.write_text(f'#!/bin/sh\n{sys.executable} "$@"\nended=$?\nsleep 2\nexit $ended\n')
+    slow.chmod(0o755)
+    inventory = raiden.cwd / "raiden.toml"
+    inventory.write_text(
+        f'[cluster]\nname = "slow"\ncontroller_ip = "127.0.0.1"\n\n[[nodes]]\nhost = "localhost"\npython = "{slow}"\n'
+    )
+    ran = raiden("doctor", "--json")
+    assert ran.code == 0, ran
+    (node,) = ran.json()["nodes"]
+    assert node["ok"] and abs(node["clock_skew"]) < 0.5, node
+    assert not [w for w in node["warnings"] if "clock" in w], node["warnings"]

@@ -347,15 +347,11 @@ async def fix_clock(inventory: Inventory, host: str, paths: ClusterPaths) -> str
     lag = [0.0]  # how long the last command took to come back: when a command sent now runs there
 
     async def skew_now() -> float | None:
-        """The node's clock minus the head's, read with `date` (its Python may not exist yet)."""
-        before = time.time()
-        said = await ssh.run(target, ["date", "+%s.%N"], timeout=30)
-        after = time.time()
-        lag[0] = after - before
-        try:
-            return float(said.stdout.decode().strip()) - (before + after) / 2
-        except ValueError:
-            return None
+        """The node's clock minus the head's."""
+        skew, took = await ssh.clock_skew(target)
+        if took is not None:
+            lag[0] = took
+        return skew
 
     skew = await skew_now()
     if skew is None:

@@ -48,6 +48,7 @@ async def check_node(inventory: Inventory, node: Node, paths: ClusterPaths) -> N
         report.problems.append(ssh.explain(node.host, opened))
         return report
     report.rtt = await ssh.round_trip(target)
+    skew, _ = await ssh.clock_skew(target)
     argv = [node.python, "-I", "-", work_dir_for(inventory, node, paths), *packages_for(inventory)]
     result = await ssh.run(target, argv, input=source("probe"), timeout=PROBE_TIMEOUT_S)
     received = time.time()
@@ -97,8 +98,8 @@ async def check_node(inventory: Inventory, node: Node, paths: ClusterPaths) -> N
             )
         # a node's words reach terminals and the sidebar: its control characters are shown escaped
         setattr(report, key, printable(value) if isinstance(value, str) else value)
-    # The probe stamps its time just before it exits: about half a round trip before we read it.
-    report.clock_skew = found["time"] - (received - (report.rtt or 0) / 2)
+    # else the probe's stamp: made before its Python ends and SSH closes, which a loaded node takes seconds over
+    report.clock_skew = skew if skew is not None else found["time"] - (received - (report.rtt or 0) / 2)
     judge(report, found, node)
     inventory.mode.judge(report, found, node)
     report.ok = not report.problems

@@ -254,6 +254,24 @@ async def round_trip(target: Target) -> float | None:
     return time.perf_counter() - start if result.ok else None
 
 
+async def clock_skew(target: Target, tries: int = 3) -> tuple[float | None, float | None]:
+    """The node's clock minus the head's, read with ``date`` (a node's Python may not exist yet), and the round
+    trip it was read in: of ``tries`` readings the one that came back quickest, as NTP keeps, since its stamp is
+    the least uncertain (by half that round trip). On a loaded head or node one round trip can take seconds."""
+    best: tuple[float | None, float | None] = (None, None)
+    for _ in range(tries):
+        before = time.time()
+        said = await run(target, ["date", "+%s.%N"], timeout=target.connect_timeout + 25)
+        after = time.time()
+        try:
+            there = float(said.stdout.decode().strip())
+        except ValueError:
+            continue
+        if best[1] is None or after - before < best[1]:
+            best = (there - (before + after) / 2, after - before)
+    return best
+
+
 MAX_OUTPUT = 1 << 20  # what is kept of a command's stdout (and of its stderr): a node cannot fill the head
 
 
