@@ -73,6 +73,7 @@ class ChunkedMap:
         self._sent = 0  # items sent so far
         self.client = client
         self.uuids: dict[str, int] = {}  # each engine's uuid, seen while the map ran: who died, when one did
+        self._engines_seen: dict = {}
         self.fn = fn
         self.engines = max(1, len(targets) if targets is not None else len(client.ids))
         self.total = _common_length(iterables)
@@ -117,10 +118,10 @@ class ChunkedMap:
         self.tasks: list[dict[str, Any]] = []  # this map's records in the log
 
     def _send(self, index: int, chunk: Any) -> ipp.AsyncResult:
-        if len(self.uuids) < len(self.client._engines):
-            self.uuids.update(
-                {(u.decode() if isinstance(u, bytes) else str(u)): e for e, u in self.client._engines.items()}
-            )
+        engines = self.client._engines
+        if engines != self._engines_seen:  # one joined, or came back under its id with a new uuid
+            self._engines_seen = dict(engines)
+            self.uuids.update({(u.decode() if isinstance(u, bytes) else str(u)): e for e, u in engines.items()})
         return self.view.apply_async(run_chunk, self.fn, pack(chunk), self.star, self.starts[index])
 
     def _record(
