@@ -58,6 +58,7 @@ def poll_stream(root: str, store: str, until, cost) -> None:
     """Ask for the stream once a second until told; ``cost`` gets the CPU seconds and the count of the asks."""
     from raiden_lab.operations.taskfile import stream_model
 
+    stream_model(Path(root), Path(store))  # its first ask imports the state store's modules: a server did so long ago
     while not until.is_set():
         began = time.process_time()
         stream_model(Path(root), Path(store))

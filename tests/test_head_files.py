@@ -8,6 +8,7 @@ import os
 import shlex
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from conftest import Raiden
@@ -96,3 +97,34 @@ def _run(raiden: Raiden, argv: list[str]):
     import subprocess
 
     return subprocess.run(argv, cwd=raiden.home, env=raiden.env, capture_output=True, text=True, timeout=180)
+
+
+def test_the_task_stream_answers_as_its_file_is_now_however_often_it_is_asked(tmp_path: Path) -> None:
+    """The stream is asked once a second and keeps each task it drew decoded: what it answers is still what
+    the file holds, as tasks come, age out of the minute, and a new file reuses the old one's row ids."""
+    from raiden_lab.operations.taskfile import TASK_FILE, TaskFile, stream_model
+
+    now = time.time()
+
+    def task(i: int, end: float, function: str = "f") -> dict:
+        return {"kind": "chunk", "map": 1, "function": function, "engine": i % 2, "node": "n", "chunk": i,
+                "start": end - 0.1, "end": end, "outcome": "ok", "items": 3, "first": 3 * i, "said": f"said {i}"}  # fmt: skip
+
+    def chunks(at: float) -> list[tuple[int, str]]:
+        return [(t["chunk"], t["function"]) for t in stream_model(tmp_path, None, now=at)["tasks"]]
+
+    stream = TaskFile(tmp_path / TASK_FILE)
+    stream.add([task(i, now - 30 + i) for i in range(10)])
+    first = stream_model(tmp_path, None, now=now)["tasks"]
+    assert [(t["chunk"], t["said"], t["items"]) for t in first] == [(i, f"said {i}", 3) for i in range(10)]
+    first[0]["function"] = "changed by whoever asked"  # not in the next answer
+    stream.add([task(i, now + i) for i in range(10, 13)])
+    assert chunks(now + 20) == [(i, "f") for i in range(13)]
+    assert chunks(now + 35) == [(i, "f") for i in range(5, 13)]  # the first five ended over a minute ago
+    stream.close()
+    for path in tmp_path.glob(TASK_FILE + "*"):
+        path.unlink()  # the cluster removed and made again: a new file, its row ids from 1 again
+    stream = TaskFile(tmp_path / TASK_FILE)
+    stream.add([task(i, now - 20 + i, function="g") for i in range(3)])
+    assert chunks(now) == [(0, "g"), (1, "g"), (2, "g")]
+    stream.close()
