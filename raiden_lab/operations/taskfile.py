@@ -69,13 +69,9 @@ class TaskFile:
             self.db.execute("DELETE FROM tasks WHERE id <= (SELECT MAX(id) FROM tasks) - ?", (FILE_KEEP,))
 
     @staticmethod
-    def read(path: Path, since: float, limit: int = STREAM_LIMIT) -> list[dict[str, Any]]:
-        """The records of tasks that ended after ``since`` (the newest ``limit``), or none where none ran."""
-        return [json.loads(data) for *_, data in TaskFile.rows(path, since, limit)]
-
-    @staticmethod
     def rows(path: Path, since: float, limit: int = STREAM_LIMIT) -> list[tuple[int, float, float, str]]:
-        """As :meth:`read`, each record still as its row: ``(id, start, end, JSON)``."""
+        """The tasks that ended after ``since`` (the newest ``limit``), each as its row: ``(id, start, end, JSON)``;
+        none where none ran."""
         if not Path(path).exists():
             return []
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
